@@ -65,10 +65,10 @@ int usim_auts(struct milenage *m, const uint8_t rand[AKA_RAND_LEN], uint64_t sqn
 	if (sqn_ms > AKA_SQN_MAX)
 		return -EINVAL;
 	aka_sqn_to_bytes(sqn_ms, sqnb);
-	rc = milenage_f2345(m, rand, NULL, NULL, NULL, NULL, ak_star);
+	rc = milenage_f2_f5star(m, rand, NULL, NULL, NULL, NULL, ak_star);
 	if (rc)
 		goto out;
-	rc = milenage_f1(m, rand, sqnb, amf_star, NULL, auts + AKA_SQN_LEN);
+	rc = milenage_f1_f1star(m, rand, sqnb, amf_star, NULL, auts + AKA_SQN_LEN);
 	if (rc)
 		goto out;
 	for (int i = 0; i < AKA_SQN_LEN; i++)
@@ -85,13 +85,13 @@ int usim_authenticate(struct usim *u, const uint8_t rand[AKA_RAND_LEN],
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	rc = milenage_f2345(&u->mil, rand, r->res, r->ck, r->ik, ak, NULL);
+	rc = milenage_f2_f5star(&u->mil, rand, r->res, r->ck, r->ik, ak, NULL);
 	if (rc)
 		goto fail;
 	for (int i = 0; i < AKA_SQN_LEN; i++)
 		sqnb[i] = autn[i] ^ ak[i];
 	memcpy(r->amf, autn + AKA_SQN_LEN, AKA_AMF_LEN);
-	rc = milenage_f1(&u->mil, rand, sqnb, r->amf, xmac, NULL);
+	rc = milenage_f1_f1star(&u->mil, rand, sqnb, r->amf, xmac, NULL);
 	if (rc)
 		goto fail;
 
