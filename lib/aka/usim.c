@@ -174,6 +174,9 @@ static struct str next_word(struct str *line)
 
 enum state_key { KEY_IND_BITS, KEY_DELTA, KEY_AGE_LIMIT, KEY__COUNT };
 static const char *const state_keys[KEY__COUNT] = { "ind_bits", "delta", "age_limit" };
+/* Bits of `seen`: one per key, and one once a seq line has been read. */
+#define SEEN_ALL_KEYS ((1u << KEY__COUNT) - 1)
+#define SEEN_SEQ (1u << KEY__COUNT)
 
 static int parse_line(struct sqn_ms *ms, struct str line, unsigned *seen, uint8_t *slot_seen)
 {
@@ -187,7 +190,7 @@ static int parse_line(struct sqn_ms *ms, struct str line, unsigned *seen, uint8_
 	for (unsigned k = 0; k < KEY__COUNT; k++) {
 		if (!str_eq_cstr(key, state_keys[k]))
 			continue;
-		if (b.len || (*seen & (1u << k)) || (*seen & (1u << KEY__COUNT)) ||
+		if (b.len || (*seen & (1u << k)) || (*seen & SEEN_SEQ) ||
 		    str_to_u64(a, k == KEY_IND_BITS ? SQN_IND_BITS_MAX : UINT64_MAX, &v))
 			return -EINVAL;
 		*seen |= 1u << k;
@@ -199,9 +202,9 @@ static int parse_line(struct sqn_ms *ms, struct str line, unsigned *seen, uint8_
 			ms->p.age_limit = v;
 		return 0;
 	}
-	if (!str_eq_cstr(key, "seq") || (*seen & 7u) != 7u || line.len)
+	if (!str_eq_cstr(key, "seq") || (*seen & SEEN_ALL_KEYS) != SEEN_ALL_KEYS || line.len)
 		return -EINVAL;
-	*seen |= 1u << KEY__COUNT; /* parameters are fixed from here on */
+	*seen |= SEEN_SEQ; /* parameters are fixed from here on */
 	if (str_to_u64(a, (1u << ms->p.ind_bits) - 1, &slot) ||
 	    str_to_u64(b, sqn_seq(AKA_SQN_MAX, ms->p.ind_bits), &v) || slot_seen[slot])
 		return -EINVAL;
@@ -232,7 +235,7 @@ int usim_state_parse(struct usim *u, struct str text, unsigned *err_line)
 			goto out;
 	}
 	lineno++;
-	if ((seen & 7u) != 7u || sqn_params_check(&ms.p)) {
+	if ((seen & SEEN_ALL_KEYS) != SEEN_ALL_KEYS || sqn_params_check(&ms.p)) {
 		rc = -EINVAL;
 		goto out;
 	}
