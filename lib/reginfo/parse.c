@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libxml/globals.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -496,7 +497,9 @@ static void quiet(void *user, xmlErrorPtr error)
 int reginfo_read_xml(const char *buf, size_t len, xmlDocPtr *out, struct reginfo_error *err)
 {
 	struct pctx p = { .err = err };
+	xmlStructuredErrorFunc saved_handler;
 	xmlParserCtxtPtr ctxt = NULL;
+	void *saved_data;
 	xmlDocPtr xml = NULL;
 	int rc = 0;
 
@@ -518,7 +521,17 @@ int reginfo_read_xml(const char *buf, size_t len, xmlDocPtr *out, struct reginfo
 	}
 	ctxt->sax->internalSubset = on_doctype;
 	ctxt->sax->serror = quiet;
+	/*
+	 * Some layers of libxml2 (character encoding conversion) report
+	 * without a parser context, through the thread's structured error
+	 * handler, whose default prints to stderr. A peer must not be able
+	 * to write into our logs that way: silence it while parsing.
+	 */
+	saved_handler = xmlStructuredError;
+	saved_data = xmlStructuredErrorContext;
+	xmlSetStructuredErrorFunc(NULL, quiet);
 	xml = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, REGINFO_PARSE_OPTIONS);
+	xmlSetStructuredErrorFunc(saved_data, saved_handler);
 	if (ctxt->_private) {
 		rc = fail(&p, NULL, -EBADMSG, "DOCTYPE not allowed in a reginfo document");
 		goto out_doc;

@@ -135,12 +135,13 @@ static struct reginfo_schema *lib_schema;
 
 static void schemas_load(void)
 {
-	char *xsd = data_path("reginfo/reginfo.xsd");
 	xmlSchemaParserCtxtPtr pctxt;
 	struct reginfo_error err;
+	char *xsd;
 
 	if (oracle_schema)
 		return;
+	xsd = data_path("reginfo/reginfo.xsd");
 	oracle_xml_xsd = data_path("reginfo/xml.xsd");
 	default_loader = xmlGetExternalEntityLoader();
 	xmlSetExternalEntityLoader(local_loader);
