@@ -142,17 +142,34 @@ static int get_text(struct pctx *p, const xmlNode *el, struct str *out)
 static int get_attr(struct pctx *p, const xmlNode *el, const char *name, const char *ns_uri,
 		    struct str *out)
 {
-	xmlChar *v = ns_uri ? xmlGetNsProp(el, BAD_CAST name, BAD_CAST ns_uri)
-			    : xmlGetNoNsProp(el, BAD_CAST name);
+	const xmlAttr *at;
+	xmlChar *joined = NULL;
+	const xmlChar *v;
 	int rc = 0;
 
 	*out = STR_NULL;
-	if (!v)
+	for (at = el->properties; at; at = at->next) {
+		if (strcmp((const char *)at->name, name) != 0)
+			continue;
+		if (ns_uri ? at->ns && strcmp((const char *)at->ns->href, ns_uri) == 0 : !at->ns)
+			break;
+	}
+	if (!at)
 		return 0;
+	/* Without a DTD an attribute's value is one text node (or none, when
+	 * empty); anything else is joined the long way. */
+	if (!at->children)
+		v = BAD_CAST "";
+	else if (at->children->type == XML_TEXT_NODE && !at->children->next)
+		v = at->children->content;
+	else
+		v = joined = xmlNodeListGetString(el->doc, at->children, 1);
+	if (!v)
+		return fail(p, el, -ENOMEM, "out of memory");
 	*out = arena_str(p->arena, str_from_cstr((const char *)v));
 	if (!out->s)
 		rc = fail(p, el, -ENOMEM, "out of memory");
-	xmlFree(v);
+	xmlFree(joined);
 	return rc;
 }
 
