@@ -98,8 +98,8 @@ int loop_create(struct loop **out, struct loop_clock *clock);
 void loop_destroy(struct loop *loop);
 
 /*
- * Run until loop_stop() is called or a shutdown completes.
- * Returns 0, or a negative errno if epoll_wait() fails for a reason other
+ * Run until loop_stop() is called or a shutdown completes (after which it
+ * returns at once if called again). Returns 0, or a negative errno if epoll_wait() fails for a reason other
  * than EINTR.
  */
 int loop_run(struct loop *loop);
