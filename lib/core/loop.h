@@ -93,7 +93,9 @@ int loop_create(struct loop **out, struct loop_clock *clock);
  * -ECANCELED so their owners can free them. Watchers and timers are simply
  * forgotten (they belong to their callers); descriptors are not closed,
  * except the loop's own. Threads that post work must have stopped. The
- * signal mask set by loop_signals_enable() is restored. NULL is a no-op.
+ * signals taken by loop_signals_enable() stay blocked: unblocking them
+ * would let a SIGTERM that arrived during the shutdown kill the process in
+ * the middle of its cleanup. NULL is a no-op.
  */
 void loop_destroy(struct loop *loop);
 
@@ -143,7 +145,8 @@ enum {
 	 * Reported, never requested: the descriptor is in error or hung up
 	 * (EPOLLERR / EPOLLHUP). It comes together with LOOP_READ and/or
 	 * LOOP_WRITE as requested, so a callback that reads or writes learns
-	 * the cause from the failing call.
+	 * the cause from the failing call. The condition persists: the
+	 * callback must remove the watcher (and close) once it has seen it.
 	 */
 	LOOP_ERROR = 1 << 2,
 };
