@@ -128,7 +128,9 @@ uint64_t loop_now_ms(struct loop *loop);
  * deadline on the way, so each timer fires at exactly its deadline (a
  * callback that reads loop_now_ms() sees its own deadline, and a timer
  * re-armed from its callback fires again within the same advance when its
- * new deadline is still inside the interval). Descriptors are not polled.
+ * new deadline is still inside the interval; so a timer that keeps
+ * re-arming itself with delay 0 never lets it return). Descriptors are not
+ * polled.
  * Returns the number of timer callbacks run, or -EINVAL when the loop's
  * clock cannot be set.
  */
