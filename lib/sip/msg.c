@@ -646,8 +646,9 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len, enum sip_framing f
 	/* body (RFC 3261 18.3) */
 	if (m->has_content_length) {
 		if (m->content_length > ps.lim->max_msg - head_len) {
+			const struct sip_hdr *cl = sip_msg_hdr(m, SIP_HDR_CONTENT_LENGTH);
 			rc = fail_at(&ps, -EMSGSIZE, 513, "Content-Length beyond the maximum message size",
-				     m->headers, 0, SIP_HDR_CONTENT_LENGTH, STR_NULL);
+				     cl->value, cl->line, SIP_HDR_CONTENT_LENGTH, cl->name);
 			goto out;
 		}
 		total = head_len + m->content_length;
@@ -656,9 +657,9 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len, enum sip_framing f
 				rc = SIP_INCOMPLETE;
 				goto out;
 			}
+			const struct sip_hdr *cl = sip_msg_hdr(m, SIP_HDR_CONTENT_LENGTH);
 			rc = fail_at(&ps, -EBADMSG, 400, "Content-Length larger than the datagram's body",
-				     str_make(p, len - head_len), line, SIP_HDR_CONTENT_LENGTH,
-				     STR_NULL);
+				     cl->value, cl->line, SIP_HDR_CONTENT_LENGTH, cl->name);
 			goto out;
 		}
 	} else {
