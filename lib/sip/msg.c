@@ -56,24 +56,73 @@ static const struct {
 #define NAME_HASH_SIZE 512
 static uint8_t name_hash[NAME_HASH_SIZE]; /* header id, 0 = free slot */
 static uint8_t compact_ids[128];
+/* canonical names with bit 5 set in every byte, 8-byte padded, for name_eq() */
+static char canon_lc[SIP_HDR__COUNT][40];
+#define SIP_HDR(id, name, compact, flags, dec) \
+	_Static_assert(sizeof(name) <= sizeof(canon_lc[0]), "header name too long: " name);
+#include "sip/headers.def"
+#undef SIP_HDR
 
 _Static_assert(SIP_HDR__COUNT < 256, "header ids must fit the lookup tables");
 _Static_assert(SIP_HDR__COUNT * 2 < NAME_HASH_SIZE, "name hash too full");
 
+/*
+ * Compare a header name as written (token bytes only, checked by the
+ * parser) with a canonical one. Among token bytes, setting bit 5 folds
+ * case and maps no two different bytes together ('_' becomes DEL, which is
+ * no token byte), so one OR per byte, eight bytes at a time, is an exact
+ * case-insensitive compare.
+ */
+static inline bool name_eq(const char *in, const char *canon, size_t len)
+{
+	const uint64_t fold = 0x2020202020202020ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, in + i, 8);
+		memcpy(&b, canon + i, 8);
+		if ((a | fold) != b)
+			return false;
+	}
+	for (; i < len; i++)
+		if (((unsigned char)in[i] | 0x20) != (unsigned char)canon[i])
+			return false;
+	return true;
+}
+
+/*
+ * h = sum of c[i] * 31^(len-1-i) over the lower-cased bytes, plus the length
+ * times 31^len, so that the parser can hash a name while it scans it and
+ * add the length term at the end.
+ */
+static inline unsigned hash_len_factor(size_t len)
+{
+	/* 31^len for the lengths header names have; longer ones share a factor */
+	static const unsigned pow31[16] = {
+		1u, 31u, 961u, 29791u, 923521u, 28629151u, 887503681u, 1742810335u, 2487512833u,
+		4098453791u, 2498015937u, 129082719u, 4001564289u, 3789408671u, 1507551809u, 3784433119u,
+	};
+
+	return pow31[len & 15];
+}
+
 static inline unsigned name_hash_of(const char *s, size_t len)
 {
-	unsigned h = (unsigned)len;
+	unsigned h = 0;
 
-	/* `| 0x20` lower-cases letters; other token bytes only need to hash consistently. */
+	/* the parser's hash: token bytes with bit 5 set (lower-case for letters) */
 	for (size_t i = 0; i < len; i++)
 		h = h * 31 + ((unsigned char)s[i] | 0x20);
-	return h & (NAME_HASH_SIZE - 1);
+	return (h + (unsigned)len * hash_len_factor(len)) & (NAME_HASH_SIZE - 1);
 }
 
 __attribute__((constructor)) static void hdr_tables_init(void)
 {
 	for (unsigned id = 1; id < SIP_HDR__COUNT; id++) {
 		unsigned h = name_hash_of(hdr_table[id].name, hdr_table[id].name_len);
+		for (unsigned i = 0; i < hdr_table[id].name_len; i++)
+			canon_lc[id][i] = (char)(hdr_table[id].name[i] | 0x20);
 		while (name_hash[h])
 			h = (h + 1) & (NAME_HASH_SIZE - 1);
 		name_hash[h] = (uint8_t)id;
@@ -100,23 +149,29 @@ unsigned sip_hdr_flags(enum sip_hdr_id id)
 	return (unsigned)id < SIP_HDR__COUNT ? hdr_table[id].flags : 0;
 }
 
-enum sip_hdr_id sip_hdr_lookup(struct str name)
+static enum sip_hdr_id lookup_hashed(struct str name, unsigned h)
 {
-	unsigned h;
-
 	if (name.len == 1)
 		return (unsigned char)name.s[0] < 128 ? compact_ids[(unsigned char)name.s[0]] : 0;
 	if (name.len == 0 || name.len > 255)
 		return SIP_HDR_OTHER;
-	h = name_hash_of(name.s, name.len);
 	while (name_hash[h]) {
 		unsigned id = name_hash[h];
-		if (hdr_table[id].name_len == name.len &&
-		    str_caseeq(name, str_make(hdr_table[id].name, name.len)))
+		/* most senders write the canonical case: try the plain compare first */
+		if (hdr_table[id].name_len == name.len && name_eq(name.s, canon_lc[id], name.len))
 			return (enum sip_hdr_id)id;
 		h = (h + 1) & (NAME_HASH_SIZE - 1);
 	}
 	return SIP_HDR_OTHER;
+}
+
+enum sip_hdr_id sip_hdr_lookup(struct str name)
+{
+	/* name_eq() is exact only among token bytes */
+	for (size_t i = 0; i < name.len; i++)
+		if (!cc_is((unsigned char)name.s[i], CC_TOKEN))
+			return SIP_HDR_OTHER;
+	return lookup_hashed(name, name_hash_of(name.s, name.len));
 }
 
 const char *sip_method_name(enum sip_method m)
@@ -204,7 +259,7 @@ static int need_more(struct parser *ps, const char *reason, struct str where, ui
 
 static bool is_sip_version(struct str v)
 {
-	return v.len == 7 && str_caseeq(v, STR_LIT("SIP/2.0"));
+	return CASEEQ_LIT(v, "sip/2.0");
 }
 
 /* "SIP/" 1*DIGIT "." 1*DIGIT, any version (RFC 3261 7.1) */
@@ -212,7 +267,7 @@ static bool is_any_version(struct str v)
 {
 	size_t i = 4, d1 = 0, d2 = 0;
 
-	if (v.len < 7 || !str_caseeq(str_sub(v, 0, 4), STR_LIT("SIP/")))
+	if (v.len < 7 || !CASEEQ_LIT(str_sub(v, 0, 4), "sip/"))
 		return false;
 	while (i < v.len && cc_is((unsigned char)v.s[i], CC_DIGIT))
 		i++, d1++;
@@ -325,7 +380,7 @@ static int parse_status_line(struct parser *ps, struct str line)
 	return 0;
 }
 
-static int add_entry(struct parser *ps, uint16_t id, struct str name, struct str value,
+static inline __attribute__((always_inline)) int add_entry(struct parser *ps, uint16_t id, struct str name, struct str value,
 		     struct str raw, uint32_t line)
 {
 	struct sip_msg *m = ps->m;
@@ -361,6 +416,32 @@ static struct str trim_lws(struct str v)
 	return v;
 }
 
+static inline uint64_t has_byte(uint64_t x, uint8_t c)
+{
+	uint64_t y = x ^ (0x0101010101010101ULL * c);
+
+	return (y - 0x0101010101010101ULL) & ~y & 0x8080808080808080ULL;
+}
+
+/*
+ * Skip bytes that cannot end or nest a list element, eight at a time
+ * while none of them is one of , " < > (exact: the zero-byte test has no
+ * false negatives, and a false positive only drops to the byte loop).
+ */
+static inline const char *skip_plain(const char *p, const char *end)
+{
+	while (end - p >= 8) {
+		uint64_t x;
+		memcpy(&x, p, 8);
+		if (has_byte(x, ',') | has_byte(x, '"') | has_byte(x, '<') | has_byte(x, '>'))
+			break;
+		p += 8;
+	}
+	while (p < end && !cc_is((unsigned char)*p, CC_SPLIT))
+		p++;
+	return p;
+}
+
 /*
  * Split a list header's value at the commas that are outside quoted
  * strings and <...> (RFC 3261 7.3.1: the comma-joined form is equivalent
@@ -379,6 +460,7 @@ static int split_list(struct parser *ps, uint16_t id, struct str name, struct st
 		return add_entry(ps, id, name, value, raw, line);
 	}
 	for (;; p++) {
+		p = skip_plain(p, end);
 		if (p == end || (*p == ',' && !angle)) {
 			struct str elem = trim_lws(str_make(start, (size_t)(p - start)));
 			if (elem.len == 0)
@@ -443,11 +525,20 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 	uint32_t first_line = *line;
 	struct str name, value, raw;
 	uint16_t id;
+	unsigned hash;
 	int rc;
 
-	while (p < ps->end && cc_is((unsigned char)*p, CC_TOKEN))
-		p++;
-	name = str_make(start, (size_t)(p - start));
+	/* the name, hashed on the way for the lookup */
+	{
+		const char *end = ps->end;
+		unsigned h = 0, c;
+		while (p < end && (c = sip_name_table[(unsigned char)*p]) != 0) {
+			h = h * 31 + c;
+			p++;
+		}
+		name = str_make(start, (size_t)(p - start));
+		hash = (h + (unsigned)name.len * hash_len_factor(name.len)) & (NAME_HASH_SIZE - 1);
+	}
 	colon = p;
 	while (colon < ps->end && (*colon == ' ' || *colon == '\t'))
 		colon++;
@@ -487,7 +578,7 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 		return fail_line(ps, "header line without a colon", str_make(start, (size_t)(eol - 1 - start)),
 				 first_line);
 	value = trim_lws(str_make(colon + 1, (size_t)(eol - 1 - (colon + 1))));
-	id = (uint16_t)sip_hdr_lookup(name);
+	id = (uint16_t)lookup_hashed(name, hash);
 	(*line)++;
 	*next = eol + 1;
 
