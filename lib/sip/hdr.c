@@ -324,7 +324,6 @@ static int via_pick(void *ctx, const struct sip_param *p, struct sip_error *err)
 int sip_via_parse(struct str v, struct sip_via *o, struct sip_error *err)
 {
 	struct scan s = scan_of(v);
-	const char *hstart;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
@@ -347,17 +346,9 @@ int sip_via_parse(struct str v, struct sip_via *o, struct sip_error *err)
 	scan_lws(&s);
 
 	/* sent-by = host [ COLON port ] */
-	hstart = s.p;
-	if (scan_peek(&s, '[')) {
-		const char *close = memchr(s.p, ']', (size_t)(s.end - s.p));
-		if (!close)
-			return dfail(err, "Via IPv6 reference without ']'", scan_rest(&s));
-		s.p = close + 1;
-	} else {
-		scan_run(&s, CC_HOST);
-	}
-	o->host = scan_from(&s, hstart);
-	o->host_type = (enum sip_host_type)sip_host_classify(o->host);
+	if (scan_peek(&s, '[') && !memchr(s.p, ']', (size_t)(s.end - s.p)))
+		return dfail(err, "Via IPv6 reference without ']'", scan_rest(&s));
+	o->host_type = (enum sip_host_type)scan_host(&s, &o->host);
 	if (o->host_type == SIP_HOST_NONE)
 		return dfail(err, "Via sent-by host is malformed", o->host.len ? o->host : scan_rest(&s));
 	if (scan_sep(&s, ':')) {

@@ -4,6 +4,9 @@
 #include "sip/msg.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "sip/scan.h"
 
@@ -92,29 +95,16 @@ static inline bool name_eq(const char *in, const char *canon, size_t len)
 }
 
 /*
- * h = sum of c[i] * 31^(len-1-i) over the lower-cased bytes, plus the length
- * times 31^len, so that the parser can hash a name while it scans it and
- * add the length term at the end.
+ * The hash of a header name looks at its length and its first and last
+ * bytes only (bit 5 set, so case does not matter): cheap enough for the
+ * parser, and the table is sparse enough that probing is short. Every
+ * candidate is compared in full anyway.
  */
-static inline unsigned hash_len_factor(size_t len)
-{
-	/* 31^len for the lengths header names have; longer ones share a factor */
-	static const unsigned pow31[16] = {
-		1u, 31u, 961u, 29791u, 923521u, 28629151u, 887503681u, 1742810335u, 2487512833u,
-		4098453791u, 2498015937u, 129082719u, 4001564289u, 3789408671u, 1507551809u, 3784433119u,
-	};
-
-	return pow31[len & 15];
-}
-
 static inline unsigned name_hash_of(const char *s, size_t len)
 {
-	unsigned h = 0;
+	unsigned first = (unsigned char)s[0] | 0x20, last = (unsigned char)s[len - 1] | 0x20;
 
-	/* the parser's hash: token bytes with bit 5 set (lower-case for letters) */
-	for (size_t i = 0; i < len; i++)
-		h = h * 31 + ((unsigned char)s[i] | 0x20);
-	return (h + (unsigned)len * hash_len_factor(len)) & (NAME_HASH_SIZE - 1);
+	return ((unsigned)len * 97 + first * 31 + last * 7) & (NAME_HASH_SIZE - 1);
 }
 
 __attribute__((constructor)) static void hdr_tables_init(void)
@@ -168,6 +158,8 @@ static enum sip_hdr_id lookup_hashed(struct str name, unsigned h)
 enum sip_hdr_id sip_hdr_lookup(struct str name)
 {
 	/* name_eq() is exact only among token bytes */
+	if (name.len == 0)
+		return SIP_HDR_OTHER;
 	for (size_t i = 0; i < name.len; i++)
 		if (!cc_is((unsigned char)name.s[i], CC_TOKEN))
 			return SIP_HDR_OTHER;
@@ -416,6 +408,30 @@ static struct str trim_lws(struct str v)
 	return v;
 }
 
+#if defined(__SSE2__)
+/*
+ * Skip bytes that cannot end or nest a list element, sixteen at a time
+ * while none of them is one of , " < > (SSE2 is part of x86-64).
+ */
+static inline const char *skip_plain(const char *p, const char *end)
+{
+	const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
+	const __m128i lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>');
+
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, quote)),
+					   _mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, gt)));
+		int bits = _mm_movemask_epi8(hit);
+		if (bits)
+			return p + __builtin_ctz((unsigned)bits);
+		p += 16;
+	}
+	while (p < end && !cc_is((unsigned char)*p, CC_SPLIT))
+		p++;
+	return p;
+}
+#else
 static inline uint64_t has_byte(uint64_t x, uint8_t c)
 {
 	uint64_t y = x ^ (0x0101010101010101ULL * c);
@@ -441,6 +457,7 @@ static inline const char *skip_plain(const char *p, const char *end)
 		p++;
 	return p;
 }
+#endif
 
 /*
  * Split a list header's value at the commas that are outside quoted
@@ -528,16 +545,13 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 	unsigned hash;
 	int rc;
 
-	/* the name, hashed on the way for the lookup */
+	/* the name */
 	{
 		const char *end = ps->end;
-		unsigned h = 0, c;
-		while (p < end && (c = sip_name_table[(unsigned char)*p]) != 0) {
-			h = h * 31 + c;
+		while (p < end && cc_is((unsigned char)*p, CC_TOKEN))
 			p++;
-		}
 		name = str_make(start, (size_t)(p - start));
-		hash = (h + (unsigned)name.len * hash_len_factor(name.len)) & (NAME_HASH_SIZE - 1);
+		hash = name.len ? name_hash_of(name.s, name.len) : 0;
 	}
 	colon = p;
 	while (colon < ps->end && (*colon == ' ' || *colon == '\t'))

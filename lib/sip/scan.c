@@ -8,7 +8,6 @@
 
 uint16_t sip_cc_table[256];
 unsigned char sip_lower_table[256];
-unsigned char sip_name_table[256];
 
 static void add(const char *chars, unsigned cls)
 {
@@ -51,10 +50,7 @@ __attribute__((constructor)) static void sip_cc_init(void)
 	add(":[]", CC_PVALUE);
 	add("*#+-.()", CC_TEL);
 	add(",\"<>", CC_SPLIT);
-	/* header-name bytes (token) lower-cased for hashing; 0 for anything else */
-	for (int c = 1; c < 256; c++)
-		if (sip_cc_table[c] & CC_TOKEN)
-			sip_name_table[c] = (unsigned char)(c | 0x20);
+
 }
 
 int sip_fail(struct sip_error *err, int code, const char *reason, struct str where)

@@ -36,7 +36,6 @@ enum sip_cc {
 
 extern uint16_t sip_cc_table[256];
 extern unsigned char sip_lower_table[256];
-extern unsigned char sip_name_table[256];
 
 /* ASCII case-insensitive equality of two slices. */
 static inline bool caseeq(struct str a, struct str b)
@@ -235,47 +234,79 @@ static inline bool ipv6_classify(struct str h)
 	return colons >= 2 && colons <= 7;
 }
 
+static inline bool ipv4_valid(struct str h)
+{
+	unsigned parts = 0, digits = 0, val = 0;
+
+	for (size_t i = 0; i <= h.len; i++) {
+		if (i == h.len || h.s[i] == '.') {
+			if (digits == 0 || digits > 3 || val > 255)
+				return false;
+			parts++;
+			digits = val = 0;
+			continue;
+		}
+		val = val * 10 + (unsigned)(h.s[i] - '0');
+		digits++;
+	}
+	return parts == 4;
+}
+
+/*
+ * Scan a host (RFC 3261 25.1: hostname / IPv4address / IPv6reference) at
+ * the cursor in one pass, classifying it on the way. `*host` is what was
+ * taken (the brackets included for IPv6); the result is SIP_HOST_NONE when
+ * it is malformed or empty. A hostname is labels of alphanum and '-'
+ * separated by single dots, not starting with '-' or '.'; something of
+ * digits and dots only must be a valid IPv4 address.
+ */
+static inline int scan_host(struct scan *s, struct str *host)
+{
+	const char *start = s->p, *p = start, *end = s->end;
+	bool digits_only = true, bad = false;
+	unsigned char prev = 0;
+
+	if (p < end && *p == '[') {
+		const char *close = memchr(p, ']', (size_t)(end - p));
+		if (!close) {
+			*host = str_make(start, (size_t)(end - start));
+			s->p = end;
+			return SIP_HOST_NONE;
+		}
+		s->p = close + 1;
+		*host = str_make(start, (size_t)(s->p - start));
+		return host->len >= 4 && ipv6_classify(str_make(start + 1, host->len - 2)) ? SIP_HOST_IPV6
+											  : SIP_HOST_NONE;
+	}
+	for (; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		unsigned cls = sip_cc_table[c];
+		if (!(cls & CC_HOST))
+			break;
+		if (c == '.') {
+			if (prev == '.' || prev == '-')
+				bad = true;
+		} else if (!(cls & CC_DIGIT)) {
+			digits_only = false;
+		}
+		prev = c;
+	}
+	*host = str_make(start, (size_t)(p - start));
+	s->p = p;
+	if (host->len == 0 || start[0] == '-' || start[0] == '.' || bad)
+		return SIP_HOST_NONE;
+	if (digits_only)
+		return ipv4_valid(*host) ? SIP_HOST_IPV4 : SIP_HOST_NONE;
+	return SIP_HOST_NAME;
+}
+
 /* Host of a URI or Via: name, IPv4 or [IPv6]; SIP_HOST_NONE if malformed. */
 static inline int sip_host_classify(struct str host)
 {
-	unsigned parts = 1, digits = 0, val = 0;
-	bool ipv4 = true;
+	struct scan s = scan_of(host);
+	int type = scan_host(&s, &host);
 
-	if (host.len == 0)
-		return SIP_HOST_NONE;
-	if (host.s[0] == '[') {
-		if (host.len < 4 || host.s[host.len - 1] != ']')
-			return SIP_HOST_NONE;
-		return ipv6_classify(str_sub(host, 1, host.len - 2)) ? SIP_HOST_IPV6 : SIP_HOST_NONE;
-	}
-	/* hostname: labels of alphanum and '-', not starting with '-' or '.'; or IPv4 */
-	if (host.s[0] == '.' || host.s[0] == '-')
-		return SIP_HOST_NONE;
-	for (size_t i = 0; i < host.len; i++) {
-		unsigned char c = (unsigned char)host.s[i];
-		if (!cc_is(c, CC_HOST))
-			return SIP_HOST_NONE;
-		if (c == '.') {
-			if (host.s[i - 1] == '.' || host.s[i - 1] == '-')
-				return SIP_HOST_NONE;
-			if (digits == 0 || digits > 3 || val > 255)
-				ipv4 = false;
-			parts++;
-			digits = val = 0;
-		} else if (ipv4 && cc_is(c, CC_DIGIT)) {
-			val = val * 10 + (unsigned)(c - '0');
-			digits++;
-		} else {
-			ipv4 = false;
-		}
-	}
-	if (ipv4 && parts == 4 && digits && digits <= 3 && val <= 255)
-		return SIP_HOST_IPV4;
-	/* all digits and dots but not a valid IPv4 address: "192.0.2.300" */
-	for (size_t i = 0; i < host.len; i++)
-		if (!cc_is((unsigned char)host.s[i], CC_DIGIT) && host.s[i] != '.')
-			return SIP_HOST_NAME;
-	return SIP_HOST_NONE;
+	return scan_done(&s) ? type : SIP_HOST_NONE;
 }
 
 #endif

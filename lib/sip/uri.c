@@ -213,7 +213,6 @@ static int parse_headers(struct scan *s, struct sip_uri *u, struct sip_error *er
 static int parse_sip(struct scan *s, struct sip_uri *u, struct sip_error *err)
 {
 	const char *at = memchr(s->p, '@', (size_t)(s->end - s->p));
-	const char *hstart;
 	int rc;
 
 	/* '@' can appear nowhere but after the userinfo in a SIP URI (25.1). */
@@ -237,17 +236,9 @@ static int parse_sip(struct scan *s, struct sip_uri *u, struct sip_error *err)
 		s->p = at + 1;
 	}
 
-	hstart = s->p;
-	if (scan_peek(s, '[')) {
-		const char *close = memchr(s->p, ']', (size_t)(s->end - s->p));
-		if (!close)
-			return uri_fail(err, "IPv6 reference without ']'", scan_rest(s));
-		s->p = close + 1;
-	} else {
-		scan_run(s, CC_HOST);
-	}
-	u->host = scan_from(s, hstart);
-	u->host_type = (enum sip_host_type)sip_host_classify(u->host);
+	if (scan_peek(s, '[') && !memchr(s->p, ']', (size_t)(s->end - s->p)))
+		return uri_fail(err, "IPv6 reference without ']'", scan_rest(s));
+	u->host_type = (enum sip_host_type)scan_host(s, &u->host);
 	if (u->host.len == 0)
 		return uri_fail(err, "URI without a host", scan_rest(s));
 	if (u->host_type == SIP_HOST_NONE)
