@@ -542,17 +542,11 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 	uint32_t first_line = *line;
 	struct str name, value, raw;
 	uint16_t id;
-	unsigned hash;
 	int rc;
 
-	/* the name */
-	{
-		const char *end = ps->end;
-		while (p < end && cc_is((unsigned char)*p, CC_TOKEN))
-			p++;
-		name = str_make(start, (size_t)(p - start));
-		hash = name.len ? name_hash_of(name.s, name.len) : 0;
-	}
+	while (p < ps->end && cc_is((unsigned char)*p, CC_TOKEN))
+		p++;
+	name = str_make(start, (size_t)(p - start));
 	colon = p;
 	while (colon < ps->end && (*colon == ' ' || *colon == '\t'))
 		colon++;
@@ -592,7 +586,7 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 		return fail_line(ps, "header line without a colon", str_make(start, (size_t)(eol - 1 - start)),
 				 first_line);
 	value = trim_lws(str_make(colon + 1, (size_t)(eol - 1 - (colon + 1))));
-	id = (uint16_t)lookup_hashed(name, hash);
+	id = (uint16_t)lookup_hashed(name, name_hash_of(name.s, name.len));
 	(*line)++;
 	*next = eol + 1;
 
