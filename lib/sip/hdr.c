@@ -31,58 +31,99 @@ static bool all_of(struct str v, unsigned cls)
 /* ------------------------------------------------------------------ */
 /* Parameters, quoted strings, q-values                               */
 
-/* After a parameter: only LWS, then `sep` or the end, may follow. */
-static bool at_boundary(const struct scan *s, char sep)
+static inline const char *skip_lws(const char *p, const char *end)
 {
-	struct scan t = *s;
+	while (p < end && cc_is((unsigned char)*p, CC_LWS))
+		p++;
+	return p;
+}
 
-	scan_lws(&t);
-	return scan_done(&t) || *t.p == sep;
+static inline const char *skip_cls(const char *p, const char *end, unsigned cls)
+{
+	while (p < end && cc_is((unsigned char)*p, cls))
+		p++;
+	return p;
+}
+
+/* The closing quote of a quoted string opening at p[-1], or NULL. */
+static inline const char *quoted_end(const char *p, const char *end)
+{
+	struct scan s = { p - 1, end };
+	struct str q;
+
+	return scan_quoted(&s, &q) ? NULL : s.p - 1;
+}
+
+/*
+ * One "<sep> name [= value]" with the name and unquoted value drawn from
+ * the given classes; sep is ';' (params) or ',' (auth-params, where the
+ * first one has none). Written as one pass over the bytes: this is the
+ * inner loop of every typed decoder.
+ */
+static int param_next_sep(struct str *rest, struct sip_param *p, char sep, bool sep_optional,
+			  unsigned name_cls, unsigned value_cls)
+{
+	const char *s = rest->s, *end = s + rest->len, *n0, *t;
+
+	s = skip_lws(s, end);
+	if (s == end) {
+		*rest = str_make(s, 0);
+		return 0;
+	}
+	if (*s == sep) {
+		s = skip_lws(s + 1, end);
+	} else if (!sep_optional) {
+		return -EBADMSG;
+	}
+	n0 = s;
+	s = skip_cls(s, end, name_cls);
+	if (s == n0)
+		return -EBADMSG;
+	p->name = str_make(n0, (size_t)(s - n0));
+	p->value = STR_NULL;
+	p->quoted = false;
+	t = skip_lws(s, end);
+	if (t < end && *t == '=') {
+		t = skip_lws(t + 1, end);
+		if (t < end && *t == '"') {
+			const char *q = quoted_end(t + 1, end);
+			if (!q)
+				return -EBADMSG;
+			p->value = str_make(t + 1, (size_t)(q - t - 1));
+			p->quoted = true;
+			s = q + 1;
+		} else {
+			s = skip_cls(t, end, value_cls);
+			if (s == t)
+				return -EBADMSG;
+			p->value = str_make(t, (size_t)(s - t));
+		}
+	} else if (sep == ',') {
+		return -EBADMSG; /* auth-param = token EQUAL (token / quoted-string) */
+	}
+	p->raw = str_make(n0, (size_t)(s - n0));
+	t = skip_lws(s, end);
+	if (t < end && *t != sep)
+		return -EBADMSG;
+	*rest = str_make(t, (size_t)(end - t));
+	return 1;
+}
+
+static int param_next(struct str *rest, struct sip_param *p, unsigned name_cls, unsigned value_cls)
+{
+	return param_next_sep(rest, p, ';', false, name_cls, value_cls);
 }
 
 int sip_param_next(struct str *rest, struct sip_param *p)
 {
-	struct scan s = scan_of(*rest);
-	const char *start;
-
-	scan_lws(&s);
-	if (scan_done(&s)) {
-		*rest = scan_rest(&s);
-		return 0;
-	}
-	if (*s.p != ';')
-		return -EBADMSG;
-	s.p++;
-	scan_lws(&s);
-	start = s.p;
 	/* Lenient on purpose: the same iterator walks URI parameters. */
-	p->name = scan_run(&s, CC_TOKEN | CC_PARAM);
-	if (p->name.len == 0)
-		return -EBADMSG;
-	p->value = STR_NULL;
-	p->quoted = false;
-	if (scan_sep(&s, '=')) {
-		if (scan_peek(&s, '"')) {
-			if (scan_quoted(&s, &p->value))
-				return -EBADMSG;
-			p->quoted = true;
-		} else {
-			p->value = scan_run(&s, CC_PVALUE | CC_PARAM);
-			if (p->value.len == 0)
-				return -EBADMSG;
-		}
-	}
-	p->raw = scan_from(&s, start);
-	if (!at_boundary(&s, ';'))
-		return -EBADMSG;
-	*rest = scan_rest(&s);
-	return 1;
+	return param_next(rest, p, CC_TOKEN | CC_PARAM, CC_PVALUE | CC_PARAM);
 }
 
 bool sip_param_find(struct str params, const char *name, struct sip_param *p)
 {
 	while (sip_param_next(&params, p) == 1)
-		if (str_caseeq_cstr(p->name, name))
+		if (caseeq(p->name, str_from_cstr(name)))
 			return true;
 	return false;
 }
@@ -147,16 +188,19 @@ static int walk_params(struct str params, pick_fn pick, void *ctx, struct sip_er
 
 	for (;;) {
 		struct str before = rest;
-		rc = sip_param_next(&rest, &p);
+		rc = param_next(&rest, &p, CC_TOKEN, CC_PVALUE);
 		if (rc == 0)
 			return 0;
-		if (rc < 0)
+		if (rc < 0) {
+			/* Say which rule broke: read the same text leniently. */
+			if (sip_param_next(&before, &p) == 1) {
+				if (!all_of(p.name, CC_TOKEN))
+					return dfail(err, "parameter name is not a token", p.name);
+				return dfail(err, "parameter value is neither a token, a host nor a quoted string",
+					     p.value);
+			}
 			return dfail(err, "malformed parameter", str_trim(before));
-		if (!all_of(p.name, CC_TOKEN))
-			return dfail(err, "parameter name is not a token", p.name);
-		if (p.value.s && !p.quoted && !all_of(p.value, CC_PVALUE))
-			return dfail(err, "parameter value is neither a token, a host nor a quoted string",
-				     p.value);
+		}
 		if (pick) {
 			rc = pick(ctx, &p, err);
 			if (rc)
@@ -165,10 +209,8 @@ static int walk_params(struct str params, pick_fn pick, void *ctx, struct sip_er
 	}
 }
 
-static bool is(const struct sip_param *p, const char *name)
-{
-	return str_caseeq_cstr(p->name, name);
-}
+/* Parameter name test against a lower-case literal. */
+#define is(p, lit) CASEEQ_LIT((p)->name, lit)
 
 static int need_value(const struct sip_param *p, struct sip_error *err)
 {
@@ -219,7 +261,7 @@ static enum sip_transport transport_id(struct str t)
 	};
 
 	for (unsigned i = 1; i < sizeof(names) / sizeof(names[0]); i++)
-		if (str_caseeq_cstr(t, names[i]))
+		if (caseeq(t, str_from_cstr(names[i])))
 			return (enum sip_transport)i;
 	return SIP_TRANSPORT_OTHER;
 }
@@ -282,7 +324,6 @@ static int via_pick(void *ctx, const struct sip_param *p, struct sip_error *err)
 int sip_via_parse(struct str v, struct sip_via *o, struct sip_error *err)
 {
 	struct scan s = scan_of(v);
-	const char *hstart;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
@@ -298,24 +339,16 @@ int sip_via_parse(struct str v, struct sip_via *o, struct sip_error *err)
 	if (o->transport.len == 0)
 		return dfail(err, "Via without a transport", v);
 	o->transport_id = transport_id(o->transport);
-	if (!str_caseeq_cstr(o->protocol, "SIP") || !str_eq_cstr(o->version, "2.0"))
+	if (!CASEEQ_LIT(o->protocol, "sip") || !str_eq_cstr(o->version, "2.0"))
 		return dfail(err, "Via protocol is not SIP/2.0", scan_from(&s, v.s));
 	if (scan_done(&s) || !cc_is((unsigned char)*s.p, CC_LWS))
 		return dfail(err, "Via needs whitespace before sent-by", scan_rest(&s));
 	scan_lws(&s);
 
 	/* sent-by = host [ COLON port ] */
-	hstart = s.p;
-	if (scan_peek(&s, '[')) {
-		const char *close = memchr(s.p, ']', (size_t)(s.end - s.p));
-		if (!close)
-			return dfail(err, "Via IPv6 reference without ']'", scan_rest(&s));
-		s.p = close + 1;
-	} else {
-		scan_run(&s, CC_HOST);
-	}
-	o->host = scan_from(&s, hstart);
-	o->host_type = (enum sip_host_type)sip_host_classify(o->host);
+	if (scan_peek(&s, '[') && !memchr(s.p, ']', (size_t)(s.end - s.p)))
+		return dfail(err, "Via IPv6 reference without ']'", scan_rest(&s));
+	o->host_type = (enum sip_host_type)scan_host(&s, &o->host);
 	if (o->host_type == SIP_HOST_NONE)
 		return dfail(err, "Via sent-by host is malformed", o->host.len ? o->host : scan_rest(&s));
 	if (scan_sep(&s, ':')) {
@@ -554,9 +587,10 @@ enum auth_form { FORM_QUOTED, FORM_TOKEN, FORM_ANY, FORM_NC, FORM_HEX };
 
 static const struct {
 	const char *name;
+	uint8_t len;
 	enum auth_form form;
 } auth_params[SIP_AUTH__COUNT] = {
-#define SIP_AUTH_PARAM(id, name, form) [SIP_AUTH_##id] = { name, FORM_##form },
+#define SIP_AUTH_PARAM(id, name, form) [SIP_AUTH_##id] = { name, sizeof(name) - 1, FORM_##form },
 #include "sip/auth_params.def"
 #undef SIP_AUTH_PARAM
 };
@@ -570,37 +604,7 @@ const char *sip_auth_param_name(enum sip_auth_param_id id)
 
 int sip_auth_param_next(struct str *rest, struct sip_param *p)
 {
-	struct scan s = scan_of(*rest);
-	const char *start;
-
-	scan_lws(&s);
-	if (scan_done(&s)) {
-		*rest = scan_rest(&s);
-		return 0;
-	}
-	if (*s.p == ',') {
-		s.p++;
-		scan_lws(&s);
-	}
-	start = s.p;
-	p->name = scan_run(&s, CC_TOKEN);
-	if (p->name.len == 0 || !scan_sep(&s, '='))
-		return -EBADMSG;
-	p->quoted = false;
-	if (scan_peek(&s, '"')) {
-		if (scan_quoted(&s, &p->value))
-			return -EBADMSG;
-		p->quoted = true;
-	} else {
-		p->value = scan_run(&s, CC_TOKEN);
-		if (p->value.len == 0)
-			return -EBADMSG;
-	}
-	p->raw = scan_from(&s, start);
-	if (!at_boundary(&s, ','))
-		return -EBADMSG;
-	*rest = scan_rest(&s);
-	return 1;
+	return param_next_sep(rest, p, ',', true, CC_TOKEN, CC_TOKEN);
 }
 
 static int auth_params_parse(struct str params, bool challenge, struct sip_auth *o,
@@ -626,7 +630,7 @@ static int auth_params_parse(struct str params, bool challenge, struct sip_auth 
 			return dfail(err, "malformed auth parameter (name=token or name=\"quoted\")",
 				     str_trim(before));
 		for (id = 0; id < SIP_AUTH__COUNT; id++)
-			if (str_caseeq_cstr(p.name, auth_params[id].name))
+			if (lit_caseeq(p.name, auth_params[id].name, auth_params[id].len))
 				break;
 		if (id == SIP_AUTH__COUNT) {
 			o->n_other++;
@@ -844,11 +848,11 @@ int sip_substate_parse(struct str v, struct sip_substate *o, struct sip_error *e
 	o->state = scan_run(&s, CC_TOKEN);
 	if (o->state.len == 0)
 		return dfail(err, "Subscription-State value is not a token", v);
-	if (str_caseeq_cstr(o->state, "active"))
+	if (CASEEQ_LIT(o->state, "active"))
 		o->state_id = SIP_SUBSTATE_ACTIVE;
-	else if (str_caseeq_cstr(o->state, "pending"))
+	else if (CASEEQ_LIT(o->state, "pending"))
 		o->state_id = SIP_SUBSTATE_PENDING;
-	else if (str_caseeq_cstr(o->state, "terminated"))
+	else if (CASEEQ_LIT(o->state, "terminated"))
 		o->state_id = SIP_SUBSTATE_TERMINATED;
 	rc = params_tail(&s, &o->params, "unexpected text after the subscription state", err);
 	if (rc)
@@ -966,7 +970,7 @@ static int pcv_pick(void *ctx, const struct sip_param *p, struct sip_error *err)
 	};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (is(p, known[i].name)) {
+		if (caseeq(p->name, str_from_cstr(known[i].name))) {
 			struct str *slot = (struct str *)((char *)o + known[i].off);
 			if (slot->s)
 				return dfail(err, "P-Charging-Vector parameter appears twice", p->raw);
@@ -982,7 +986,7 @@ int sip_pcv_parse(struct str v, struct sip_pcv *o, struct sip_error *err)
 {
 	struct scan s = scan_of(v);
 	struct sip_param p = { 0 };
-	struct str rest;
+	struct str rest = STR_NULL;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
@@ -990,7 +994,7 @@ int sip_pcv_parse(struct str v, struct sip_pcv *o, struct sip_error *err)
 	o->params = v;
 	/* "P-Charging-Vector" HCOLON icid-value *(SEMI charge-params) */
 	p.name = scan_run(&s, CC_TOKEN);
-	if (!str_caseeq_cstr(p.name, "icid-value"))
+	if (!CASEEQ_LIT(p.name, "icid-value"))
 		return dfail(err, "P-Charging-Vector must start with icid-value", v);
 	if (!scan_sep(&s, '='))
 		return dfail(err, "icid-value needs a value", v);
@@ -1108,6 +1112,20 @@ static const uint8_t hdr_decoder[SIP_HDR__COUNT] = {
 #undef SIP_HDR
 };
 
+#define LIST SIP_HF_LIST
+#define SINGLE SIP_HF_SINGLE
+#define MANDATORY SIP_HF_MANDATORY
+#define EMPTY SIP_HF_EMPTY
+static const uint8_t hdr_flags[SIP_HDR__COUNT] = {
+#define SIP_HDR(id, name, compact, flags, dec) [SIP_HDR_##id] = (flags),
+#include "sip/headers.def"
+#undef SIP_HDR
+};
+#undef LIST
+#undef SINGLE
+#undef MANDATORY
+#undef EMPTY
+
 enum sip_dec sip_hdr_decoder(enum sip_hdr_id id)
 {
 	return (unsigned)id < SIP_HDR__COUNT ? (enum sip_dec)hdr_decoder[id] : SIP_DEC_OPAQUE;
@@ -1180,7 +1198,7 @@ int sip_hdr_decode(const struct sip_hdr *h, union sip_hdr_value *out, struct sip
 {
 	int rc;
 
-	if (h->value.len == 0 && (sip_hdr_flags(h->id) & SIP_HF_EMPTY)) {
+	if (h->value.len == 0 && h->id < SIP_HDR__COUNT && (hdr_flags[h->id] & SIP_HF_EMPTY)) {
 		memset(out, 0, sizeof(*out));
 		out->opaque = h->value;
 		return 0;
@@ -1422,30 +1440,26 @@ int sip_msg_check(struct sip_msg *m, struct sip_error *err)
 		}
 	}
 	for (unsigned i = 0; i < m->n_hdrs; i++) {
-		rc = check_entry(&m->hdrs[i], err);
+		const struct sip_hdr *h = &m->hdrs[i];
+		rc = check_entry(h, err);
 		if (rc)
 			return rc;
+		/* a single-valued header seen before: report the repeat */
+		if ((hdr_flags[h->id] & SIP_HF_SINGLE) && m->first[h->id] != i) {
+			sip_fail(err, -EBADMSG, "header allowed only once appears more than once",
+				 h->raw);
+			blame(err, h);
+			return -EBADMSG;
+		}
 	}
 	for (id = 1; id < SIP_HDR__COUNT; id++) {
-		const struct sip_hdr *h = sip_msg_hdr(m, id);
-		unsigned flags = sip_hdr_flags(id);
-		if (!h) {
-			if (flags & SIP_HF_MANDATORY) {
-				sip_fail(err, -ENOENT, "mandatory header missing", STR_NULL);
-				if (err) {
-					err->hdr = (int)id;
-					err->name = str_from_cstr(sip_hdr_name(id));
-				}
-				return -ENOENT;
+		if ((hdr_flags[id] & SIP_HF_MANDATORY) && m->first[id] == SIP_HDR_END) {
+			sip_fail(err, -ENOENT, "mandatory header missing", STR_NULL);
+			if (err) {
+				err->hdr = (int)id;
+				err->name = str_from_cstr(sip_hdr_name(id));
 			}
-			continue;
-		}
-		if ((flags & SIP_HF_SINGLE) && h->next != SIP_HDR_END) {
-			const struct sip_hdr *second = &m->hdrs[h->next];
-			sip_fail(err, -EBADMSG, "header allowed only once appears more than once",
-				 second->raw);
-			blame(err, second);
-			return -EBADMSG;
+			return -ENOENT;
 		}
 	}
 	if (m->kind == SIP_MSG_REQUEST) {

@@ -4,6 +4,9 @@
 #include "sip/msg.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "sip/scan.h"
 
@@ -56,24 +59,60 @@ static const struct {
 #define NAME_HASH_SIZE 512
 static uint8_t name_hash[NAME_HASH_SIZE]; /* header id, 0 = free slot */
 static uint8_t compact_ids[128];
+/* canonical names with bit 5 set in every byte, 8-byte padded, for name_eq() */
+static char canon_lc[SIP_HDR__COUNT][40];
+#define SIP_HDR(id, name, compact, flags, dec) \
+	_Static_assert(sizeof(name) <= sizeof(canon_lc[0]), "header name too long: " name);
+#include "sip/headers.def"
+#undef SIP_HDR
 
 _Static_assert(SIP_HDR__COUNT < 256, "header ids must fit the lookup tables");
 _Static_assert(SIP_HDR__COUNT * 2 < NAME_HASH_SIZE, "name hash too full");
 
+/*
+ * Compare a header name as written (token bytes only, checked by the
+ * parser) with a canonical one. Among token bytes, setting bit 5 folds
+ * case and maps no two different bytes together ('_' becomes DEL, which is
+ * no token byte), so one OR per byte, eight bytes at a time, is an exact
+ * case-insensitive compare.
+ */
+static inline bool name_eq(const char *in, const char *canon, size_t len)
+{
+	const uint64_t fold = 0x2020202020202020ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, in + i, 8);
+		memcpy(&b, canon + i, 8);
+		if ((a | fold) != b)
+			return false;
+	}
+	for (; i < len; i++)
+		if (((unsigned char)in[i] | 0x20) != (unsigned char)canon[i])
+			return false;
+	return true;
+}
+
+/*
+ * The hash of a header name looks at its length and its first and last
+ * bytes only (bit 5 set, so case does not matter): cheap enough for the
+ * parser, and the table is sparse enough that probing is short. Every
+ * candidate is compared in full anyway.
+ */
 static inline unsigned name_hash_of(const char *s, size_t len)
 {
-	unsigned h = (unsigned)len;
+	unsigned first = (unsigned char)s[0] | 0x20, last = (unsigned char)s[len - 1] | 0x20;
 
-	/* `| 0x20` lower-cases letters; other token bytes only need to hash consistently. */
-	for (size_t i = 0; i < len; i++)
-		h = h * 31 + ((unsigned char)s[i] | 0x20);
-	return h & (NAME_HASH_SIZE - 1);
+	return ((unsigned)len * 97 + first * 31 + last * 7) & (NAME_HASH_SIZE - 1);
 }
 
 __attribute__((constructor)) static void hdr_tables_init(void)
 {
 	for (unsigned id = 1; id < SIP_HDR__COUNT; id++) {
 		unsigned h = name_hash_of(hdr_table[id].name, hdr_table[id].name_len);
+		for (unsigned i = 0; i < hdr_table[id].name_len; i++)
+			canon_lc[id][i] = (char)(hdr_table[id].name[i] | 0x20);
 		while (name_hash[h])
 			h = (h + 1) & (NAME_HASH_SIZE - 1);
 		name_hash[h] = (uint8_t)id;
@@ -100,23 +139,31 @@ unsigned sip_hdr_flags(enum sip_hdr_id id)
 	return (unsigned)id < SIP_HDR__COUNT ? hdr_table[id].flags : 0;
 }
 
-enum sip_hdr_id sip_hdr_lookup(struct str name)
+static enum sip_hdr_id lookup_hashed(struct str name, unsigned h)
 {
-	unsigned h;
-
 	if (name.len == 1)
 		return (unsigned char)name.s[0] < 128 ? compact_ids[(unsigned char)name.s[0]] : 0;
 	if (name.len == 0 || name.len > 255)
 		return SIP_HDR_OTHER;
-	h = name_hash_of(name.s, name.len);
 	while (name_hash[h]) {
 		unsigned id = name_hash[h];
-		if (hdr_table[id].name_len == name.len &&
-		    str_caseeq(name, str_make(hdr_table[id].name, name.len)))
+		/* most senders write the canonical case: try the plain compare first */
+		if (hdr_table[id].name_len == name.len && name_eq(name.s, canon_lc[id], name.len))
 			return (enum sip_hdr_id)id;
 		h = (h + 1) & (NAME_HASH_SIZE - 1);
 	}
 	return SIP_HDR_OTHER;
+}
+
+enum sip_hdr_id sip_hdr_lookup(struct str name)
+{
+	/* name_eq() is exact only among token bytes */
+	if (name.len == 0)
+		return SIP_HDR_OTHER;
+	for (size_t i = 0; i < name.len; i++)
+		if (!cc_is((unsigned char)name.s[i], CC_TOKEN))
+			return SIP_HDR_OTHER;
+	return lookup_hashed(name, name_hash_of(name.s, name.len));
 }
 
 const char *sip_method_name(enum sip_method m)
@@ -204,7 +251,7 @@ static int need_more(struct parser *ps, const char *reason, struct str where, ui
 
 static bool is_sip_version(struct str v)
 {
-	return v.len == 7 && str_caseeq(v, STR_LIT("SIP/2.0"));
+	return CASEEQ_LIT(v, "sip/2.0");
 }
 
 /* "SIP/" 1*DIGIT "." 1*DIGIT, any version (RFC 3261 7.1) */
@@ -212,7 +259,7 @@ static bool is_any_version(struct str v)
 {
 	size_t i = 4, d1 = 0, d2 = 0;
 
-	if (v.len < 7 || !str_caseeq(str_sub(v, 0, 4), STR_LIT("SIP/")))
+	if (v.len < 7 || !CASEEQ_LIT(str_sub(v, 0, 4), "sip/"))
 		return false;
 	while (i < v.len && cc_is((unsigned char)v.s[i], CC_DIGIT))
 		i++, d1++;
@@ -325,7 +372,7 @@ static int parse_status_line(struct parser *ps, struct str line)
 	return 0;
 }
 
-static int add_entry(struct parser *ps, uint16_t id, struct str name, struct str value,
+static inline __attribute__((always_inline)) int add_entry(struct parser *ps, uint16_t id, struct str name, struct str value,
 		     struct str raw, uint32_t line)
 {
 	struct sip_msg *m = ps->m;
@@ -361,6 +408,57 @@ static struct str trim_lws(struct str v)
 	return v;
 }
 
+#if defined(__SSE2__)
+/*
+ * Skip bytes that cannot end or nest a list element, sixteen at a time
+ * while none of them is one of , " < > (SSE2 is part of x86-64).
+ */
+static inline const char *skip_plain(const char *p, const char *end)
+{
+	const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
+	const __m128i lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>');
+
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, quote)),
+					   _mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, gt)));
+		int bits = _mm_movemask_epi8(hit);
+		if (bits)
+			return p + __builtin_ctz((unsigned)bits);
+		p += 16;
+	}
+	while (p < end && !cc_is((unsigned char)*p, CC_SPLIT))
+		p++;
+	return p;
+}
+#else
+static inline uint64_t has_byte(uint64_t x, uint8_t c)
+{
+	uint64_t y = x ^ (0x0101010101010101ULL * c);
+
+	return (y - 0x0101010101010101ULL) & ~y & 0x8080808080808080ULL;
+}
+
+/*
+ * Skip bytes that cannot end or nest a list element, eight at a time
+ * while none of them is one of , " < > (exact: the zero-byte test has no
+ * false negatives, and a false positive only drops to the byte loop).
+ */
+static inline const char *skip_plain(const char *p, const char *end)
+{
+	while (end - p >= 8) {
+		uint64_t x;
+		memcpy(&x, p, 8);
+		if (has_byte(x, ',') | has_byte(x, '"') | has_byte(x, '<') | has_byte(x, '>'))
+			break;
+		p += 8;
+	}
+	while (p < end && !cc_is((unsigned char)*p, CC_SPLIT))
+		p++;
+	return p;
+}
+#endif
+
 /*
  * Split a list header's value at the commas that are outside quoted
  * strings and <...> (RFC 3261 7.3.1: the comma-joined form is equivalent
@@ -379,6 +477,7 @@ static int split_list(struct parser *ps, uint16_t id, struct str name, struct st
 		return add_entry(ps, id, name, value, raw, line);
 	}
 	for (;; p++) {
+		p = skip_plain(p, end);
 		if (p == end || (*p == ',' && !angle)) {
 			struct str elem = trim_lws(str_make(start, (size_t)(p - start)));
 			if (elem.len == 0)
@@ -487,7 +586,7 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 		return fail_line(ps, "header line without a colon", str_make(start, (size_t)(eol - 1 - start)),
 				 first_line);
 	value = trim_lws(str_make(colon + 1, (size_t)(eol - 1 - (colon + 1))));
-	id = (uint16_t)sip_hdr_lookup(name);
+	id = (uint16_t)lookup_hashed(name, name_hash_of(name.s, name.len));
 	(*line)++;
 	*next = eol + 1;
 

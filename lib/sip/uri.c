@@ -94,24 +94,65 @@ static bool is_strict_param(struct str name)
 	return false;
 }
 
+/*
+ * Name test for a URI parameter: escapes are rare, so compare plainly
+ * unless the name has a '%' (RFC 4475 3.1.1.3 writes lr as "%6C%72").
+ */
+static bool pname_is(struct str name, bool escaped, const char *lit, size_t n)
+{
+	return escaped ? esc_eq(name, str_make(lit, n), true) : lit_caseeq(name, lit, n);
+}
+
+#define PNAME_IS(name, escaped, lit) pname_is((name), (escaped), "" lit, sizeof(lit) - 1)
+
 static void pick_param(struct sip_uri *u, struct str name, struct str value, bool has_value)
 {
 	struct str v = has_value ? value : str_make(name.s + name.len, 0);
+	bool esc = memchr(name.s, '%', name.len) != NULL;
 
-	if (esc_eq(name, STR_LIT("transport"), true))
-		u->transport = v;
-	else if (esc_eq(name, STR_LIT("user"), true))
-		u->user_param = v;
-	else if (esc_eq(name, STR_LIT("method"), true))
-		u->method = v;
-	else if (esc_eq(name, STR_LIT("maddr"), true))
-		u->maddr = v;
-	else if (esc_eq(name, STR_LIT("ttl"), true))
-		u->ttl = v;
-	else if (esc_eq(name, STR_LIT("lr"), true))
-		u->lr = true;
-	else if (esc_eq(name, STR_LIT("ob"), true))
-		u->ob = true;
+	switch (name.len > 9 && !esc ? 0 : sip_lower_table[(unsigned char)name.s[0]]) {
+	case 't':
+		if (PNAME_IS(name, esc, "transport"))
+			u->transport = v;
+		else if (PNAME_IS(name, esc, "ttl"))
+			u->ttl = v;
+		break;
+	case 'u':
+		if (PNAME_IS(name, esc, "user"))
+			u->user_param = v;
+		break;
+	case 'm':
+		if (PNAME_IS(name, esc, "method"))
+			u->method = v;
+		else if (PNAME_IS(name, esc, "maddr"))
+			u->maddr = v;
+		break;
+	case 'l':
+		if (PNAME_IS(name, esc, "lr"))
+			u->lr = true;
+		break;
+	case 'o':
+		if (PNAME_IS(name, esc, "ob"))
+			u->ob = true;
+		break;
+	case '%':
+		/* an escaped first letter: try them all */
+		if (PNAME_IS(name, esc, "transport"))
+			u->transport = v;
+		else if (PNAME_IS(name, esc, "ttl"))
+			u->ttl = v;
+		else if (PNAME_IS(name, esc, "user"))
+			u->user_param = v;
+		else if (PNAME_IS(name, esc, "method"))
+			u->method = v;
+		else if (PNAME_IS(name, esc, "maddr"))
+			u->maddr = v;
+		else if (PNAME_IS(name, esc, "lr"))
+			u->lr = true;
+		else if (PNAME_IS(name, esc, "ob"))
+			u->ob = true;
+		break;
+	}
 }
 
 /* *( ";" pname [ "=" pvalue ] ) up to '?' or the end. */
@@ -172,7 +213,6 @@ static int parse_headers(struct scan *s, struct sip_uri *u, struct sip_error *er
 static int parse_sip(struct scan *s, struct sip_uri *u, struct sip_error *err)
 {
 	const char *at = memchr(s->p, '@', (size_t)(s->end - s->p));
-	const char *hstart;
 	int rc;
 
 	/* '@' can appear nowhere but after the userinfo in a SIP URI (25.1). */
@@ -196,17 +236,9 @@ static int parse_sip(struct scan *s, struct sip_uri *u, struct sip_error *err)
 		s->p = at + 1;
 	}
 
-	hstart = s->p;
-	if (scan_peek(s, '[')) {
-		const char *close = memchr(s->p, ']', (size_t)(s->end - s->p));
-		if (!close)
-			return uri_fail(err, "IPv6 reference without ']'", scan_rest(s));
-		s->p = close + 1;
-	} else {
-		scan_run(s, CC_HOST);
-	}
-	u->host = scan_from(s, hstart);
-	u->host_type = (enum sip_host_type)sip_host_classify(u->host);
+	if (scan_peek(s, '[') && !memchr(s->p, ']', (size_t)(s->end - s->p)))
+		return uri_fail(err, "IPv6 reference without ']'", scan_rest(s));
+	u->host_type = (enum sip_host_type)scan_host(s, &u->host);
 	if (u->host.len == 0)
 		return uri_fail(err, "URI without a host", scan_rest(s));
 	if (u->host_type == SIP_HOST_NONE)
@@ -260,11 +292,11 @@ int sip_uri_parse(struct str text, struct sip_uri *u, struct sip_error *err)
 	if (!scan_peek(&s, ':'))
 		return uri_fail(err, "URI without ':' after the scheme", text);
 	s.p++;
-	if (str_caseeq(u->scheme_name, STR_LIT("sip")))
+	if (CASEEQ_LIT(u->scheme_name, "sip"))
 		u->scheme = SIP_URI_SIP;
-	else if (str_caseeq(u->scheme_name, STR_LIT("sips")))
+	else if (CASEEQ_LIT(u->scheme_name, "sips"))
 		u->scheme = SIP_URI_SIPS;
-	else if (str_caseeq(u->scheme_name, STR_LIT("tel")))
+	else if (CASEEQ_LIT(u->scheme_name, "tel"))
 		u->scheme = SIP_URI_TEL;
 
 	switch (u->scheme) {

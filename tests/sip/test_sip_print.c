@@ -115,7 +115,6 @@ static void test_edits(void **state)
 	const struct sip_hdr *v2, *contact, *route;
 	struct sip_edit e;
 	struct buf b;
-	unsigned n;
 	struct sip_via via;
 
 	parse_into(&msg, data, len);
@@ -156,7 +155,6 @@ static void test_edits(void **state)
 	}
 	assert_true(str_eq(out_msg.body, msg.body));
 	assert_int_equal(out_msg.content_length, 150);
-	(void)n;
 	buf_free(&b);
 	free(data);
 }
