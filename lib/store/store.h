@@ -199,6 +199,7 @@ struct store_ops {
 	int (*sub_set_impus)(struct store *st, int64_t id, const struct store_impu_spec *impus,
 			     size_t n);
 	int (*sub_delete)(struct store *st, int64_t id);
+	int (*impu_set_flags)(struct store *st, int64_t impu_id, bool barred, bool unreg_services);
 
 	/* Queries. */
 	int (*impi_lookup)(struct store *st, struct str impi, struct arena *a,
@@ -271,7 +272,8 @@ static inline void store_rollback(struct store *st)
 
 /*
  * Insert a subscription with its IMPIs and IMPUs. -EEXIST when one of its
- * identities is taken (the caller looks them up to say which).
+ * identities is taken (the caller looks them up to say which); nothing is
+ * written then. After any other error the transaction must be rolled back.
  */
 static inline int store_sub_insert(struct store *st, const struct store_subscription_spec *spec,
 				   int64_t *id)
@@ -303,6 +305,13 @@ static inline int store_sub_set_impus(struct store *st, int64_t id,
 static inline int store_sub_delete(struct store *st, int64_t id)
 {
 	return st->ops->sub_delete(st, id);
+}
+
+/* Change an IMPU's barring and unregistered-services flags in place. */
+static inline int store_impu_set_flags(struct store *st, int64_t impu_id, bool barred,
+				       bool unreg_services)
+{
+	return st->ops->impu_set_flags(st, impu_id, barred, unreg_services);
 }
 
 /*

@@ -103,6 +103,9 @@ static const char *const migrations[] = {
 	X(BEGIN, "BEGIN IMMEDIATE")                                                        \
 	X(COMMIT, "COMMIT")                                                                \
 	X(ROLLBACK, "ROLLBACK")                                                            \
+	X(SAVEPOINT, "SAVEPOINT op")                                                       \
+	X(RELEASE, "RELEASE op")                                                           \
+	X(ROLLBACK_TO, "ROLLBACK TO op")                                                   \
 	X(SUB_INSERT,                                                                      \
 	  "INSERT INTO subscription (k, op, op_is_opc, amf, sqn, auth_scheme, derived_rule," \
 	  " max_registrations, roaming_allowed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")  \
@@ -129,12 +132,15 @@ static const char *const migrations[] = {
 	X(IMPU_INSERT,                                                                     \
 	  "INSERT INTO impu (uri, subscription_id, irs, position, barred, unreg_services)"  \
 	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                               \
+	X(IMPU_SET_FLAGS, "UPDATE impu SET barred = ?2, unreg_services = ?3 WHERE id = ?1")  \
 	X(IMPU_DELETE_ALL, "DELETE FROM impu WHERE subscription_id = ?1")                  \
 	X(IMPU_LOOKUP, "SELECT " IMPU_COLUMNS " FROM impu WHERE uri = ?1")                  \
 	X(IMPU_LIST,                                                                       \
 	  "SELECT " IMPU_COLUMNS " FROM impu WHERE subscription_id = ?1 ORDER BY irs, position") \
 	X(SQN_SWAP, "UPDATE subscription SET sqn = ?3 WHERE id = ?1 AND sqn = ?2")          \
 	X(SUB_EXISTS, "SELECT 1 FROM subscription WHERE id = ?1")                          \
+	X(IMPI_EXISTS, "SELECT 1 FROM impi WHERE name = ?1")                               \
+	X(IMPU_EXISTS, "SELECT 1 FROM impu WHERE uri = ?1")                                \
 	X(SCSCF_SET, "UPDATE subscription SET scscf_name = ?2, auth_pending = ?3 WHERE id = ?1") \
 	X(IRS_SET_STATE, "UPDATE impu SET state = ?3 WHERE subscription_id = ?1 AND irs = ?2") \
 	X(REG_UPSERT,                                                                      \
@@ -218,15 +224,20 @@ static sqlite3_stmt *stmt_get(struct store_sqlite *s, enum sql_stmt which)
 	return st;
 }
 
+/*
+ * Values are bound without a copy (SQLITE_STATIC): every statement is
+ * bound, stepped and reset within one function call, while the caller's
+ * memory is alive, and stmt_get() clears old bindings before reuse.
+ */
 static int bind_str(sqlite3_stmt *st, int idx, struct str v)
 {
 	/* An empty slice may have a NULL pointer; SQLite would store NULL. */
-	return sqlite3_bind_text(st, idx, v.s ? v.s : "", (int)v.len, SQLITE_TRANSIENT);
+	return sqlite3_bind_text(st, idx, v.s ? v.s : "", (int)v.len, SQLITE_STATIC);
 }
 
 static int bind_blob(sqlite3_stmt *st, int idx, const uint8_t *v, size_t len)
 {
-	return sqlite3_bind_blob(st, idx, v, (int)len, SQLITE_TRANSIENT);
+	return sqlite3_bind_blob(st, idx, v, (int)len, SQLITE_STATIC);
 }
 
 /* Run a statement that returns no rows; *changes gets the rows touched. */
@@ -362,6 +373,29 @@ static void sq_rollback(struct store *st)
 	s->in_tx = false;
 }
 
+/*
+ * Provisioning operations touch several rows; a savepoint makes each one
+ * all-or-nothing even inside a caller's larger transaction (an import
+ * goes on checking rows after one fails, and must not see half of it).
+ */
+static int op_begin(struct store_sqlite *s)
+{
+	stmt_get(s, SQL_SAVEPOINT);
+	return stmt_exec(s, SQL_SAVEPOINT, NULL);
+}
+
+static int op_end(struct store_sqlite *s, int err)
+{
+	if (err) {
+		stmt_get(s, SQL_ROLLBACK_TO);
+		stmt_exec(s, SQL_ROLLBACK_TO, NULL);
+	}
+	stmt_get(s, SQL_RELEASE);
+	if (stmt_exec(s, SQL_RELEASE, NULL) && !err)
+		err = -EIO;
+	return err;
+}
+
 /* --- provisioning ----------------------------------------------------- */
 
 static int insert_impi(struct store_sqlite *s, int64_t sub_id, struct str name, uint32_t derived)
@@ -396,10 +430,9 @@ static int insert_impus(struct store_sqlite *s, int64_t sub_id,
 	return err;
 }
 
-static int sq_sub_insert(struct store *st, const struct store_subscription_spec *spec,
-			 int64_t *id)
+static int sub_insert(struct store_sqlite *s, const struct store_subscription_spec *spec,
+		      int64_t *id)
 {
-	struct store_sqlite *s = to_sqlite(st);
 	sqlite3_stmt *q = stmt_get(s, SQL_SUB_INSERT);
 	int64_t sub_id;
 	int err;
@@ -429,6 +462,40 @@ static int sq_sub_insert(struct store *st, const struct store_subscription_spec 
 		*id = sub_id;
 out:
 	return err;
+}
+
+/* Is `name` a row of the EXISTS query `which`? 1, 0 or a negative errno. */
+static int exists(struct store_sqlite *s, enum sql_stmt which, struct str name)
+{
+	sqlite3_stmt *q = stmt_get(s, which);
+	int rc;
+
+	bind_str(q, 1, name);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sql_error(s, which, rc);
+}
+
+/*
+ * Every identity is checked before the first row is written, so -EEXIST
+ * leaves nothing behind; this is cheaper than a savepoint around each of
+ * a million imported rows (which costs a copy of every page it touches).
+ */
+static int sq_sub_insert(struct store *st, const struct store_subscription_spec *spec,
+			 int64_t *id)
+{
+	struct store_sqlite *s = to_sqlite(st);
+	int found = exists(s, SQL_IMPI_EXISTS, spec->impi);
+
+	for (size_t i = 0; i < spec->n_derived && !found; i++)
+		found = exists(s, SQL_IMPI_EXISTS, spec->derived[i]);
+	for (size_t i = 0; i < spec->n_impus && !found; i++)
+		found = exists(s, SQL_IMPU_EXISTS, spec->impus[i].uri);
+	if (found)
+		return found > 0 ? -EEXIST : found;
+	return sub_insert(s, spec, id);
 }
 
 static int sq_sub_update(struct store *st, int64_t id, unsigned fields,
@@ -467,10 +534,9 @@ static int sq_sub_update(struct store *st, int64_t id, unsigned fields,
 	return err;
 }
 
-static int sq_sub_set_derived(struct store *st, int64_t id, struct str rule,
-			      const struct str *derived, size_t n)
+static int sub_set_derived(struct store_sqlite *s, int64_t id, struct str rule,
+			   const struct str *derived, size_t n)
 {
-	struct store_sqlite *s = to_sqlite(st);
 	sqlite3_stmt *q = stmt_get(s, SQL_SUB_SET_RULE);
 	int changes = 0;
 	int err;
@@ -490,13 +556,24 @@ static int sq_sub_set_derived(struct store *st, int64_t id, struct str rule,
 	return err;
 }
 
+static int sq_sub_set_derived(struct store *st, int64_t id, struct str rule,
+			      const struct str *derived, size_t n)
+{
+	struct store_sqlite *s = to_sqlite(st);
+	int err = op_begin(s);
+
+	if (err)
+		return err;
+	return op_end(s, sub_set_derived(s, id, rule, derived, n));
+}
+
 static int sq_reg_delete_all(struct store *st, int64_t sub_id);
 static int sq_scscf_set(struct store *st, int64_t sub_id, struct str name, bool auth_pending);
 
-static int sq_sub_set_impus(struct store *st, int64_t id, const struct store_impu_spec *impus,
-			    size_t n)
+static int sub_set_impus(struct store_sqlite *s, int64_t id, const struct store_impu_spec *impus,
+			 size_t n)
 {
-	struct store_sqlite *s = to_sqlite(st);
+	struct store *st = &s->base;
 	sqlite3_stmt *q;
 	int err;
 
@@ -516,6 +593,17 @@ static int sq_sub_set_impus(struct store *st, int64_t id, const struct store_imp
 	return err;
 }
 
+static int sq_sub_set_impus(struct store *st, int64_t id, const struct store_impu_spec *impus,
+			    size_t n)
+{
+	struct store_sqlite *s = to_sqlite(st);
+	int err = op_begin(s);
+
+	if (err)
+		return err;
+	return op_end(s, sub_set_impus(s, id, impus, n));
+}
+
 static int sq_sub_delete(struct store *st, int64_t id)
 {
 	struct store_sqlite *s = to_sqlite(st);
@@ -525,6 +613,22 @@ static int sq_sub_delete(struct store *st, int64_t id)
 
 	sqlite3_bind_int64(q, 1, id);
 	err = stmt_exec(s, SQL_SUB_DELETE, &changes);
+	if (!err && changes != 1)
+		err = -ENOENT;
+	return err;
+}
+
+static int sq_impu_set_flags(struct store *st, int64_t impu_id, bool barred, bool unreg_services)
+{
+	struct store_sqlite *s = to_sqlite(st);
+	sqlite3_stmt *q = stmt_get(s, SQL_IMPU_SET_FLAGS);
+	int changes = 0;
+	int err;
+
+	sqlite3_bind_int64(q, 1, impu_id);
+	sqlite3_bind_int(q, 2, barred);
+	sqlite3_bind_int(q, 3, unreg_services);
+	err = stmt_exec(s, SQL_IMPU_SET_FLAGS, &changes);
 	if (!err && changes != 1)
 		err = -ENOENT;
 	return err;
@@ -884,6 +988,7 @@ static const struct store_ops sqlite_ops = {
 	.sub_set_derived = sq_sub_set_derived,
 	.sub_set_impus = sq_sub_set_impus,
 	.sub_delete = sq_sub_delete,
+	.impu_set_flags = sq_impu_set_flags,
 	.impi_lookup = sq_impi_lookup,
 	.sub_get = sq_sub_get,
 	.sub_foreach = sq_sub_foreach,
@@ -976,6 +1081,13 @@ int store_sqlite_open(const char *path, struct store **out)
 	int err = 0;
 	int rc;
 
+	/*
+	 * Memory statistics cost a global mutex on every allocation, which
+	 * shows in bulk imports; simreg never reads them. Only possible
+	 * before SQLite initialises, so later calls fail harmlessly.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -999,7 +1111,8 @@ int store_sqlite_open(const char *path, struct store **out)
 		       "PRAGMA journal_mode = WAL;"
 		       "PRAGMA synchronous = FULL;"
 		       "PRAGMA foreign_keys = ON;"
-		       "PRAGMA cache_size = -65536;",
+		       "PRAGMA cache_size = -65536;"
+		       "PRAGMA temp_store = MEMORY;",
 		       path);
 	if (!err)
 		err = migrate(s->db, path);

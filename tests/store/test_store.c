@@ -162,8 +162,14 @@ static void test_duplicate_is_atomic(void **state)
 	/* Same IMPI: refused. */
 	make_spec(&spec, impus, "alice@ims.test", "sip:other@ims.test", "tel:+15551230002");
 	assert_int_equal(insert(f->st, &spec, NULL), -EEXIST);
-	/* New IMPI but its second IMPU is taken: nothing of it may remain. */
+	/* New IMPI but its second IMPU is taken: nothing of it may remain,
+	 * not even inside the transaction that goes on. */
 	make_spec(&spec, impus, "bob@ims.test", "sip:bob@ims.test", "tel:+15551230001");
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_sub_insert(f->st, &spec, NULL), -EEXIST);
+	assert_int_equal(store_impi_lookup(f->st, STR_LIT("bob@ims.test"), &f->a, NULL, NULL),
+			 -ENOENT);
+	store_rollback(f->st);
 	assert_int_equal(insert(f->st, &spec, NULL), -EEXIST);
 	assert_int_equal(store_impi_lookup(f->st, STR_LIT("bob@ims.test"), &f->a, NULL, NULL),
 			 -ENOENT);
