@@ -93,9 +93,15 @@ struct rule {
 		ONE("Auth-Session-State"), ONE("Origin-Host"), ONE("Origin-Realm"), \
 		MAYBE("Destination-Host"), ONE("Destination-Realm"), ANY("Supported-Features"), \
 		ANY("Proxy-Info"), ANY("Route-Record")
+/*
+ * Answers are read leniently: Vendor-Specific-Application-Id and
+ * Auth-Session-State are {required} in 29.229, but a Diameter node that
+ * answers with an error of its own (freeDiameter's DIAMETER_MISSING_AVP, a
+ * relay's) leaves them out, and the error must still reach the caller.
+ */
 #define ANSWER_HEAD                                                                        \
-	FIXED("Session-Id"), ONE("Vendor-Specific-Application-Id"), MAYBE("Result-Code"),  \
-		MAYBE("Experimental-Result"), ONE("Auth-Session-State"), ONE("Origin-Host"), \
+	FIXED("Session-Id"), MAYBE("Vendor-Specific-Application-Id"), MAYBE("Result-Code"), \
+		MAYBE("Experimental-Result"), MAYBE("Auth-Session-State"), ONE("Origin-Host"), \
 		ONE("Origin-Realm"), ANY("Supported-Features"), ANY("Failed-AVP"),         \
 		ANY("Proxy-Info"), ANY("Route-Record")
 

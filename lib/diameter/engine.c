@@ -37,6 +37,7 @@ static struct {
 	void *log_ctx;
 	char accept[DIA_PEERS_MAX][256]; /* identities that may connect to us */
 	size_t n_accept;
+	struct fd_hook_hdl *hook;
 } engine;
 
 /* --- peers --------------------------------------------------------------- */
@@ -344,22 +345,42 @@ int dia_write_config(const struct dia_config *cfg)
 
 /* --- freeDiameter hooks ------------------------------------------------ */
 
+static void emit(int slevel, const char *line)
+{
+	if (engine.log)
+		engine.log(engine.log_ctx, slevel, line);
+	else if (slevel <= SLOG_WARN)
+		fprintf(stderr, "freeDiameter: %s\n", line);
+}
+
+/*
+ * freeDiameter narrates its start and stop at NOTICE; that goes to debug.
+ * What an operator needs (peers coming and going) is logged by the hook
+ * below instead.
+ */
 static void fd_logger(int level, const char *format, va_list args)
 {
 	char line[1024];
-	int slevel;
 
 	vsnprintf(line, sizeof(line), format, args);
-	if (level >= FD_LOG_ERROR)
-		slevel = SLOG_ERROR;
-	else if (level >= FD_LOG_NOTICE)
-		slevel = SLOG_INFO;
-	else
-		slevel = SLOG_DEBUG;
-	if (engine.log)
-		engine.log(engine.log_ctx, slevel, line);
-	else
-		fprintf(stderr, "freeDiameter: %s\n", line);
+	emit(level >= FD_LOG_FATAL ? SLOG_ERROR : level >= FD_LOG_ERROR ? SLOG_WARN : SLOG_DEBUG,
+	     line);
+}
+
+static void peer_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
+		      struct fd_hook_permsgdata *pmd, void *regdata)
+{
+	char line[512];
+	const char *who = peer && peer->info.pi_diamid ? peer->info.pi_diamid : "(unknown peer)";
+
+	if (type == HOOK_PEER_CONNECT_SUCCESS) {
+		snprintf(line, sizeof(line), "peer %s connected", who);
+		emit(SLOG_NOTICE, line);
+	} else {
+		snprintf(line, sizeof(line), "peer %s: connection failed or closed%s%s", who,
+			 other ? ": " : "", other ? (const char *)other : "");
+		emit(SLOG_WARN, line);
+	}
 }
 
 /*
@@ -427,6 +448,9 @@ int dia_engine_start(const struct dia_config *cfg, struct cx_dict *dict, dia_log
 	}
 	if (!err)
 		err = -fd_peer_validate_register(validate_peer);
+	if (!err)
+		err = -fd_hook_register(HOOK_MASK(HOOK_PEER_CONNECT_SUCCESS, HOOK_PEER_CONNECT_FAILED),
+					peer_hook, NULL, NULL, &engine.hook);
 	if (!err) {
 		rc = fd_core_start();
 		if (!rc)
@@ -468,5 +492,6 @@ void dia_engine_stop(void)
 		return;
 	fd_core_shutdown();
 	fd_core_wait_shutdown_complete();
+	engine.hook = NULL;
 	engine.started = false;
 }
