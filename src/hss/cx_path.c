@@ -71,6 +71,13 @@ static void answer(struct hss *h, struct hss_req *r)
 			fd_dict_getval(r->failed_avp, &data);
 			if (data.avp_basetype == AVP_TYPE_OCTETSTRING)
 				v.os.data = (uint8_t *)"";
+			if (r->failed_value) {
+				struct avp_hdr *src = NULL;
+
+				/* The offending value as received (RFC 6733 7.5). */
+				if (fd_msg_avp_hdr(r->failed_value, &src) == 0 && src->avp_value)
+					v = *src->avp_value;
+			}
 			if (data.avp_basetype != AVP_TYPE_GROUPED)
 				err = -fd_msg_avp_setvalue(inner, &v);
 			if (!err)
@@ -138,6 +145,7 @@ static void run_batch(struct loop *loop, struct loop_timer *t)
 				aka_vector_wipe(&r->vectors[i]);
 			r->n_vectors = 0;
 			r->failed_avp = NULL;
+			r->failed_value = NULL;
 			r->server_name = r->user_name = r->public_identity = STR_NULL;
 			r->capabilities = false;
 			hss_result(r, DIA_UNABLE_TO_COMPLY);
@@ -285,6 +293,15 @@ int hss_find_impu(struct hss *h, struct hss_req *r, struct str impu, struct stor
 		return 1;
 	}
 	return err;
+}
+
+int hss_invalid(struct hss *h, struct hss_req *r, struct dict_object *model)
+{
+	hss_result(r, DIA_INVALID_AVP_VALUE);
+	r->failed_avp = model;
+	r->failed_value = NULL;
+	dmsg_find(r->msg, model, NULL, &r->failed_value);
+	return 0;
 }
 
 bool hss_irs_has_unbarred(const struct store_impu *impus, size_t n, uint32_t irs)

@@ -74,6 +74,7 @@ struct hss_req {
 	uint32_t result;                 /* Result-Code or Experimental-Result-Code */
 	bool experimental;
 	struct dict_object *failed_avp;  /* for DIAMETER_MISSING_AVP / INVALID_AVP_VALUE */
+	struct avp *failed_value;        /* the offending AVP of the request, if any */
 	struct str user_name;            /* User-Name for the answer, if any */
 	struct str public_identity;      /* Public-Identity for the answer, if any */
 	struct str server_name;          /* Server-Name for the answer, if any */
@@ -134,6 +135,9 @@ static inline void hss_missing(struct hss_req *r, struct dict_object *avp)
 	hss_result(r, DIA_MISSING_AVP);
 	r->failed_avp = avp;
 }
+
+/* DIAMETER_INVALID_AVP_VALUE; Failed-AVP will carry the AVP as received. */
+int hss_invalid(struct hss *h, struct hss_req *r, struct dict_object *model);
 
 /*
  * Shared lookups of process(): the IMPI (own or derived) and its

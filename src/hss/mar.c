@@ -45,8 +45,10 @@ static int decode(struct hss *h, struct hss_req *r, struct mar_in *in)
 	in->has_authorization =
 		dmsg_get_str(item, d->avp[CX_AVP_SIP_AUTHORIZATION], &in->authorization) == 0;
 	if (in->has_authorization && in->authorization.len != RESYNC_LEN) {
+		/* Inside SIP-Auth-Data-Item: name the AVP, value as received. */
 		hss_result(r, DIA_INVALID_AVP_VALUE);
 		r->failed_avp = d->avp[CX_AVP_SIP_AUTHORIZATION];
+		dmsg_find(item, d->avp[CX_AVP_SIP_AUTHORIZATION], NULL, &r->failed_value);
 		return 1;
 	}
 	return 0;

@@ -65,8 +65,7 @@ static int decode(struct hss *h, struct hss_req *r, struct sar_in *in)
 		dmsg_get_str(ri, d->avp[CX_AVP_CONTACT], &in->contact);
 	/* AAA_USER_DATA_REQUEST and PGW_UPDATE belong to SWx, not Cx. */
 	if (in->type < 0 || in->type > CX_SAT_DEREGISTRATION_TOO_MUCH_DATA) {
-		hss_result(r, DIA_INVALID_AVP_VALUE);
-		r->failed_avp = d->avp[CX_AVP_SERVER_ASSIGNMENT_TYPE];
+		hss_invalid(h, r, d->avp[CX_AVP_SERVER_ASSIGNMENT_TYPE]);
 		return 1;
 	}
 	if (in->contact.len > STORE_IDENTITY_MAX)

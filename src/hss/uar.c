@@ -100,9 +100,7 @@ int hss_uar_process(struct hss *h, struct hss_req *r)
 		type = (uint32_t)uat;
 	dmsg_get_u32(r->msg, d->avp[CX_AVP_UAR_FLAGS], &flags);
 	if (type > CX_UAT_REGISTRATION_AND_CAPABILITIES) {
-		hss_result(r, DIA_INVALID_AVP_VALUE);
-		r->failed_avp = d->avp[CX_AVP_USER_AUTHORIZATION_TYPE];
-		return 0;
+		return hss_invalid(h, r, d->avp[CX_AVP_USER_AUTHORIZATION_TYPE]);
 	}
 	emergency = flags & CX_UAR_FLAG_EMERGENCY;
 
