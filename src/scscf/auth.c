@@ -23,16 +23,16 @@
 
 struct scscf_auth *scscf_auth_by_nonce(struct scscf *s, struct str nonce)
 {
-	struct htab_node *n = htab_find_str(&s->auths, nonce);
+	struct ht_node *n = ht_find_str(&s->auths, nonce);
 
-	return n ? htab_entry(n, struct scscf_auth, by_nonce) : NULL;
+	return n ? ht_entry(n, struct scscf_auth, by_nonce) : NULL;
 }
 
 static struct scscf_auth *by_access(struct scscf *s, struct str key)
 {
-	struct htab_node *n = htab_find_str(&s->auth_access, key);
+	struct ht_node *n = ht_find_str(&s->auth_access, key);
 
-	return n ? htab_entry(n, struct scscf_auth, by_access) : NULL;
+	return n ? ht_entry(n, struct scscf_auth, by_access) : NULL;
 }
 
 void scscf_auth_free(struct scscf *s, struct scscf_auth *a, const char *why)
@@ -44,8 +44,8 @@ void scscf_auth_free(struct scscf *s, struct scscf_auth *a, const char *why)
 				  a->id);
 	}
 	loop_timer_cancel(s->loop, &a->timer);
-	htab_remove(&s->auths, &a->by_nonce);
-	htab_remove(&s->auth_access, &a->by_access);
+	ht_remove(&s->auths, &a->by_nonce);
+	ht_remove(&s->auth_access, &a->by_access);
 	arena_destroy(&a->arena);
 	explicit_bzero(a, sizeof(*a));
 	free(a);
@@ -53,11 +53,11 @@ void scscf_auth_free(struct scscf *s, struct scscf_auth *a, const char *why)
 
 void scscf_auth_free_all(struct scscf *s)
 {
-	struct htab_iter it = { 0 };
-	struct htab_node *n;
+	struct ht_iter it = { 0 };
+	struct ht_node *n;
 
-	while ((n = htab_iter_next(&s->auths, &it)))
-		scscf_auth_free(s, htab_entry(n, struct scscf_auth, by_nonce), NULL);
+	while ((n = ht_iter_next(&s->auths, &it)))
+		scscf_auth_free(s, ht_entry(n, struct scscf_auth, by_nonce), NULL);
 }
 
 /*
@@ -92,11 +92,11 @@ static int auth_link(struct scscf *s, struct scscf_auth *a)
 	old = by_access(s, a->access_key);
 	if (old)
 		scscf_auth_free(s, old, "a new challenge on the same Call-ID");
-	err = htab_insert_str(&s->auths, &a->by_nonce, str_from_cstr(a->nonce));
+	err = ht_insert_str(&s->auths, &a->by_nonce, str_from_cstr(a->nonce));
 	if (!err)
-		err = htab_insert_str(&s->auth_access, &a->by_access, a->access_key);
+		err = ht_insert_str(&s->auth_access, &a->by_access, a->access_key);
 	if (err) {
-		htab_remove(&s->auths, &a->by_nonce);
+		ht_remove(&s->auths, &a->by_nonce);
 		return err;
 	}
 	loop_timer_init(&a->timer, await_auth_expired, a);

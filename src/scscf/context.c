@@ -30,15 +30,15 @@ int scscf_init(struct scscf *s, struct loop *loop, const struct scscf_config *cf
 	s->loop_base_ms = loop_now_ms(loop);
 	s->next_id = 1;
 	snprintf(s->host, sizeof(s->host), "127.0.0.1:6060");
-	htab_init(&s->aors, false);
-	htab_init(&s->bindings, true);
-	htab_init(&s->auths, false);
-	htab_init(&s->auth_access, false);
-	htab_init(&s->subs, true);
-	htab_init(&s->sub_dialogs, false);
-	htab_init(&s->regtx, true);
-	htab_init(&s->regtx_txn, true);
-	htab_init(&s->notifies, true);
+	ht_init(&s->aors, false);
+	ht_init(&s->bindings, true);
+	ht_init(&s->auths, false);
+	ht_init(&s->auth_access, false);
+	ht_init(&s->subs, true);
+	ht_init(&s->sub_dialogs, false);
+	ht_init(&s->regtx, true);
+	ht_init(&s->regtx_txn, true);
+	ht_init(&s->notifies, true);
 	return 0;
 }
 
@@ -48,15 +48,15 @@ void scscf_fini(struct scscf *s)
 	scscf_sub_free_all(s);
 	scscf_binding_free_all(s);
 	scscf_auth_free_all(s);
-	htab_free(&s->aors);
-	htab_free(&s->bindings);
-	htab_free(&s->auths);
-	htab_free(&s->auth_access);
-	htab_free(&s->subs);
-	htab_free(&s->sub_dialogs);
-	htab_free(&s->regtx);
-	htab_free(&s->regtx_txn);
-	htab_free(&s->notifies);
+	ht_free(&s->aors);
+	ht_free(&s->bindings);
+	ht_free(&s->auths);
+	ht_free(&s->auth_access);
+	ht_free(&s->subs);
+	ht_free(&s->sub_dialogs);
+	ht_free(&s->regtx);
+	ht_free(&s->regtx_txn);
+	ht_free(&s->notifies);
 }
 
 uint64_t scscf_now_ms(struct scscf *s)

@@ -163,8 +163,8 @@ const char *scscf_reg_fsm_table(void)
 #define PROBES_MAX 8
 
 struct regtx {
-	struct htab_node by_id;
-	struct htab_node by_txn;
+	struct ht_node by_id;
+	struct ht_node by_txn;
 	uint64_t id;
 	uint64_t txn;
 	enum reg_state state;
@@ -195,16 +195,16 @@ struct regtx {
 
 static struct regtx *regtx_find(struct scscf *s, uint64_t id)
 {
-	struct htab_node *n = htab_find_id(&s->regtx, id);
+	struct ht_node *n = ht_find_id(&s->regtx, id);
 
-	return n ? htab_entry(n, struct regtx, by_id) : NULL;
+	return n ? ht_entry(n, struct regtx, by_id) : NULL;
 }
 
 static void regtx_free(struct scscf *s, struct regtx *t)
 {
 	loop_timer_cancel(s->loop, &t->probe_timer);
-	htab_remove(&s->regtx, &t->by_id);
-	htab_remove(&s->regtx_txn, &t->by_txn);
+	ht_remove(&s->regtx, &t->by_id);
+	ht_remove(&s->regtx_txn, &t->by_txn);
 	arena_destroy(&t->arena);
 	explicit_bzero(&t->cx_vector, sizeof(t->cx_vector));
 	free(t);
@@ -212,11 +212,11 @@ static void regtx_free(struct scscf *s, struct regtx *t)
 
 void scscf_regtx_free_all(struct scscf *s)
 {
-	struct htab_iter it = { 0 };
-	struct htab_node *n;
+	struct ht_iter it = { 0 };
+	struct ht_node *n;
 
-	while ((n = htab_iter_next(&s->regtx, &it)))
-		regtx_free(s, htab_entry(n, struct regtx, by_id));
+	while ((n = ht_iter_next(&s->regtx, &it)))
+		regtx_free(s, ht_entry(n, struct regtx, by_id));
 }
 
 static void fsm(struct scscf *s, struct regtx *t, enum reg_event ev)
@@ -1082,8 +1082,8 @@ void scscf_register(struct scscf *s, uint64_t txn, struct sip_msg *msg)
 	copy = arena_strndup(&t->arena, msg->buf.s, msg->buf.len);
 	sip_msg_init(&t->msg);
 	rc = copy ? sip_parse(&t->msg, copy, msg->buf.len, SIP_FRAME_DATAGRAM, NULL, NULL) : -ENOMEM;
-	if (rc < 0 || htab_insert_id(&s->regtx, &t->by_id, t->id) < 0 ||
-	    htab_insert_id(&s->regtx_txn, &t->by_txn, txn) < 0) {
+	if (rc < 0 || ht_insert_id(&s->regtx, &t->by_id, t->id) < 0 ||
+	    ht_insert_id(&s->regtx_txn, &t->by_txn, txn) < 0) {
 		scscf_respond(s, txn, 500, "", STR_NULL);
 		regtx_free(s, t);
 		return;
@@ -1154,8 +1154,8 @@ void scscf_regtx_probe_done(struct scscf *s, uint64_t ref, uint64_t binding, boo
 
 void scscf_regtx_gone(struct scscf *s, uint64_t txn)
 {
-	struct htab_node *n = htab_find_id(&s->regtx_txn, txn);
+	struct ht_node *n = ht_find_id(&s->regtx_txn, txn);
 
 	if (n)
-		fsm(s, htab_entry(n, struct regtx, by_txn), RE_GONE);
+		fsm(s, ht_entry(n, struct regtx, by_txn), RE_GONE);
 }

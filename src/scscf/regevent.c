@@ -29,7 +29,7 @@
 
 /* A NOTIFY on its way; found again by its id when the outcome comes. */
 struct notify_tx {
-	struct htab_node by_id;
+	struct ht_node by_id;
 	uint64_t id;
 	uint64_t sub;                   /* subscription id */
 	uint64_t probe_regtx;           /* 0: not a probe */
@@ -42,16 +42,16 @@ struct notify_tx {
 
 static struct scscf_sub *sub_find(struct scscf *s, uint64_t id)
 {
-	struct htab_node *n = htab_find_id(&s->subs, id);
+	struct ht_node *n = ht_find_id(&s->subs, id);
 
-	return n ? htab_entry(n, struct scscf_sub, by_id) : NULL;
+	return n ? ht_entry(n, struct scscf_sub, by_id) : NULL;
 }
 
 static struct scscf_sub *sub_by_dialog(struct scscf *s, struct str key)
 {
-	struct htab_node *n = htab_find_str(&s->sub_dialogs, key);
+	struct ht_node *n = ht_find_str(&s->sub_dialogs, key);
 
-	return n ? htab_entry(n, struct scscf_sub, by_dialog) : NULL;
+	return n ? ht_entry(n, struct scscf_sub, by_dialog) : NULL;
 }
 
 static void sub_unlink_aor(struct scscf *s, struct scscf_sub *sub)
@@ -73,8 +73,8 @@ static void sub_unlink_aor(struct scscf *s, struct scscf_sub *sub)
 static void sub_free(struct scscf *s, struct scscf_sub *sub, bool forget)
 {
 	loop_timer_cancel(s->loop, &sub->expiry);
-	htab_remove(&s->subs, &sub->by_id);
-	htab_remove(&s->sub_dialogs, &sub->by_dialog);
+	ht_remove(&s->subs, &sub->by_id);
+	ht_remove(&s->sub_dialogs, &sub->by_dialog);
 	if (forget && s->store && scscf_store_sub_delete(s->store, sub->id) < 0)
 		log_error("subscription %" PRIu64 " not deleted from the store", sub->id);
 	sub_unlink_aor(s, sub);
@@ -84,15 +84,15 @@ static void sub_free(struct scscf *s, struct scscf_sub *sub, bool forget)
 
 void scscf_sub_free_all(struct scscf *s)
 {
-	struct htab_iter it = { 0 };
-	struct htab_node *n;
+	struct ht_iter it = { 0 };
+	struct ht_node *n;
 
-	while ((n = htab_iter_next(&s->subs, &it)))
-		sub_free(s, htab_entry(n, struct scscf_sub, by_id), false);
-	it = (struct htab_iter){ 0 };
-	while ((n = htab_iter_next(&s->notifies, &it))) {
-		htab_remove(&s->notifies, n);
-		free(htab_entry(n, struct notify_tx, by_id));
+	while ((n = ht_iter_next(&s->subs, &it)))
+		sub_free(s, ht_entry(n, struct scscf_sub, by_id), false);
+	it = (struct ht_iter){ 0 };
+	while ((n = ht_iter_next(&s->notifies, &it))) {
+		ht_remove(&s->notifies, n);
+		free(ht_entry(n, struct notify_tx, by_id));
 	}
 }
 
@@ -120,11 +120,11 @@ static int sub_link(struct scscf *s, struct scscf_sub *sub)
 	a = scscf_aor_get(s, sub->impu);
 	if (!a)
 		return -ENOMEM;
-	err = htab_insert_id(&s->subs, &sub->by_id, sub->id);
+	err = ht_insert_id(&s->subs, &sub->by_id, sub->id);
 	if (!err)
-		err = htab_insert_str(&s->sub_dialogs, &sub->by_dialog, sub->dialog_key);
+		err = ht_insert_str(&s->sub_dialogs, &sub->by_dialog, sub->dialog_key);
 	if (err) {
-		htab_remove(&s->subs, &sub->by_id);
+		ht_remove(&s->subs, &sub->by_id);
 		scscf_aor_release(s, a);
 		return err;
 	}
@@ -244,7 +244,7 @@ static int add_contact(struct scscf *s, struct reginfo_reg *r, struct arena *a,
 
 static void reg_id(struct str impu, char out[16])
 {
-	snprintf(out, 16, "r%08x", (unsigned)(htab_hash_str(impu) & 0xffffffffu));
+	snprintf(out, 16, "r%08x", (unsigned)(ht_hash_str(impu) & 0xffffffffu));
 }
 
 /*
@@ -384,7 +384,7 @@ static int send_notify(struct scscf *s, struct scscf_sub *sub, const struct scsc
 	n->sub = sub->id;
 	n->probe_regtx = probe_regtx;
 	n->probe_binding = probe_binding;
-	err = htab_insert_id(&s->notifies, &n->by_id, n->id);
+	err = ht_insert_id(&s->notifies, &n->by_id, n->id);
 	if (err)
 		goto out;
 	next_hop = sub->n_routes ? first_route_uri(sub->routes[0]) : sub->target;
@@ -392,7 +392,7 @@ static int send_notify(struct scscf *s, struct scscf_sub *sub, const struct scsc
 		    full ? "full" : "partial", state, probe_regtx ? " (probe)" : "");
 	err = s->sip->request(s->sip_ctx, buf_str(&b), next_hop, n->id);
 	if (err) {
-		htab_remove(&s->notifies, &n->by_id);
+		ht_remove(&s->notifies, &n->by_id);
 		goto out;
 	}
 	n = NULL;
@@ -419,14 +419,14 @@ static const char *active_state(struct scscf *s, struct scscf_sub *sub, char *bu
 
 void scscf_sip_request_done(struct scscf *s, uint64_t ref, unsigned status)
 {
-	struct htab_node *node = htab_find_id(&s->notifies, ref);
+	struct ht_node *node = ht_find_id(&s->notifies, ref);
 	struct notify_tx *n;
 	struct scscf_sub *sub;
 
 	if (!node)
 		return;
-	n = htab_entry(node, struct notify_tx, by_id);
-	htab_remove(&s->notifies, node);
+	n = ht_entry(node, struct notify_tx, by_id);
+	ht_remove(&s->notifies, node);
 	sub = sub_find(s, n->sub);
 	scscf_trace(s, "NOTIFY sub %" PRIu64 ": %u", n->sub, status);
 	if (n->probe_regtx)

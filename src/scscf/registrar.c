@@ -45,9 +45,9 @@ const char *scscf_plan_op_name(enum scscf_plan_op op)
 
 struct scscf_aor *scscf_aor_find(struct scscf *s, struct str impu)
 {
-	struct htab_node *n = htab_find_str(&s->aors, impu);
+	struct ht_node *n = ht_find_str(&s->aors, impu);
 
-	return n ? htab_entry(n, struct scscf_aor, node) : NULL;
+	return n ? ht_entry(n, struct scscf_aor, node) : NULL;
 }
 
 struct scscf_aor *scscf_aor_get(struct scscf *s, struct str impu)
@@ -60,7 +60,7 @@ struct scscf_aor *scscf_aor_get(struct scscf *s, struct str impu)
 	if (!a)
 		return NULL;
 	memcpy(a->key, impu.s, impu.len);
-	if (htab_insert_str(&s->aors, &a->node, str_make(a->key, impu.len)) < 0) {
+	if (ht_insert_str(&s->aors, &a->node, str_make(a->key, impu.len)) < 0) {
 		free(a);
 		return NULL;
 	}
@@ -102,7 +102,7 @@ void scscf_aor_release(struct scscf *s, struct scscf_aor *a)
 {
 	if (a->n || a->subs)
 		return;
-	htab_remove(&s->aors, &a->node);
+	ht_remove(&s->aors, &a->node);
 	free(a->b);
 	free(a);
 }
@@ -156,9 +156,9 @@ static void unlink_all(struct scscf *s, struct scscf_binding *b, bool free_empty
 
 struct scscf_binding *scscf_binding_find(struct scscf *s, uint64_t id)
 {
-	struct htab_node *n = htab_find_id(&s->bindings, id);
+	struct ht_node *n = ht_find_id(&s->bindings, id);
 
-	return n ? htab_entry(n, struct scscf_binding, by_id) : NULL;
+	return n ? ht_entry(n, struct scscf_binding, by_id) : NULL;
 }
 
 uint64_t scscf_binding_expires_in(struct scscf *s, const struct scscf_binding *b)
@@ -246,12 +246,12 @@ int scscf_binding_add(struct scscf *s, const struct scscf_binding_spec *sp, uint
 		return err;
 	}
 	loop_timer_init(&b->expiry, binding_expired, b);
-	err = htab_insert_id(&s->bindings, &b->by_id, id);
+	err = ht_insert_id(&s->bindings, &b->by_id, id);
 	if (!err)
 		err = link_all(s, b);
 	if (err) {
 		unlink_all(s, b, true);
-		htab_remove(&s->bindings, &b->by_id);
+		ht_remove(&s->bindings, &b->by_id);
 		arena_destroy(&b->arena);
 		free(b);
 		return err;
@@ -323,27 +323,27 @@ void scscf_binding_persist(struct scscf *s, const struct scscf_binding *b)
 static void binding_free(struct scscf *s, struct scscf_binding *b)
 {
 	loop_timer_cancel(s->loop, &b->expiry);
-	htab_remove(&s->bindings, &b->by_id);
+	ht_remove(&s->bindings, &b->by_id);
 	arena_destroy(&b->arena);
 	free(b);
 }
 
 void scscf_binding_free_all(struct scscf *s)
 {
-	struct htab_iter it = { 0 };
-	struct htab_node *n;
+	struct ht_iter it = { 0 };
+	struct ht_node *n;
 
-	while ((n = htab_iter_next(&s->bindings, &it))) {
-		struct scscf_binding *b = htab_entry(n, struct scscf_binding, by_id);
+	while ((n = ht_iter_next(&s->bindings, &it))) {
+		struct scscf_binding *b = ht_entry(n, struct scscf_binding, by_id);
 
 		unlink_all(s, b, false);
 		binding_free(s, b);
 	}
-	it = (struct htab_iter){ 0 };
-	while ((n = htab_iter_next(&s->aors, &it))) {
-		struct scscf_aor *a = htab_entry(n, struct scscf_aor, node);
+	it = (struct ht_iter){ 0 };
+	while ((n = ht_iter_next(&s->aors, &it))) {
+		struct scscf_aor *a = ht_entry(n, struct scscf_aor, node);
 
-		htab_remove(&s->aors, n);
+		ht_remove(&s->aors, n);
 		free(a->b);
 		free(a);
 	}
@@ -368,7 +368,7 @@ void scscf_binding_end(struct scscf *s, struct scscf_binding *b, enum reginfo_ev
 {
 	loop_timer_cancel(s->loop, &b->expiry);
 	unlink_all(s, b, false);
-	htab_remove(&s->bindings, &b->by_id);
+	ht_remove(&s->bindings, &b->by_id);
 	if (s->store && scscf_store_binding_delete(s->store, b->id) < 0)
 		log_error("binding %" PRIu64 " not deleted from the store", b->id);
 	log_info("binding %" PRIu64 " ended (%s): %.*s by %.*s at %.*s", b->id,

@@ -53,7 +53,7 @@
 #include "core/str.h"
 #include "diameter/cx.h"
 #include "reginfo/reginfo.h"
-#include "scscf/htab.h"
+#include "scscf/ht.h"
 #include "sip/msg.h"
 #include "sip/stack.h"
 
@@ -241,7 +241,7 @@ struct scscf_identity {
  * is replaced as a whole when a refresh changes them.
  */
 struct scscf_binding {
-	struct htab_node by_id;
+	struct ht_node by_id;
 	struct loop_timer expiry;
 	struct scscf *s;
 	uint64_t id;                    /* also names its Service-Route and reginfo contact */
@@ -268,7 +268,7 @@ struct scscf_binding {
 
 /* Every binding of one public identity (explicit or implicit), and its watchers. */
 struct scscf_aor {
-	struct htab_node node;          /* key: the IMPU */
+	struct ht_node node;          /* key: the IMPU */
 	struct scscf_binding **b;
 	unsigned n, cap;
 	struct scscf_sub *subs;         /* reg-event subscriptions to this IMPU */
@@ -296,8 +296,8 @@ uint64_t scscf_binding_expires_in(struct scscf *s, const struct scscf_binding *b
  * one IMPI never clobber each other).
  */
 struct scscf_auth {
-	struct htab_node by_nonce;
-	struct htab_node by_access;
+	struct ht_node by_nonce;
+	struct ht_node by_access;
 	struct loop_timer timer;
 	struct scscf *s;
 	uint64_t id;
@@ -323,8 +323,8 @@ enum scscf_watcher {
 };
 
 struct scscf_sub {
-	struct htab_node by_id;
-	struct htab_node by_dialog;     /* Call-ID, remote tag, local tag */
+	struct ht_node by_id;
+	struct ht_node by_dialog;     /* Call-ID, remote tag, local tag */
 	struct loop_timer expiry;
 	struct scscf *s;
 	struct scscf_sub *next_in_aor;
@@ -366,22 +366,22 @@ struct scscf {
 	void *cx_ctx;
 
 	/* Our SIP address for Service-Route, Contact and NOTIFY From: "127.0.0.1:6060". */
-	char host[SIP_SOCKADDR_STRLEN + 64];
+	char host[SIP_SOCKADDR_STRLEN + 200];
 
 	/* Wall clock = wall_base_ms + (loop clock - loop_base_ms); tests pin it. */
 	uint64_t wall_base_ms, loop_base_ms;
 
 	uint64_t next_id;               /* bindings, subscriptions, authentications */
 
-	struct htab aors;               /* IMPU -> struct scscf_aor */
-	struct htab bindings;           /* id -> binding */
-	struct htab auths;              /* nonce -> auth */
-	struct htab auth_access;        /* IMPI + Call-ID -> auth */
-	struct htab subs;               /* id -> subscription */
-	struct htab sub_dialogs;        /* dialog key -> subscription */
-	struct htab regtx;              /* id -> REGISTER in progress */
-	struct htab regtx_txn;          /* server transaction -> REGISTER in progress */
-	struct htab notifies;           /* id -> NOTIFY in flight */
+	struct ht aors;               /* IMPU -> struct scscf_aor */
+	struct ht bindings;           /* id -> binding */
+	struct ht auths;              /* nonce -> auth */
+	struct ht auth_access;        /* IMPI + Call-ID -> auth */
+	struct ht subs;               /* id -> subscription */
+	struct ht sub_dialogs;        /* dialog key -> subscription */
+	struct ht regtx;              /* id -> REGISTER in progress */
+	struct ht regtx_txn;          /* server transaction -> REGISTER in progress */
+	struct ht notifies;           /* id -> NOTIFY in flight */
 
 	/* Transcript hook for tests: every transition and decision, one line. */
 	void (*trace)(void *ctx, const char *line);

@@ -922,13 +922,13 @@ static int cmd_ctl(struct h *h, struct args *a)
 
 static void cmd_dump(struct h *h)
 {
-	struct htab_iter it = { 0 };
-	struct htab_node *n;
+	struct ht_iter it = { 0 };
+	struct ht_node *n;
 	uint64_t ids[256];
 	unsigned count = 0;
 
-	while ((n = htab_iter_next(&h->s.bindings, &it)) && count < 256)
-		ids[count++] = htab_entry(n, struct scscf_binding, by_id)->id;
+	while ((n = ht_iter_next(&h->s.bindings, &it)) && count < 256)
+		ids[count++] = ht_entry(n, struct scscf_binding, by_id)->id;
 	/* In id order, whatever the hash table's order. */
 	for (unsigned i = 1; i < count; i++) {
 		for (unsigned j = i; j > 0 && ids[j - 1] > ids[j]; j--) {

@@ -1,15 +1,15 @@
 /*
- * htab.c - intrusive hash tables with chaining; the bucket array doubles
+ * ht.c - intrusive hash tables with chaining; the bucket array doubles
  * when the load reaches one node per bucket.
  */
-#include "scscf/htab.h"
+#include "scscf/ht.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
 #define HTAB_MIN_BUCKETS 64
 
-uint64_t htab_hash_str(struct str s)
+uint64_t ht_hash_str(struct str s)
 {
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
 
@@ -30,7 +30,7 @@ static uint64_t hash_id(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-void htab_init(struct htab *t, bool by_id)
+void ht_init(struct ht *t, bool by_id)
 {
 	t->b = NULL;
 	t->mask = 0;
@@ -38,7 +38,7 @@ void htab_init(struct htab *t, bool by_id)
 	t->by_id = by_id;
 }
 
-void htab_free(struct htab *t)
+void ht_free(struct ht *t)
 {
 	free(t->b);
 	t->b = NULL;
@@ -46,16 +46,16 @@ void htab_free(struct htab *t)
 	t->n = 0;
 }
 
-static int grow(struct htab *t)
+static int grow(struct ht *t)
 {
 	size_t nb = t->b ? (t->mask + 1) * 2 : HTAB_MIN_BUCKETS;
-	struct htab_node **b = calloc(nb, sizeof(*b));
+	struct ht_node **b = calloc(nb, sizeof(*b));
 
 	if (!b)
 		return -ENOMEM;
 	if (t->b) {
 		for (size_t i = 0; i <= t->mask; i++) {
-			struct htab_node *n = t->b[i], *next;
+			struct ht_node *n = t->b[i], *next;
 
 			for (; n; n = next) {
 				next = n->next;
@@ -70,9 +70,9 @@ static int grow(struct htab *t)
 	return 0;
 }
 
-static int insert(struct htab *t, struct htab_node *n)
+static int insert(struct ht *t, struct ht_node *n)
 {
-	struct htab_node **head;
+	struct ht_node **head;
 
 	if ((!t->b || t->n >= t->mask + 1) && grow(t) < 0 && !t->b)
 		return -ENOMEM;
@@ -84,15 +84,15 @@ static int insert(struct htab *t, struct htab_node *n)
 	return 0;
 }
 
-int htab_insert_str(struct htab *t, struct htab_node *n, struct str key)
+int ht_insert_str(struct ht *t, struct ht_node *n, struct str key)
 {
 	n->key = key;
 	n->id = 0;
-	n->hash = htab_hash_str(key);
+	n->hash = ht_hash_str(key);
 	return insert(t, n);
 }
 
-int htab_insert_id(struct htab *t, struct htab_node *n, uint64_t id)
+int ht_insert_id(struct ht *t, struct ht_node *n, uint64_t id)
 {
 	n->key = STR_NULL;
 	n->id = id;
@@ -100,9 +100,9 @@ int htab_insert_id(struct htab *t, struct htab_node *n, uint64_t id)
 	return insert(t, n);
 }
 
-void htab_remove(struct htab *t, struct htab_node *n)
+void ht_remove(struct ht *t, struct ht_node *n)
 {
-	struct htab_node **pp;
+	struct ht_node **pp;
 
 	if (!n->linked || !t->b)
 		return;
@@ -117,7 +117,7 @@ void htab_remove(struct htab *t, struct htab_node *n)
 	}
 }
 
-static bool matches(const struct htab *t, const struct htab_node *n, uint64_t hash, struct str key,
+static bool matches(const struct ht *t, const struct ht_node *n, uint64_t hash, struct str key,
 		    uint64_t id)
 {
 	if (n->hash != hash)
@@ -125,45 +125,45 @@ static bool matches(const struct htab *t, const struct htab_node *n, uint64_t ha
 	return t->by_id ? n->id == id : str_eq(n->key, key);
 }
 
-struct htab_node *htab_find_str(const struct htab *t, struct str key)
+struct ht_node *ht_find_str(const struct ht *t, struct str key)
 {
-	uint64_t h = htab_hash_str(key);
+	uint64_t h = ht_hash_str(key);
 
 	if (!t->b)
 		return NULL;
-	for (struct htab_node *n = t->b[h & t->mask]; n; n = n->next) {
+	for (struct ht_node *n = t->b[h & t->mask]; n; n = n->next) {
 		if (matches(t, n, h, key, 0))
 			return n;
 	}
 	return NULL;
 }
 
-struct htab_node *htab_find_id(const struct htab *t, uint64_t id)
+struct ht_node *ht_find_id(const struct ht *t, uint64_t id)
 {
 	uint64_t h = hash_id(id);
 
 	if (!t->b)
 		return NULL;
-	for (struct htab_node *n = t->b[h & t->mask]; n; n = n->next) {
+	for (struct ht_node *n = t->b[h & t->mask]; n; n = n->next) {
 		if (matches(t, n, h, STR_NULL, id))
 			return n;
 	}
 	return NULL;
 }
 
-struct htab_node *htab_next_same(const struct htab *t, const struct htab_node *n)
+struct ht_node *ht_next_same(const struct ht *t, const struct ht_node *n)
 {
-	for (struct htab_node *m = n->next; m; m = m->next) {
+	for (struct ht_node *m = n->next; m; m = m->next) {
 		if (matches(t, m, n->hash, n->key, n->id))
 			return m;
 	}
 	return NULL;
 }
 
-static struct htab_node *scan(const struct htab *t, struct htab_iter *it)
+static struct ht_node *scan(const struct ht *t, struct ht_iter *it)
 {
 	while (t->b && it->bucket <= t->mask) {
-		struct htab_node *n = t->b[it->bucket++];
+		struct ht_node *n = t->b[it->bucket++];
 
 		if (n)
 			return n;
@@ -171,9 +171,9 @@ static struct htab_node *scan(const struct htab *t, struct htab_iter *it)
 	return NULL;
 }
 
-struct htab_node *htab_iter_next(const struct htab *t, struct htab_iter *it)
+struct ht_node *ht_iter_next(const struct ht *t, struct ht_iter *it)
 {
-	struct htab_node *n;
+	struct ht_node *n;
 
 	if (!it->started) {
 		it->started = true;
