@@ -8,6 +8,9 @@ sent and received) for the S-CSCF script tests.
                                        received response CODE, one per line
   sipplog.py notifies LOG DIR          write the body of each NOTIFY received
                                        to DIR/notify-N.xml; print N
+  sipplog.py contacts XML AOR          the contacts of AOR in a reginfo body:
+                                       "URI STATE EVENT" per line, by URI;
+                                       then "version N STATE"
 """
 import os
 import re
@@ -69,6 +72,20 @@ def main():
                     print(v)
                 return 0
         return 1
+    if cmd == "contacts":
+        import xml.etree.ElementTree as ET
+        ns = "{urn:ietf:params:xml:ns:reginfo}"
+        root = ET.parse(path).getroot()
+        rows = []
+        for reg in root.findall(ns + "registration"):
+            if reg.get("aor") != sys.argv[3]:
+                continue
+            for c in reg.findall(ns + "contact"):
+                rows.append("%s %s %s" % (c.find(ns + "uri").text, c.get("state"), c.get("event")))
+        for r in sorted(rows):
+            print(r)
+        print("version %s %s" % (root.get("version"), root.get("state")))
+        return 0
     if cmd == "notifies":
         n = 0
         for _, t in msgs:
