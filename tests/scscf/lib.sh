@@ -148,6 +148,8 @@ scenario() {
 	shift 2
 	local args=(-e "s#@K@#$K_TEXT#g" -e "s#@OP@#$OP_TEXT#g" -e "s#@AMF@#$AMF_TEXT#g")
 	for kv in "$@"; do args+=(-e "s#@${kv%%=*}@#${kv#*=}#g"); done
+	# Defaults for what the caller did not give; every other @VAR@ is empty.
+	args+=(-e 's#@CONTACT@#[local_ip]:[local_port]#g')
 	sed "${args[@]}" -e 's#@[A-Z_]*@##g' "$in" >"$out"
 }
 
