@@ -8,7 +8,7 @@ work=$(mktemp -d /tmp/simreg-hss-XXXXXX)
 hss_pid=
 cleanup() {
 	if [ -n "$hss_pid" ]; then kill -9 "$hss_pid" 2>/dev/null || true; fi
-	rm -rf "$work"
+	[ -n "${SIMREG_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
