@@ -62,6 +62,8 @@ static struct {
 	const char *hss_realm;
 	unsigned timeout_ms;
 	bool stop_on_error;     /* --stop-on-error: no answer or a 3xxx ends the script */
+	const char *dump_dir;   /* --dump-dir: also write each request's bytes there */
+	unsigned dumped;
 	bool stopped;
 	struct card cards[MAX_CARDS];
 	int n_cards;
@@ -505,6 +507,20 @@ static int do_request(const char *cmdname, const struct args *a)
 		return err;
 	}
 	omit(m, arg(a, "omit", NULL));
+	if (c.dump_dir) {
+		/* The bytes on the wire, e.g. as fuzzing seeds. */
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		char path[512];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/%s-%03u.dat", c.dump_dir, cmdname, ++c.dumped);
+		if (fd_msg_bufferize(m, &buf, &len) == 0 && (fp = fopen(path, "wb"))) {
+			fwrite(buf, 1, len, fp);
+			fclose(fp);
+		}
+		free(buf);
+	}
 	m = transact(m);
 	print_answer(m, answer_name);
 	if (c.stop_on_error) {
@@ -560,6 +576,7 @@ int main(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "stop-on-error", no_argument, NULL, 's' },
+		{ "dump-dir", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *identity = "scscf.ims.test", *realm = "ims.test", *run_dir = NULL;
@@ -593,6 +610,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			c.stop_on_error = true;
+			break;
+		case 'D':
+			c.dump_dir = optarg;
 			break;
 		default:
 			fprintf(stderr, "usage: cx_client --run-dir DIR [--identity I] [--realm R]"
