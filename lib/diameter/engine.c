@@ -361,10 +361,15 @@ static void emit(int slevel, const char *line)
 static void fd_logger(int level, const char *format, va_list args)
 {
 	char line[1024];
+	int slevel;
 
 	vsnprintf(line, sizeof(line), format, args);
-	emit(level >= FD_LOG_FATAL ? SLOG_ERROR : level >= FD_LOG_ERROR ? SLOG_WARN : SLOG_DEBUG,
-	     line);
+	slevel = level >= FD_LOG_FATAL ? SLOG_ERROR : level >= FD_LOG_ERROR ? SLOG_WARN : SLOG_DEBUG;
+	/* freeDiameter announces every shutdown at FATAL, so that it always
+	 * shows; a normal stop is not an error. */
+	if (strncmp(line, "Initiating freeDiameter shutdown", 32) == 0)
+		slevel = SLOG_INFO;
+	emit(slevel, line);
 }
 
 static void peer_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
