@@ -44,9 +44,18 @@ for cycle in $(seq 1 "$cycles"); do
 	done
 	# Kill in mid-stream: once both clients have answers, after a random
 	# few milliseconds more.
-	for i in $(seq 1 2000); do
-		[ "$(answers "$work/out.$cycle.1")" -ge 3 ] &&
-			[ "$(answers "$work/out.$cycle.2")" -ge 3 ] && break
+	for i in $(seq 1 3000); do
+		ready=0
+		for n in 1 2; do
+			if [ "$(answers "$work/out.$cycle.$n")" -ge 3 ]; then
+				ready=$((ready + 1))
+			elif ! kill -0 "${pids[$((n - 1))]}" 2>/dev/null; then
+				echo "cycle $cycle: client $n gave up before its first answers" >&2
+				cat "$work/out.$cycle.$n" "$work/hss.$cycle.log" >&2
+				exit 1
+			fi
+		done
+		[ "$ready" -eq 2 ] && break
 		sleep 0.005
 	done
 	sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
