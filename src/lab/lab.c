@@ -680,9 +680,15 @@ static int start_member(struct lab *lab, struct lab_member *m, int timeout_ms,
 	int rc;
 
 	lab->n_members++;
-	rc = lab_proc_start(&spec, &m->proc);
+	/* On record before the wait: if this command dies while waiting,
+	 * `down` still knows the pid. */
+	rc = lab_proc_spawn(&spec, &m->proc);
 	if (!rc)
 		rc = state_write(lab);
+	if (!rc && m->ready) {
+		log_info("%s: waiting up to %d ms for \"%s\"", m->name, timeout_ms, m->ready);
+		rc = lab_proc_await(&spec, &m->proc);
+	}
 	return rc;
 }
 
@@ -747,6 +753,18 @@ static int start_functions(struct lab *lab, const struct lab_up_opts *o)
 			return rc;
 	}
 	return 0;
+}
+
+/* What went wrong, in the words of the lab rather than of errno. */
+static const char *failure(int rc)
+{
+	switch (rc) {
+	case -ETIMEDOUT: return "a process did not become ready in time";
+	case -ECHILD: return "a process exited before it was ready";
+	case -EINTR: return "interrupted";
+	case -EIO: return "a command failed";
+	default: return strerror(-rc);
+	}
 }
 
 int lab_up(const struct lab_up_opts *o)
@@ -832,13 +850,10 @@ int lab_up(const struct lab_up_opts *o)
 		goto out;
 	}
 
-	if (rc == -EINTR)
-		log_error("lab %s: interrupted; undoing", lab.id);
-	else
-		log_error("lab %s: building failed (%s); undoing", lab.id, strerror(-rc));
+	log_error("lab %s: %s; undoing", lab.id, failure(rc));
 	teardown(&lab, o->grace_ms, &c);
 	lab.state = "failed";
-	lab.error = rc == -EINTR ? "interrupted" : strerror(-rc);
+	lab.error = failure(rc);
 	/* Keep the pids out of the record: none of them runs any more. */
 	for (size_t i = 0; i < lab.n_members; i++)
 		lab.members[i].proc = (struct lab_proc){ 0 };

@@ -342,7 +342,7 @@ static const char *why(int rc)
 	}
 }
 
-int lab_proc_start(const struct lab_proc_spec *spec, struct lab_proc *p)
+int lab_proc_spawn(const struct lab_proc_spec *spec, struct lab_proc *p)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -350,7 +350,7 @@ int lab_proc_start(const struct lab_proc_spec *spec, struct lab_proc *p)
 	const char **owned;
 	sigset_t none, all;
 	char line[512];
-	int logfd, rc, status;
+	int logfd, rc;
 
 	p->pid = 0;
 	p->start_time = 0;
@@ -390,14 +390,29 @@ int lab_proc_start(const struct lab_proc_spec *spec, struct lab_proc *p)
 	}
 	p->start_time = lab_proc_start_time(p->pid);
 	log_info("%s: started pid %d: %s", spec->name, (int)p->pid, line);
-	if (!spec->ready)
-		goto free_attr;
+free_attr:
+	posix_spawnattr_destroy(&attr);
+free_fa:
+	posix_spawn_file_actions_destroy(&fa);
+free_argv:
+	free(owned);
+close_log:
+	close(logfd);
+out:
+	return rc;
+}
 
+int lab_proc_await(const struct lab_proc_spec *spec, struct lab_proc *p)
+{
+	int rc, status;
+
+	if (!spec->ready)
+		return 0;
 	rc = lab_wait_for_text(spec->log_path, spec->ready, p->pid, spec->ready_timeout_ms,
 			       spec->cancel);
 	if (rc == 0) {
 		log_info("%s: ready (\"%s\" seen)", spec->name, spec->ready);
-		goto free_attr;
+		return 0;
 	}
 	if (rc == -ECHILD && waitpid(p->pid, &status, 0) == p->pid) {
 		if (WIFEXITED(status))
@@ -416,14 +431,12 @@ int lab_proc_start(const struct lab_proc_spec *spec, struct lab_proc *p)
 	lab_proc_stop(p, SIGTERM, 1000);
 	p->pid = 0;
 	p->start_time = 0;
-free_attr:
-	posix_spawnattr_destroy(&attr);
-free_fa:
-	posix_spawn_file_actions_destroy(&fa);
-free_argv:
-	free(owned);
-close_log:
-	close(logfd);
-out:
 	return rc;
+}
+
+int lab_proc_start(const struct lab_proc_spec *spec, struct lab_proc *p)
+{
+	int rc = lab_proc_spawn(spec, p);
+
+	return rc ? rc : lab_proc_await(spec, p);
 }

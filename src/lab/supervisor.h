@@ -52,6 +52,16 @@ struct lab_proc {
  */
 int lab_proc_start(const struct lab_proc_spec *spec, struct lab_proc *p);
 
+/*
+ * lab_proc_start() in two steps, for a caller that records the pid before
+ * waiting (so that a crash while waiting leaves the pid on record):
+ * lab_proc_spawn() starts the process and fills @p (0, or -ENOENT and the
+ * like, logged); lab_proc_await() waits for readiness and, on failure,
+ * stops the process and zeroes @p, returning as lab_proc_start() does.
+ */
+int lab_proc_spawn(const struct lab_proc_spec *spec, struct lab_proc *p);
+int lab_proc_await(const struct lab_proc_spec *spec, struct lab_proc *p);
+
 enum lab_stop_result {
 	LAB_STOP_GONE = 0,   /* was not running (or the pid now belongs to another) */
 	LAB_STOP_EXITED = 1, /* exited after the first signal */
