@@ -885,6 +885,9 @@ int lab_status(const char *dir, FILE *out)
 		lab_free(&lab);
 		return rc;
 	}
+	if (strcmp(lab.id, id) != 0)
+		fprintf(out, "note: %s/" LAB_STATE_FILE " was written for lab %s (this directory "
+			"is lab %s)\n", dir, lab.id, id);
 	fprintf(out, "lab %s: topology %s (%s), recorded state %s\n", lab.id,
 		lab.topology ? lab.topology : "?", lab.summary ? lab.summary : "?",
 		lab.state ? lab.state : "?");
