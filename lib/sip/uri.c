@@ -348,19 +348,6 @@ static bool uparam_next(struct str *rest, struct uparam *p)
 	return true;
 }
 
-static bool uparam_find(struct str params, struct str name, struct uparam *out)
-{
-	struct uparam p;
-
-	while (uparam_next(&params, &p)) {
-		if (esc_eq(p.name, name, true)) {
-			*out = p;
-			return true;
-		}
-	}
-	return false;
-}
-
 static bool uparam_value_eq(const struct uparam *a, const struct uparam *b)
 {
 	if (a->has_value != b->has_value)
@@ -369,27 +356,34 @@ static bool uparam_value_eq(const struct uparam *a, const struct uparam *b)
 }
 
 /*
- * `all`: every parameter must be in both (tel, RFC 3966 4); otherwise only
- * the strict ones must (sip, RFC 3261 19.1.4).
+ * Does every parameter of `pa` agree with `pb`? A name present in both
+ * must have an equal value in `pb` (any one of them: RFC 3261 says nothing
+ * of repeated parameters, and a URI must equal itself); a name missing
+ * from `pb` is ignored unless `all` (tel, RFC 3966 4) or it is one of
+ * those RFC 3261 19.1.4 never ignores.
  */
-static bool params_equal(struct str pa, struct str pb, bool all)
+static bool params_agree(struct str pa, struct str pb, bool all)
 {
-	struct str rest = pa;
 	struct uparam a, b;
 
-	while (uparam_next(&rest, &a)) {
-		if (uparam_find(pb, a.name, &b)) {
-			if (!uparam_value_eq(&a, &b))
-				return false;
-		} else if (all || is_strict_param(a.name)) {
-			return false;
+	while (uparam_next(&pa, &a)) {
+		struct str rest = pb;
+		bool named = false, matched = false;
+		while (!matched && uparam_next(&rest, &b)) {
+			if (esc_eq(a.name, b.name, true)) {
+				named = true;
+				matched = uparam_value_eq(&a, &b);
+			}
 		}
-	}
-	rest = pb;
-	while (uparam_next(&rest, &b))
-		if ((all || is_strict_param(b.name)) && !uparam_find(pa, b.name, &a))
+		if (named ? !matched : (all || is_strict_param(a.name)))
 			return false;
+	}
 	return true;
+}
+
+static bool params_equal(struct str pa, struct str pb, bool all)
+{
+	return params_agree(pa, pb, all) && params_agree(pb, pa, all);
 }
 
 /* Next "name=value" of a URI header list. */

@@ -136,11 +136,17 @@ static void test_compare(void **state)
 
 	assert_false(same("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"));
 	assert_false(same("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
+	assert_false(same("sip:bob@biloxi.com", "sip:bob@biloxi.com:0"));
 	assert_false(same("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"));
 	assert_false(same("sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"));
 	assert_false(same("sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"));
 	assert_false(same("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"));
 	assert_false(same("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off"));
+
+	/* repeated parameters (found by fuzz_sip_uri): a URI still equals itself */
+	assert_true(same("sip:a@h;transport=.com;transport=TCP", "sip:a@h;transport=.com;transport=TCP"));
+	assert_true(same("sip:h;x=1;x=2", "sip:h;x=2;x=1"));
+	assert_false(same("sip:h;x=1;x=2", "sip:h;x=3"));
 
 	/* escapes are decoded exactly once, sip and sips never match */
 	assert_false(same("sip:value%41@h", "sip:value%2541@h"));
