@@ -255,14 +255,20 @@ static int params_tail(struct scan *s, struct str *params, const char *what, str
 
 static enum sip_transport transport_id(struct str t)
 {
-	static const char *const names[] = {
-		[SIP_TRANSPORT_UDP] = "UDP", [SIP_TRANSPORT_TCP] = "TCP", [SIP_TRANSPORT_TLS] = "TLS",
-		[SIP_TRANSPORT_SCTP] = "SCTP", [SIP_TRANSPORT_WS] = "WS", [SIP_TRANSPORT_WSS] = "WSS",
-	};
-
-	for (unsigned i = 1; i < sizeof(names) / sizeof(names[0]); i++)
-		if (caseeq(t, str_from_cstr(names[i])))
-			return (enum sip_transport)i;
+	switch (t.len) {
+	case 2:
+		return CASEEQ_LIT(t, "ws") ? SIP_TRANSPORT_WS : SIP_TRANSPORT_OTHER;
+	case 3:
+		if (CASEEQ_LIT(t, "udp"))
+			return SIP_TRANSPORT_UDP;
+		if (CASEEQ_LIT(t, "tcp"))
+			return SIP_TRANSPORT_TCP;
+		if (CASEEQ_LIT(t, "tls"))
+			return SIP_TRANSPORT_TLS;
+		return CASEEQ_LIT(t, "wss") ? SIP_TRANSPORT_WSS : SIP_TRANSPORT_OTHER;
+	case 4:
+		return CASEEQ_LIT(t, "sctp") ? SIP_TRANSPORT_SCTP : SIP_TRANSPORT_OTHER;
+	}
 	return SIP_TRANSPORT_OTHER;
 }
 
@@ -339,7 +345,7 @@ int sip_via_parse(struct str v, struct sip_via *o, struct sip_error *err)
 	if (o->transport.len == 0)
 		return dfail(err, "Via without a transport", v);
 	o->transport_id = transport_id(o->transport);
-	if (!CASEEQ_LIT(o->protocol, "sip") || !str_eq_cstr(o->version, "2.0"))
+	if (!CASEEQ_LIT(o->protocol, "sip") || !str_eq(o->version, STR_LIT("2.0")))
 		return dfail(err, "Via protocol is not SIP/2.0", scan_from(&s, v.s));
 	if (scan_done(&s) || !cc_is((unsigned char)*s.p, CC_LWS))
 		return dfail(err, "Via needs whitespace before sent-by", scan_rest(&s));
@@ -730,45 +736,58 @@ static int sec_pick(void *ctx, const struct sip_param *p, struct sip_error *err)
 	uint32_t n = 0;
 	int rc;
 
-	if (is(p, "alg"))
-		return sec_str(o, SIP_SEC_ALG, p, &o->alg, err);
-	if (is(p, "ealg"))
-		return sec_str(o, SIP_SEC_EALG, p, &o->ealg, err);
-	if (is(p, "prot"))
-		return sec_str(o, SIP_SEC_PROT, p, &o->prot, err);
-	if (is(p, "mod"))
-		return sec_str(o, SIP_SEC_MOD, p, &o->mod, err);
-	if (is(p, "d-alg"))
-		return sec_str(o, SIP_SEC_D_ALG, p, &o->d_alg, err);
-	if (is(p, "d-qop"))
-		return sec_str(o, SIP_SEC_D_QOP, p, &o->d_qop, err);
-	if (is(p, "d-ver")) {
-		/* d-ver = "d-ver" EQUAL LDQUOT 32LHEX RDQUOT */
-		if (!p->quoted)
-			return dfail(err, "d-ver must be a quoted string", p->raw);
-		return sec_str(o, SIP_SEC_D_VER, p, &o->d_ver, err);
-	}
-	if (is(p, "spi-c"))
-		return sec_num(o, SIP_SEC_SPI_C, p, UINT32_MAX, &o->spi_c, err);
-	if (is(p, "spi-s"))
-		return sec_num(o, SIP_SEC_SPI_S, p, UINT32_MAX, &o->spi_s, err);
-	if (is(p, "port-c")) {
-		rc = sec_num(o, SIP_SEC_PORT_C, p, 65535, &n, err);
-		o->port_c = (uint16_t)n;
-		return rc;
-	}
-	if (is(p, "port-s")) {
-		rc = sec_num(o, SIP_SEC_PORT_S, p, 65535, &n, err);
-		o->port_s = (uint16_t)n;
-		return rc;
-	}
-	if (is(p, "q")) {
-		if (o->present & SIP_SEC_Q)
-			return dfail(err, "security parameter appears twice", p->raw);
-		if (!p->value.s || p->quoted || sip_qvalue_parse(p->value, &o->q))
-			return dfail(err, "q is not a q-value (0 to 1, three decimals)", p->raw);
-		o->present |= SIP_SEC_Q;
-		return 0;
+	/* by length first: every mechanism carries six or seven of these */
+	switch (p->name.len) {
+	case 1:
+		if (is(p, "q")) {
+			if (o->present & SIP_SEC_Q)
+				return dfail(err, "security parameter appears twice", p->raw);
+			if (!p->value.s || p->quoted || sip_qvalue_parse(p->value, &o->q))
+				return dfail(err, "q is not a q-value (0 to 1, three decimals)", p->raw);
+			o->present |= SIP_SEC_Q;
+			return 0;
+		}
+		break;
+	case 3:
+		if (is(p, "alg"))
+			return sec_str(o, SIP_SEC_ALG, p, &o->alg, err);
+		if (is(p, "mod"))
+			return sec_str(o, SIP_SEC_MOD, p, &o->mod, err);
+		break;
+	case 4:
+		if (is(p, "ealg"))
+			return sec_str(o, SIP_SEC_EALG, p, &o->ealg, err);
+		if (is(p, "prot"))
+			return sec_str(o, SIP_SEC_PROT, p, &o->prot, err);
+		break;
+	case 5:
+		if (is(p, "spi-c"))
+			return sec_num(o, SIP_SEC_SPI_C, p, UINT32_MAX, &o->spi_c, err);
+		if (is(p, "spi-s"))
+			return sec_num(o, SIP_SEC_SPI_S, p, UINT32_MAX, &o->spi_s, err);
+		if (is(p, "d-alg"))
+			return sec_str(o, SIP_SEC_D_ALG, p, &o->d_alg, err);
+		if (is(p, "d-qop"))
+			return sec_str(o, SIP_SEC_D_QOP, p, &o->d_qop, err);
+		if (is(p, "d-ver")) {
+			/* d-ver = "d-ver" EQUAL LDQUOT 32LHEX RDQUOT */
+			if (!p->quoted)
+				return dfail(err, "d-ver must be a quoted string", p->raw);
+			return sec_str(o, SIP_SEC_D_VER, p, &o->d_ver, err);
+		}
+		break;
+	case 6:
+		if (is(p, "port-c")) {
+			rc = sec_num(o, SIP_SEC_PORT_C, p, 65535, &n, err);
+			o->port_c = (uint16_t)n;
+			return rc;
+		}
+		if (is(p, "port-s")) {
+			rc = sec_num(o, SIP_SEC_PORT_S, p, 65535, &n, err);
+			o->port_s = (uint16_t)n;
+			return rc;
+		}
+		break;
 	}
 	o->n_other++;
 	return 0;
@@ -957,20 +976,23 @@ int sip_retry_after_parse(struct str v, struct sip_retry_after *o, struct sip_er
 static int pcv_pick(void *ctx, const struct sip_param *p, struct sip_error *err)
 {
 	struct sip_pcv *o = ctx;
+#define KNOWN(name, member) { name, sizeof(name) - 1, offsetof(struct sip_pcv, member) }
 	static const struct {
 		const char *name;
+		size_t len;
 		size_t off;
 	} known[] = {
-		{ "icid-value", offsetof(struct sip_pcv, icid) },
-		{ "icid-generated-at", offsetof(struct sip_pcv, icid_generated_at) },
-		{ "orig-ioi", offsetof(struct sip_pcv, orig_ioi) },
-		{ "term-ioi", offsetof(struct sip_pcv, term_ioi) },
-		{ "transit-ioi", offsetof(struct sip_pcv, transit_ioi) },
-		{ "related-icid", offsetof(struct sip_pcv, related_icid) },
+		KNOWN("icid-value", icid),
+		KNOWN("icid-generated-at", icid_generated_at),
+		KNOWN("orig-ioi", orig_ioi),
+		KNOWN("term-ioi", term_ioi),
+		KNOWN("transit-ioi", transit_ioi),
+		KNOWN("related-icid", related_icid),
 	};
+#undef KNOWN
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (caseeq(p->name, str_from_cstr(known[i].name))) {
+		if (lit_caseeq(p->name, known[i].name, known[i].len)) {
 			struct str *slot = (struct str *)((char *)o + known[i].off);
 			if (slot->s)
 				return dfail(err, "P-Charging-Vector parameter appears twice", p->raw);
