@@ -178,7 +178,8 @@ struct result {
 };
 
 /* One timed round: the whole corpus over and over for `seconds`. */
-static struct result round_of(const struct corpus *c, int (*fn)(const char *, size_t), double seconds)
+static struct result round_of(const struct corpus *c, int (*fn)(const char *, size_t),
+			      double seconds)
 {
 	double t0 = now(), t;
 	unsigned long msgs = 0, bytes = 0;
