@@ -58,8 +58,9 @@ static inline const char *quoted_end(const char *p, const char *end)
  * first one has none). Written as one pass over the bytes: this is the
  * inner loop of every typed decoder.
  */
-static int param_next_sep(struct str *rest, struct sip_param *p, char sep, bool sep_optional,
-			  unsigned name_cls, unsigned value_cls)
+static inline __attribute__((always_inline)) int
+param_next_sep(struct str *rest, struct sip_param *p, char sep, bool sep_optional, unsigned name_cls,
+	       unsigned value_cls)
 {
 	const char *s = rest->s, *end = s + rest->len, *n0, *t;
 
@@ -178,7 +179,8 @@ int sip_qvalue_parse(struct str v, uint16_t *thousandths)
  */
 typedef int (*pick_fn)(void *ctx, const struct sip_param *p, struct sip_error *err);
 
-static int walk_params(struct str params, pick_fn pick, void *ctx, struct sip_error *err)
+static inline __attribute__((always_inline)) int
+walk_params(struct str params, pick_fn pick, void *ctx, struct sip_error *err)
 {
 	struct str rest = params;
 	struct sip_param p;
