@@ -54,6 +54,8 @@ write_config() {
 	cat >"$work/deploy.yaml" <<YAML
 log:
   level: info
+loop:
+  shutdown_grace: 1s
 hss:
   diameter:
     listen: 127.0.0.1:$hss_port
