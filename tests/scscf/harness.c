@@ -605,9 +605,10 @@ static void stop(struct h *h)
 {
 	if (!h->started)
 		return;
+	/* A clean stop: what is pending reaches the store, then it closes. */
+	scscf_fini(&h->s);
 	scscf_store_close(h->s.store);
 	h->s.store = NULL;
-	scscf_fini(&h->s);
 	h->started = false;
 }
 
