@@ -20,15 +20,20 @@ const char *esp_result_name(enum esp_result r)
 	return (unsigned)r < ESP_RESULT_COUNT ? result_names[r] : "?";
 }
 
-static const char *const mac_digest[IPSEC_AUTH_COUNT] = {
-	[IPSEC_AUTH_HMAC_MD5_96] = "MD5",
-	[IPSEC_AUTH_HMAC_SHA1_96] = "SHA1",
+/* How OpenSSL names the algorithms of lib/aka's lists. */
+static const char *const mac_digest[ESP_AUTH__COUNT] = {
+	[ESP_AUTH_HMAC_MD5_96] = "MD5",
+	[ESP_AUTH_HMAC_SHA1_96] = "SHA1",
 };
 
-static const char *const cipher_name[IPSEC_ENC_COUNT] = {
-	[IPSEC_ENC_NULL] = NULL,
-	[IPSEC_ENC_DES_EDE3_CBC] = "DES-EDE3-CBC",
-	[IPSEC_ENC_AES_CBC] = "AES-128-CBC",
+/* Cipher, IV and block bytes; NULL pads to 4 octets (RFC 4303 §2.4). */
+static const struct {
+	const char *name;
+	uint8_t iv_len, block;
+} ciphers[ESP_ENC__COUNT] = {
+	[ESP_ENC_NULL] = { NULL, 0, 4 },
+	[ESP_ENC_AES_CBC] = { "AES-128-CBC", 16, 16 },      /* RFC 3602 */
+	[ESP_ENC_DES_EDE3_CBC] = { "DES-EDE3-CBC", 8, 8 },  /* RFC 2451 */
 };
 
 static int default_random(void *ctx, uint8_t *buf, size_t len)
@@ -36,26 +41,27 @@ static int default_random(void *ctx, uint8_t *buf, size_t len)
 	return RAND_bytes(buf, (int)len) == 1 ? 0 : -EIO;
 }
 
-int esp_sa_init(struct esp_sa *sa, uint32_t spi, bool outbound, enum ipsec_auth_alg alg,
-		enum ipsec_enc_alg ealg, const struct ipsec_keys *keys,
+int esp_sa_init(struct esp_sa *sa, uint32_t spi, bool outbound, const struct esp_keys *keys,
 		const struct esp_seam *seam)
 {
+	enum esp_auth_alg alg = keys->auth;
+	enum esp_enc_alg ealg = keys->enc;
 	EVP_CIPHER *cipher = NULL;
 	EVP_MAC *mac = NULL;
 	OSSL_PARAM params[2];
 	int ret = -EINVAL;
 
 	memset(sa, 0, sizeof(*sa));
-	if ((unsigned)alg >= IPSEC_AUTH_COUNT || (unsigned)ealg >= IPSEC_ENC_COUNT ||
-	    keys->auth_len != ipsec_auth_algs[alg].key_len ||
-	    keys->enc_len != ipsec_enc_algs[ealg].key_len)
+	if (!esp_auth_alg_name(alg) || !esp_enc_alg_name(ealg) ||
+	    esp_auth_icv_bits(alg) != ESP_ICV_LEN * 8 || keys->ik_len != esp_auth_key_len(alg) ||
+	    keys->ck_len != esp_enc_key_len(ealg))
 		goto out;
 	sa->spi = spi;
 	sa->outbound = outbound;
 	sa->alg = alg;
 	sa->ealg = ealg;
-	sa->iv_len = ipsec_enc_algs[ealg].iv_len;
-	sa->block = ipsec_enc_algs[ealg].block;
+	sa->iv_len = ciphers[ealg].iv_len;
+	sa->block = ciphers[ealg].block;
 	sa->seam.random = default_random;
 	if (seam && seam->random)
 		sa->seam = *seam;
@@ -72,11 +78,11 @@ int esp_sa_init(struct esp_sa *sa, uint32_t spi, bool outbound, enum ipsec_auth_
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)mac_digest[alg], 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(sa->mac, keys->auth, keys->auth_len, params))
+	if (!EVP_MAC_init(sa->mac, keys->ik_esp, keys->ik_len, params))
 		goto out;
 
-	if (cipher_name[ealg]) {
-		cipher = EVP_CIPHER_fetch(NULL, cipher_name[ealg], NULL);
+	if (ciphers[ealg].name) {
+		cipher = EVP_CIPHER_fetch(NULL, ciphers[ealg].name, NULL);
 		if (!cipher)
 			goto out;
 		sa->cipher = EVP_CIPHER_CTX_new();
@@ -84,7 +90,7 @@ int esp_sa_init(struct esp_sa *sa, uint32_t spi, bool outbound, enum ipsec_auth_
 			ret = -ENOMEM;
 			goto out;
 		}
-		if (!EVP_CipherInit_ex2(sa->cipher, cipher, keys->enc, NULL, outbound ? 1 : 0,
+		if (!EVP_CipherInit_ex2(sa->cipher, cipher, keys->ck_esp, NULL, outbound ? 1 : 0,
 					NULL) ||
 		    !EVP_CIPHER_CTX_set_padding(sa->cipher, 0))
 			goto out;

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ipsec/sa.h"
+#include "aka/esp_keys.h"
 
 #define ESP_HDR_LEN 8
 #define ESP_ICV_LEN 12
@@ -76,8 +76,8 @@ struct esp_seam {
 struct esp_sa {
 	uint32_t spi;
 	bool outbound;
-	enum ipsec_auth_alg alg;
-	enum ipsec_enc_alg ealg;
+	enum esp_auth_alg alg;
+	enum esp_enc_alg ealg;
 	uint8_t iv_len;
 	uint8_t block;
 	/*
@@ -95,12 +95,13 @@ struct esp_sa {
 };
 
 /*
- * Prepare an SA: keys scheduled now, copied into OpenSSL's contexts (the
- * caller may wipe its copy). seam may be NULL.
- * Returns 0, -EINVAL (key lengths not those of alg/ealg), -ENOMEM, -EIO.
+ * Prepare an SA with the algorithms and expanded keys of `keys`: the keys
+ * are scheduled now, into OpenSSL's contexts (the caller may wipe its
+ * copy). seam may be NULL.
+ * Returns 0, -EINVAL (unknown algorithm, key lengths not those of
+ * alg/ealg), -ENOMEM, -EIO.
  */
-int esp_sa_init(struct esp_sa *sa, uint32_t spi, bool outbound, enum ipsec_auth_alg alg,
-		enum ipsec_enc_alg ealg, const struct ipsec_keys *keys,
+int esp_sa_init(struct esp_sa *sa, uint32_t spi, bool outbound, const struct esp_keys *keys,
 		const struct esp_seam *seam);
 /* Free the contexts (OpenSSL wipes the key schedules); safe on a zeroed sa. */
 void esp_sa_clear(struct esp_sa *sa);

@@ -4,41 +4,6 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <string.h>
-#include <strings.h>
-
-const struct ipsec_auth_info ipsec_auth_algs[IPSEC_AUTH_COUNT] = {
-#define X(id, tok, key, icv) [IPSEC_AUTH_##id] = { tok, key, icv },
-	IPSEC_AUTH_ALGS(X)
-#undef X
-};
-
-const struct ipsec_enc_info ipsec_enc_algs[IPSEC_ENC_COUNT] = {
-#define X(id, tok, key, iv, blk) [IPSEC_ENC_##id] = { tok, key, iv, blk },
-	IPSEC_ENC_ALGS(X)
-#undef X
-};
-
-int ipsec_auth_alg_parse(const char *token, enum ipsec_auth_alg *out)
-{
-	for (int i = 0; i < IPSEC_AUTH_COUNT; i++) {
-		if (strcasecmp(token, ipsec_auth_algs[i].token) == 0) {
-			*out = (enum ipsec_auth_alg)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-int ipsec_enc_alg_parse(const char *token, enum ipsec_enc_alg *out)
-{
-	for (int i = 0; i < IPSEC_ENC_COUNT; i++) {
-		if (strcasecmp(token, ipsec_enc_algs[i].token) == 0) {
-			*out = (enum ipsec_enc_alg)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
 
 int ipsec_addr_parse(const char *text, struct ipsec_addr *out)
 {
@@ -155,10 +120,11 @@ static bool params_valid(const struct ipsec_set_params *p)
 		return false;
 	if (!sec_params_valid(&p->client) || !sec_params_valid(&p->server))
 		return false;
-	if ((unsigned)p->alg >= IPSEC_AUTH_COUNT || (unsigned)p->ealg >= IPSEC_ENC_COUNT)
+	/* The names are NULL for an algorithm out of range. */
+	if (!esp_auth_alg_name(p->keys.auth) || !esp_enc_alg_name(p->keys.enc))
 		return false;
-	return p->keys.auth_len == ipsec_auth_algs[p->alg].key_len &&
-	       p->keys.enc_len == ipsec_enc_algs[p->ealg].key_len;
+	return p->keys.ik_len == esp_auth_key_len(p->keys.auth) &&
+	       p->keys.ck_len == esp_enc_key_len(p->keys.enc);
 }
 
 int ipsec_sa_set_build(struct ipsec_sa_set *set, enum ipsec_side side,

@@ -18,7 +18,8 @@
  * requests (terminating INVITE, NOTIFY) and their responses. The SPI in an
  * ESP header is always one the receiver chose. All four SAs share IK_ESP,
  * CK_ESP, alg and ealg; their selectors are addresses and ports, shared by
- * UDP and TCP. tests/data/ipsec/ipsec_sa_table.tsv is the reference.
+ * UDP and TCP. tests/data/ipsec/ipsec_sa_table.tsv is the reference. The
+ * keys come expanded from lib/aka (esp_keys_derive(), 33.203 Annex I).
  *
  * A struct ipsec_sa_set is plain data: it holds keys but no resources, so
  * copying one is fine; ipsec_sa_set_wipe() erases the keys of a copy that is
@@ -33,56 +34,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/*
- * Integrity algorithms (33.203 Annex H "alg"): token, key bytes, ICV bytes.
- * IK_ESP for hmac-sha-1-96 is IK || 32 zero bits (Annex I), hence 20.
- */
-#define IPSEC_AUTH_ALGS(X)                            \
-	X(HMAC_MD5_96, "hmac-md5-96", 16, 12)         \
-	X(HMAC_SHA1_96, "hmac-sha-1-96", 20, 12)
-
-/*
- * Encryption algorithms ("ealg"; absent means null): token, key bytes, IV
- * bytes, block size. NULL pads to 4 octets (RFC 4303 §2.4).
- */
-#define IPSEC_ENC_ALGS(X)                             \
-	X(NULL, "null", 0, 0, 4)                      \
-	X(DES_EDE3_CBC, "des-ede3-cbc", 24, 8, 8)     \
-	X(AES_CBC, "aes-cbc", 16, 16, 16)
-
-enum ipsec_auth_alg {
-#define X(id, tok, key, icv) IPSEC_AUTH_##id,
-	IPSEC_AUTH_ALGS(X)
-#undef X
-	IPSEC_AUTH_COUNT
-};
-
-enum ipsec_enc_alg {
-#define X(id, tok, key, iv, blk) IPSEC_ENC_##id,
-	IPSEC_ENC_ALGS(X)
-#undef X
-	IPSEC_ENC_COUNT
-};
-
-struct ipsec_auth_info {
-	const char *token;
-	uint8_t key_len;
-	uint8_t icv_len;
-};
-
-struct ipsec_enc_info {
-	const char *token;
-	uint8_t key_len;
-	uint8_t iv_len;
-	uint8_t block;
-};
-
-extern const struct ipsec_auth_info ipsec_auth_algs[IPSEC_AUTH_COUNT];
-extern const struct ipsec_enc_info ipsec_enc_algs[IPSEC_ENC_COUNT];
-
-/* Token ("hmac-sha-1-96", case-insensitive as RFC 3329 tokens) -> enum. -EINVAL if unknown. */
-int ipsec_auth_alg_parse(const char *token, enum ipsec_auth_alg *out);
-int ipsec_enc_alg_parse(const char *token, enum ipsec_enc_alg *out);
+#include "aka/esp_keys.h"
 
 /* An IPv4 or IPv6 address; family is AF_INET or AF_INET6. */
 struct ipsec_addr {
@@ -104,16 +56,6 @@ bool ipsec_addr_eq(const struct ipsec_addr *a, const struct ipsec_addr *b);
 /* Bytes of the address proper: 4 or 16. */
 size_t ipsec_addr_len(const struct ipsec_addr *a);
 
-/* IK_ESP and CK_ESP, already expanded per 33.203 Annex I (lib/aka does that). */
-#define IPSEC_AUTH_KEY_MAX 20
-#define IPSEC_ENC_KEY_MAX 24
-struct ipsec_keys {
-	uint8_t auth[IPSEC_AUTH_KEY_MAX];
-	uint8_t enc[IPSEC_ENC_KEY_MAX];
-	uint8_t auth_len;
-	uint8_t enc_len;
-};
-
 /* What one Security-Client or Security-Server entry announces. */
 struct ipsec_sec_params {
 	uint32_t spi_c;
@@ -128,9 +70,7 @@ struct ipsec_set_params {
 	struct ipsec_addr pcscf;
 	struct ipsec_sec_params client; /* UE: spi_uc, spi_us, port_uc, port_us */
 	struct ipsec_sec_params server; /* P-CSCF: spi_pc, spi_ps, port_pc, port_ps */
-	enum ipsec_auth_alg alg;
-	enum ipsec_enc_alg ealg;
-	struct ipsec_keys keys;
+	struct esp_keys keys; /* alg, ealg, IK_ESP, CK_ESP (lib/aka, Annex I) */
 };
 
 enum ipsec_side {
@@ -171,7 +111,8 @@ struct ipsec_sa_set {
  * unspecified nor multicast; no SPI in 0..255 (reserved, RFC 4303 §2.1);
  * the two SPIs one side receives on distinct (it could not tell its SAs
  * apart otherwise); no port 0; port-c != port-s on either side; alg and
- * ealg known; key lengths those of alg/ealg.
+ * ealg known; key lengths those of alg/ealg (as esp_keys_derive() makes
+ * them).
  *
  * Returns 0 with *set filled (id and reqid 0), or -EINVAL with *set
  * untouched. Does not allocate.

@@ -23,9 +23,7 @@
 struct vector {
 	char name[32];
 	uint32_t spi, seq;
-	enum ipsec_auth_alg alg;
-	enum ipsec_enc_alg ealg;
-	struct ipsec_keys keys;
+	struct esp_keys keys;
 	uint8_t iv[16];
 	size_t iv_len;
 	uint8_t udp[1024];
@@ -65,15 +63,17 @@ static int load_vectors(void **state)
 		snprintf(v->name, sizeof(v->name), "%s", c[0]);
 		v->spi = (uint32_t)strtoul(c[3], NULL, 16);
 		v->seq = (uint32_t)strtoul(c[4], NULL, 10);
-		if (ipsec_auth_alg_parse(c[5], &v->alg) || ipsec_enc_alg_parse(c[6], &v->ealg))
+		if (esp_auth_alg_parse(str_from_cstr(c[5]), &v->keys.auth) ||
+		    esp_enc_alg_parse(str_from_cstr(c[6]), &v->keys.enc))
 			return -1;
-		if (hex_decode_var(str_from_cstr(c[7]), v->keys.auth, sizeof(v->keys.auth), &len))
+		if (hex_decode_var(str_from_cstr(c[7]), v->keys.ik_esp, sizeof(v->keys.ik_esp), &len))
 			return -1;
-		v->keys.auth_len = (uint8_t)len;
+		v->keys.ik_len = len;
 		if (strcmp(c[8], "-") != 0) {
-			if (hex_decode_var(str_from_cstr(c[8]), v->keys.enc, sizeof(v->keys.enc), &len))
+			if (hex_decode_var(str_from_cstr(c[8]), v->keys.ck_esp, sizeof(v->keys.ck_esp),
+					   &len))
 				return -1;
-			v->keys.enc_len = (uint8_t)len;
+			v->keys.ck_len = len;
 		}
 		if (strcmp(c[9], "-") != 0 &&
 		    hex_decode_var(str_from_cstr(c[9]), v->iv, sizeof(v->iv), &v->iv_len))
@@ -103,6 +103,27 @@ static int fixed_random(void *ctx, uint8_t *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The vectors' keys are TS 35.208 set 1 IK/CK expanded by the generator;
+ * lib/aka's Annex I expansion must give the same bytes.
+ */
+static void test_vector_keys_are_annex_i(void **state)
+{
+	uint8_t ik[AKA_IK_LEN], ck[AKA_CK_LEN];
+
+	assert_int_equal(hex_decode(STR_LIT("f769bcd751044604127672711c6d3441"), ik, sizeof(ik)), 0);
+	assert_int_equal(hex_decode(STR_LIT("b40ba9a3c58b2a05bbf0d987b21bf8cb"), ck, sizeof(ck)), 0);
+	for (size_t i = 0; i < nvectors; i++) {
+		struct esp_keys k;
+
+		assert_int_equal(esp_keys_derive(vectors[i].keys.auth, vectors[i].keys.enc, ik, ck, &k), 0);
+		assert_int_equal(k.ik_len, vectors[i].keys.ik_len);
+		assert_int_equal(k.ck_len, vectors[i].keys.ck_len);
+		assert_memory_equal(k.ik_esp, vectors[i].keys.ik_esp, k.ik_len);
+		assert_memory_equal(k.ck_esp, vectors[i].keys.ck_esp, k.ck_len);
+	}
+}
+
 static void test_vectors_encode(void **state)
 {
 	for (size_t i = 0; i < nvectors; i++) {
@@ -114,7 +135,7 @@ static void test_vectors_encode(void **state)
 		struct esp_sa sa;
 
 		print_message("encode %s\n", v->name);
-		assert_int_equal(esp_sa_init(&sa, v->spi, true, v->alg, v->ealg, &v->keys, &seam), 0);
+		assert_int_equal(esp_sa_init(&sa, v->spi, true, &v->keys, &seam), 0);
 		sa.seq = v->seq - 1;
 		assert_int_equal(esp_encap(&sa, 17, v->udp, v->udp_len, out, sizeof(out), &n), 0);
 		assert_int_equal(n, v->esp_len);
@@ -136,7 +157,7 @@ static void test_vectors_decode(void **state)
 		struct esp_sa sa;
 
 		print_message("decode %s\n", v->name);
-		assert_int_equal(esp_sa_init(&sa, v->spi, false, v->alg, v->ealg, &v->keys, NULL), 0);
+		assert_int_equal(esp_sa_init(&sa, v->spi, false, &v->keys, NULL), 0);
 		memcpy(pkt, v->esp, v->esp_len);
 		assert_int_equal(esp_decap(&sa, pkt, v->esp_len, &plain), ESP_OK);
 		assert_int_equal(plain.seq, v->seq);
@@ -170,7 +191,7 @@ static void test_icv_failure(void **state)
 	struct esp_sa sa;
 	unsigned fails = 0;
 
-	assert_int_equal(esp_sa_init(&sa, v->spi, false, v->alg, v->ealg, &v->keys, NULL), 0);
+	assert_int_equal(esp_sa_init(&sa, v->spi, false, &v->keys, NULL), 0);
 	/* Byte 0..3 is the SPI: changing it is caught as malformed before the ICV. */
 	for (size_t off = 4; off < v->esp_len; off += 7) {
 		memcpy(pkt, v->esp, v->esp_len);
@@ -185,10 +206,10 @@ static void test_icv_failure(void **state)
 	memcpy(pkt, v->esp, v->esp_len);
 	assert_int_equal(esp_decap(&sa, pkt, v->esp_len, &plain), ESP_OK);
 	/* Wrong key: auth failure too. */
-	struct ipsec_keys k = v->keys;
-	k.auth[0] ^= 0x80;
+	struct esp_keys k = v->keys;
+	k.ik_esp[0] ^= 0x80;
 	struct esp_sa wrong;
-	assert_int_equal(esp_sa_init(&wrong, v->spi, false, v->alg, v->ealg, &k, NULL), 0);
+	assert_int_equal(esp_sa_init(&wrong, v->spi, false, &k, NULL), 0);
 	memcpy(pkt, v->esp, v->esp_len);
 	assert_int_equal(esp_decap(&wrong, pkt, v->esp_len, &plain), ESP_E_AUTH);
 	esp_sa_clear(&wrong);
@@ -202,7 +223,7 @@ static void test_malformed(void **state)
 	uint8_t pkt[1200];
 	struct esp_sa sa;
 
-	assert_int_equal(esp_sa_init(&sa, v->spi, false, v->alg, v->ealg, &v->keys, NULL), 0);
+	assert_int_equal(esp_sa_init(&sa, v->spi, false, &v->keys, NULL), 0);
 	for (size_t len = 0; len < 8 + 16 + 16 + 12; len++) {
 		memcpy(pkt, v->esp, v->esp_len);
 		assert_int_equal(esp_decap(&sa, pkt, len, &plain), ESP_E_MALFORMED);
@@ -218,9 +239,9 @@ static void test_malformed(void **state)
 	assert_int_equal(esp_encap(&sa, 17, pkt, 10, pkt, sizeof(pkt), &n), -EINVAL);
 	esp_sa_clear(&sa);
 	/* Keys of the wrong size. */
-	struct ipsec_keys k = v->keys;
-	k.auth_len = 16;
-	assert_int_equal(esp_sa_init(&sa, v->spi, false, v->alg, v->ealg, &k, NULL), -EINVAL);
+	struct esp_keys k = v->keys;
+	k.ik_len = 16;
+	assert_int_equal(esp_sa_init(&sa, v->spi, false, &k, NULL), -EINVAL);
 	esp_sa_clear(&sa);
 }
 
@@ -238,17 +259,17 @@ static void test_bad_padding(void **state)
 	size_t trailer = v->esp_len - ESP_ICV_LEN - 2;
 	struct esp_sa sa;
 
-	assert_int_equal(esp_sa_init(&sa, v->spi, false, v->alg, v->ealg, &v->keys, NULL), 0);
+	assert_int_equal(esp_sa_init(&sa, v->spi, false, &v->keys, NULL), 0);
 	memcpy(pkt, v->esp, v->esp_len);
 	assert_true(pkt[trailer] > 0); /* the vector has padding to spoil */
 	pkt[trailer - 1] ^= 0x40;
-	HMAC(EVP_sha1(), v->keys.auth, v->keys.auth_len, pkt, v->esp_len - ESP_ICV_LEN, md, &mdlen);
+	HMAC(EVP_sha1(), v->keys.ik_esp, (int)v->keys.ik_len, pkt, v->esp_len - ESP_ICV_LEN, md, &mdlen);
 	memcpy(pkt + v->esp_len - ESP_ICV_LEN, md, ESP_ICV_LEN);
 	assert_int_equal(esp_decap(&sa, pkt, v->esp_len, &plain), ESP_E_PADDING);
 	/* Pad length beyond the payload. */
 	memcpy(pkt, v->esp, v->esp_len);
 	pkt[trailer] = 250;
-	HMAC(EVP_sha1(), v->keys.auth, v->keys.auth_len, pkt, v->esp_len - ESP_ICV_LEN, md, &mdlen);
+	HMAC(EVP_sha1(), v->keys.ik_esp, (int)v->keys.ik_len, pkt, v->esp_len - ESP_ICV_LEN, md, &mdlen);
 	memcpy(pkt + v->esp_len - ESP_ICV_LEN, md, ESP_ICV_LEN);
 	assert_int_equal(esp_decap(&sa, pkt, v->esp_len, &plain), ESP_E_PADDING);
 	assert_int_equal(sa.ctr.drops[ESP_E_PADDING], 2);
@@ -315,8 +336,8 @@ static void test_replay_packets(void **state)
 	uint8_t pkts[200][128];
 	size_t lens[200];
 
-	assert_int_equal(esp_sa_init(&out, v->spi, true, v->alg, v->ealg, &v->keys, NULL), 0);
-	assert_int_equal(esp_sa_init(&in, v->spi, false, v->alg, v->ealg, &v->keys, NULL), 0);
+	assert_int_equal(esp_sa_init(&out, v->spi, true, &v->keys, NULL), 0);
+	assert_int_equal(esp_sa_init(&in, v->spi, false, &v->keys, NULL), 0);
 	for (uint32_t s = 1; s < 80; s++)
 		assert_int_equal(esp_encap(&out, 17, (const uint8_t *)"0123456789", 10, pkts[s],
 					   sizeof(pkts[s]), &lens[s]),
@@ -344,7 +365,7 @@ static void test_sequence_exhausted(void **state)
 	size_t n;
 
 	assert_int_equal(v->seq, UINT32_MAX);
-	assert_int_equal(esp_sa_init(&sa, v->spi, true, v->alg, v->ealg, &v->keys, NULL), 0);
+	assert_int_equal(esp_sa_init(&sa, v->spi, true, &v->keys, NULL), 0);
 	sa.seq = UINT32_MAX - 1;
 	assert_int_equal(esp_encap(&sa, 17, v->udp, v->udp_len, out, sizeof(out), &n), 0);
 	assert_memory_equal(out, v->esp, n);
@@ -365,8 +386,8 @@ static void test_random_iv_and_padding(void **state)
 	uint8_t a[1200], b[1200];
 	size_t na, nb, lens_seen = 0, last = 0;
 
-	assert_int_equal(esp_sa_init(&out, v->spi, true, v->alg, v->ealg, &v->keys, NULL), 0);
-	assert_int_equal(esp_sa_init(&in, v->spi, false, v->alg, v->ealg, &v->keys, NULL), 0);
+	assert_int_equal(esp_sa_init(&out, v->spi, true, &v->keys, NULL), 0);
+	assert_int_equal(esp_sa_init(&in, v->spi, false, &v->keys, NULL), 0);
 	assert_int_equal(esp_encap(&out, 17, v->udp, v->udp_len, a, sizeof(a), &na), 0);
 	assert_int_equal(esp_encap(&out, 17, v->udp, v->udp_len, b, sizeof(b), &nb), 0);
 	assert_memory_not_equal(a + 8, b + 8, 16);
@@ -391,6 +412,7 @@ static void test_random_iv_and_padding(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vector_keys_are_annex_i),
 		cmocka_unit_test(test_vectors_encode),
 		cmocka_unit_test(test_vectors_decode),
 		cmocka_unit_test(test_icv_failure),
