@@ -42,11 +42,13 @@
 
 #include "aka/esp_keys.h"
 #include "core/hex.h"
+#include "core/log.h"
 #include "ipsec/backend.h"
 #include "ipsec/sa.h"
 
 static void die(const char *fmt, const char *arg)
 {
+	slog_drain(); /* the library's lines first */
 	fprintf(stderr, "ipsec_peer: ");
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n");

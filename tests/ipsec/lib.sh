@@ -51,7 +51,9 @@ peer_start() {
 	local name=$1 ns=$2 fdi fdo line
 	shift 2
 	mkfifo "$work/$name.in" "$work/$name.out"
-	ip netns exec "$ns" "$PEER" "$@" <"$work/$name.in" >"$work/$name.out" 2>"$work/$name.err" &
+	# Append: the peer's log and its own stderr writes share the file.
+	: >"$work/$name.err"
+	ip netns exec "$ns" "$PEER" "$@" <"$work/$name.in" >"$work/$name.out" 2>>"$work/$name.err" &
 	peer_pid[$name]=$!
 	exec {fdi}>"$work/$name.in"
 	exec {fdo}<"$work/$name.out"
@@ -226,4 +228,40 @@ tshark_check() {
 	fi
 	echo "ok tshark decrypts $(echo "$got" | wc -l) ESP packets with the exported keys:"
 	echo "$got" | sed 's/^/  /'
+}
+
+# TS 35.208 set 1 IK/CK; the peers expand them per 33.203 Annex I.
+keys=(--alg hmac-sha-1-96 --ealg aes-cbc --ik f769bcd751044604127672711c6d3441
+      --ck b40ba9a3c58b2a05bbf0d987b21bf8cb)
+
+# run_pair UE_BACKEND PCSCF_BACKEND NAME UE_ADDR PC_ADDR SPI_BASE PORT_BASE
+# One registration's SA set between the namespaces: SIP both ways over all
+# four SAs, the attack on SA1 at the P-CSCF, counters, tshark's decryption.
+run_pair() {
+	local ueb=$1 pcb=$2 name=$3 ue=$4 pc=$5 sb=$6 pb=$7 r
+	local uc=$((pb + 1)) us=$((pb + 2)) pcp=$((pb + 11)) ps=$((pb + 12))
+	local spi_uc=$((sb + 1)) spi_us=$((sb + 2)) spi_pc=$((sb + 11)) spi_ps=$((sb + 12))
+	local sec=(--ue "$ue" --pcscf "$pc" --client "$spi_uc,$spi_us,$uc,$us"
+		   --server "$spi_pc,$spi_ps,$pcp,$ps")
+	echo "== $name: UE ($ueb) $ue ports $uc/$us, P-CSCF ($pcb) $pc ports $pcp/$ps =="
+	rm -f "$work/keys.$name"
+	capture_start "$ns_pc" veth-pc "$work/$name.pcap" 4
+	peer_start pc "$ns_pc" --backend "$pcb" --side pcscf "${sec[@]}" "${keys[@]}" \
+		--keylog "$work/keys.$name"
+	peer_start ue "$ns_ue" --backend "$ueb" --side ue "${sec[@]}" "${keys[@]}"
+	exchange "$ue" "$pc" "$uc" "$us" "$pcp" "$ps"
+	capture_wait
+	attack "$ns_ue" "$work/$name.pcap" "$(printf %x $spi_ps)" pc "$ps"
+	peer_counters pc | sed 's/^/  pcscf /'
+	peer_counters ue | sed 's/^/  ue    /'
+	r=$(peer_counters ue | grep '^sa3 ')
+	expect "UE SA3 counted one packet, no drops" "$r" "packets=1 .*replay=0 auth=0 other=0$"
+	peer_stop ue
+	peer_stop pc
+	expect "the key log holds the four SAs" "$(wc -l <"$work/keys.$name")" "^4$"
+	tshark_check "$work/$name.pcap" "$work/keys.$name" "$(printf '%s\n' \
+		"$(printf 0x%08x $spi_ps) 1 $uc $ps 1 REGISTER" \
+		"$(printf 0x%08x $spi_uc) 1 $ps $uc 1 200" \
+		"$(printf 0x%08x $spi_us) 1 $pcp $us 1 NOTIFY" \
+		"$(printf 0x%08x $spi_pc) 1 $us $pcp 1 200")"
 }
