@@ -135,16 +135,14 @@ int digest_ha1(struct str username, struct str realm, const uint8_t *password, s
 static int ha2_for(const struct digest_request *r, struct str method,
 		   char ha2[DIGEST_HEX_LEN + 1])
 {
+	const struct part body = PART_STR(r->body);
 	char hbody[DIGEST_HEX_LEN + 1];
 	struct part parts[3] = { PART_STR(method), PART_STR(r->uri) };
 	int rc;
 
 	if (r->qop != DIGEST_QOP_AUTH_INT)
 		return md5_hex_join(parts, 2, ha2);
-	{
-		const struct part body = PART_STR(r->body);
-		rc = md5_hex_join(&body, 1, hbody);
-	}
+	rc = md5_hex_join(&body, 1, hbody);
 	if (rc)
 		return rc;
 	parts[2] = (struct part){ hbody, DIGEST_HEX_LEN };

@@ -19,6 +19,12 @@
  *
  * A context is not thread-safe (the cipher context is scratch state); use
  * one per thread.
+ *
+ * Naming: the Milenage code that hostap wrote and others copied (libosmogsm,
+ * wpa_supplicant) exports milenage_f1(), milenage_f2345(), milenage_auts()
+ * and milenage_check() with other signatures. A process that links one of
+ * those libraries would have its calls bound to ours (or the reverse), so
+ * none of our names is one of theirs.
  */
 #ifndef SIMREG_AKA_MILENAGE_H
 #define SIMREG_AKA_MILENAGE_H
@@ -105,7 +111,7 @@ struct milenage_out {
  * milenage_compute
  *	All seven functions in two AES passes (TEMP, then OUT1..OUT5 together).
  *	MAC-A and MAC-S are both computed with the given AMF; for the MAC-S of an
- *	AUTS pass AMF* = 0000 (or use milenage_f1()).
+ *	AUTS pass AMF* = 0000 (or use milenage_f1_f1star()).
  * Returns 0 or -EIO. `out` is the caller's; wipe it when done with the keys.
  */
 int milenage_compute(struct milenage *m, const uint8_t rand[AKA_RAND_LEN],
@@ -113,22 +119,22 @@ int milenage_compute(struct milenage *m, const uint8_t rand[AKA_RAND_LEN],
 		     struct milenage_out *out);
 
 /*
- * milenage_f1
+ * milenage_f1_f1star
  *	f1 (MAC-A) and f1* (MAC-S) over SQN || AMF and RAND.
  *	mac_a, mac_s: 8 octets each; either may be NULL when not wanted.
  * Returns 0 or -EIO.
  */
-int milenage_f1(struct milenage *m, const uint8_t rand[AKA_RAND_LEN],
+int milenage_f1_f1star(struct milenage *m, const uint8_t rand[AKA_RAND_LEN],
 		const uint8_t sqn[AKA_SQN_LEN], const uint8_t amf[AKA_AMF_LEN],
 		uint8_t *mac_a, uint8_t *mac_s);
 
 /*
- * milenage_f2345
+ * milenage_f2_f5star
  *	f2 (RES), f3 (CK), f4 (IK), f5 (AK) and f5* (AK*) of RAND.
  *	Any output may be NULL when not wanted.
  * Returns 0 or -EIO.
  */
-int milenage_f2345(struct milenage *m, const uint8_t rand[AKA_RAND_LEN], uint8_t *res,
+int milenage_f2_f5star(struct milenage *m, const uint8_t rand[AKA_RAND_LEN], uint8_t *res,
 		   uint8_t *ck, uint8_t *ik, uint8_t *ak, uint8_t *ak_star);
 
 /* SQN as a 48-bit integer <-> 6 big-endian octets. */

@@ -65,10 +65,10 @@ int usim_auts(struct milenage *m, const uint8_t rand[AKA_RAND_LEN], uint64_t sqn
 	if (sqn_ms > AKA_SQN_MAX)
 		return -EINVAL;
 	aka_sqn_to_bytes(sqn_ms, sqnb);
-	rc = milenage_f2345(m, rand, NULL, NULL, NULL, NULL, ak_star);
+	rc = milenage_f2_f5star(m, rand, NULL, NULL, NULL, NULL, ak_star);
 	if (rc)
 		goto out;
-	rc = milenage_f1(m, rand, sqnb, amf_star, NULL, auts + AKA_SQN_LEN);
+	rc = milenage_f1_f1star(m, rand, sqnb, amf_star, NULL, auts + AKA_SQN_LEN);
 	if (rc)
 		goto out;
 	for (int i = 0; i < AKA_SQN_LEN; i++)
@@ -85,13 +85,13 @@ int usim_authenticate(struct usim *u, const uint8_t rand[AKA_RAND_LEN],
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	rc = milenage_f2345(&u->mil, rand, r->res, r->ck, r->ik, ak, NULL);
+	rc = milenage_f2_f5star(&u->mil, rand, r->res, r->ck, r->ik, ak, NULL);
 	if (rc)
 		goto fail;
 	for (int i = 0; i < AKA_SQN_LEN; i++)
 		sqnb[i] = autn[i] ^ ak[i];
 	memcpy(r->amf, autn + AKA_SQN_LEN, AKA_AMF_LEN);
-	rc = milenage_f1(&u->mil, rand, sqnb, r->amf, xmac, NULL);
+	rc = milenage_f1_f1star(&u->mil, rand, sqnb, r->amf, xmac, NULL);
 	if (rc)
 		goto fail;
 
@@ -174,6 +174,9 @@ static struct str next_word(struct str *line)
 
 enum state_key { KEY_IND_BITS, KEY_DELTA, KEY_AGE_LIMIT, KEY__COUNT };
 static const char *const state_keys[KEY__COUNT] = { "ind_bits", "delta", "age_limit" };
+/* Bits of `seen`: one per key, and one once a seq line has been read. */
+#define SEEN_ALL_KEYS ((1u << KEY__COUNT) - 1)
+#define SEEN_SEQ (1u << KEY__COUNT)
 
 static int parse_line(struct sqn_ms *ms, struct str line, unsigned *seen, uint8_t *slot_seen)
 {
@@ -187,7 +190,7 @@ static int parse_line(struct sqn_ms *ms, struct str line, unsigned *seen, uint8_
 	for (unsigned k = 0; k < KEY__COUNT; k++) {
 		if (!str_eq_cstr(key, state_keys[k]))
 			continue;
-		if (b.len || (*seen & (1u << k)) || (*seen & (1u << KEY__COUNT)) ||
+		if (b.len || (*seen & (1u << k)) || (*seen & SEEN_SEQ) ||
 		    str_to_u64(a, k == KEY_IND_BITS ? SQN_IND_BITS_MAX : UINT64_MAX, &v))
 			return -EINVAL;
 		*seen |= 1u << k;
@@ -199,9 +202,9 @@ static int parse_line(struct sqn_ms *ms, struct str line, unsigned *seen, uint8_
 			ms->p.age_limit = v;
 		return 0;
 	}
-	if (!str_eq_cstr(key, "seq") || (*seen & 7u) != 7u || line.len)
+	if (!str_eq_cstr(key, "seq") || (*seen & SEEN_ALL_KEYS) != SEEN_ALL_KEYS || line.len)
 		return -EINVAL;
-	*seen |= 1u << KEY__COUNT; /* parameters are fixed from here on */
+	*seen |= SEEN_SEQ; /* parameters are fixed from here on */
 	if (str_to_u64(a, (1u << ms->p.ind_bits) - 1, &slot) ||
 	    str_to_u64(b, sqn_seq(AKA_SQN_MAX, ms->p.ind_bits), &v) || slot_seen[slot])
 		return -EINVAL;
@@ -232,7 +235,7 @@ int usim_state_parse(struct usim *u, struct str text, unsigned *err_line)
 			goto out;
 	}
 	lineno++;
-	if ((seen & 7u) != 7u || sqn_params_check(&ms.p)) {
+	if ((seen & SEEN_ALL_KEYS) != SEEN_ALL_KEYS || sqn_params_check(&ms.p)) {
 		rc = -EINVAL;
 		goto out;
 	}

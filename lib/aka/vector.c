@@ -94,12 +94,12 @@ int aka_resync(struct milenage *m, const uint8_t rand[AKA_RAND_LEN],
 	uint8_t ak_star[AKA_AK_LEN], sqnb[AKA_SQN_LEN], xmac_s[AKA_MAC_LEN];
 	int rc;
 
-	rc = milenage_f2345(m, rand, NULL, NULL, NULL, NULL, ak_star);
+	rc = milenage_f2_f5star(m, rand, NULL, NULL, NULL, NULL, ak_star);
 	if (rc)
 		goto out;
 	for (int i = 0; i < AKA_SQN_LEN; i++)
 		sqnb[i] = auts[i] ^ ak_star[i];
-	rc = milenage_f1(m, rand, sqnb, amf_star, NULL, xmac_s);
+	rc = milenage_f1_f1star(m, rand, sqnb, amf_star, NULL, xmac_s);
 	if (rc)
 		goto out;
 	if (CRYPTO_memcmp(xmac_s, auts + AKA_SQN_LEN, AKA_MAC_LEN) != 0) {

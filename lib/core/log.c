@@ -38,9 +38,14 @@ static struct {
 	.ident = "simreg",
 };
 
-static const char *const level_names[] = {
+const char *const slog_level_names[] = {
 	[SLOG_ERROR] = "error", [SLOG_WARN] = "warn", [SLOG_NOTICE] = "notice",
-	[SLOG_INFO] = "info", [SLOG_DEBUG] = "debug",
+	[SLOG_INFO] = "info", [SLOG_DEBUG] = "debug", [SLOG_DEBUG + 1] = NULL,
+};
+
+const char *const slog_target_names[] = {
+	[SLOG_TARGET_STDERR] = "stderr", [SLOG_TARGET_SYSLOG] = "syslog",
+	[SLOG_TARGET_SYSLOG + 1] = NULL,
 };
 
 static const int syslog_prio[] = {
@@ -79,8 +84,8 @@ bool slog_keys_enabled(void) { return slog.keys; }
 
 int slog_level_parse(const char *name, enum slog_level *out)
 {
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (strcasecmp(name, level_names[i]) == 0) {
+	for (size_t i = 0; slog_level_names[i]; i++) {
+		if (strcasecmp(name, slog_level_names[i]) == 0) {
 			*out = (enum slog_level)i;
 			return 0;
 		}
@@ -94,7 +99,7 @@ int slog_level_parse(const char *name, enum slog_level *out)
 
 const char *slog_level_name(enum slog_level level)
 {
-	return (unsigned)level <= SLOG_DEBUG ? level_names[level] : "?";
+	return (unsigned)level <= SLOG_DEBUG ? slog_level_names[level] : "?";
 }
 
 /* Move buffered bytes to the descriptor until it would block. */
@@ -110,6 +115,20 @@ void slog_flush(void)
 	}
 	if (slog.head == slog.tail)
 		slog.head = slog.tail = 0;
+}
+
+bool slog_pending(void)
+{
+	return slog.head < slog.tail;
+}
+
+int slog_fd(void)
+{
+	if (slog.target == SLOG_TARGET_SYSLOG)
+		return -1;
+	if (slog.fd < 0)
+		slog.fd = open_stderr_nonblocking();
+	return slog.fd;
 }
 
 void slog_drain(void)
@@ -145,7 +164,7 @@ static void emit_line(enum slog_level level, const char *component, const char *
 	int n;
 
 	if (slog.target == SLOG_TARGET_SYSLOG) {
-		syslog(syslog_prio[level], "%s %s: %s", component, level_names[level], text);
+		syslog(syslog_prio[level], "%s %s: %s", component, slog_level_names[level], text);
 		return;
 	}
 	if (slog.fd < 0)
@@ -155,7 +174,7 @@ static void emit_line(enum slog_level level, const char *component, const char *
 	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s %s: %s\n",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		     tm.tm_sec, ts.tv_nsec / 1000000, slog.ident, (int)getpid(), component,
-		     level_names[level], text);
+		     slog_level_names[level], text);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {

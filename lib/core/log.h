@@ -41,6 +41,10 @@ enum slog_level slog_get_level(void);
 void slog_set_keys(bool enabled);
 bool slog_keys_enabled(void);
 
+/* Names indexed by enum slog_level / enum slog_target, NULL-terminated. */
+extern const char *const slog_level_names[];
+extern const char *const slog_target_names[];
+
 /* "error" ... "debug" -> level; returns -EINVAL for anything else. */
 int slog_level_parse(const char *name, enum slog_level *out);
 const char *slog_level_name(enum slog_level level);
@@ -53,6 +57,13 @@ void slog_key(const char *component, const char *what, const uint8_t *key, size_
 
 /* Write out buffered lines without blocking; called by the event loop. */
 void slog_flush(void);
+/* True while lines wait in the buffer (the reader is slow). */
+bool slog_pending(void);
+/*
+ * The descriptor lines are written to, or -1 when logging goes to syslog.
+ * The event loop watches it for writability while slog_pending().
+ */
+int slog_fd(void);
 /* Block until every buffered line is written (shutdown only). */
 void slog_drain(void);
 

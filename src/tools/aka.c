@@ -208,7 +208,7 @@ static int run_digest(struct aka_args *a)
 {
 	struct akav1_nonce n;
 	struct digest_request r = { 0 };
-	uint8_t res[64];
+	uint8_t res[64], nc[4];
 	size_t res_len = 0;
 	char ha1[DIGEST_HEX_LEN + 1], ha2[DIGEST_HEX_LEN + 1], resp[DIGEST_HEX_LEN + 1];
 	char uri_buf[512];
@@ -248,7 +248,7 @@ static int run_digest(struct aka_args *a)
 	}
 	if (r.qop != DIGEST_QOP_NONE) {
 		r.nc = str_from_cstr(a->val[OPT_NC] ? a->val[OPT_NC] : "00000001");
-		if (r.nc.len != 8 || hex_decode(r.nc, res + 32, 4)) {
+		if (r.nc.len != 8 || hex_decode(r.nc, nc, sizeof(nc))) {
 			cli_usage_error("aka", "--nc: expected 8 hex digits, got '%.*s'",
 					STR_FMT(r.nc));
 			goto out;
