@@ -35,6 +35,61 @@ const char *ipsec_backend_kind_name(enum ipsec_backend_kind kind)
 	return (unsigned)kind < IPSEC_BACKEND_KIND_COUNT ? kind_names[kind] : "?";
 }
 
+/* ---- configuration --------------------------------------------------- */
+
+static const char *const kind_list[] = {
+#define X(id, name) name,
+	IPSEC_BACKEND_KINDS(X)
+#undef X
+	NULL
+};
+
+static const struct config_key ipsec_keys[] = {
+	CONFIG_ENUM("ipsec.backend", struct ipsec_config, backend, kind_list, "auto",
+		    "who does ESP: xfrm (the kernel), userspace (simreg, raw sockets), or auto "
+		    "(probe whether the kernel accepts an ESP SA; `simreg ipsec probe`)"),
+	CONFIG_STRING("ipsec.keylog", struct ipsec_config, keylog_path, "\"\"",
+		      "file to append Wireshark esp_sa lines (keys!) to for every SA; empty: off; "
+		      "lab use only"),
+	CONFIG_INT("ipsec.spi_min", struct ipsec_config, alloc.spi_min, 256, 4294967295LL,
+		   "65536", "lowest SPI this host hands out (RFC 4303: not below 256)"),
+	CONFIG_INT("ipsec.spi_max", struct ipsec_config, alloc.spi_max, 256, 4294967295LL,
+		   "4294967295", "highest SPI this host hands out"),
+	CONFIG_INT("ipsec.port_min", struct ipsec_config, alloc.port_min, 1, 65535, "10000",
+		   "lowest protected port (port-c, port-s)"),
+	CONFIG_INT("ipsec.port_max", struct ipsec_config, alloc.port_max, 1, 65535, "32767",
+		   "highest protected port; keep the range clear of the kernel's ephemeral ports"),
+	CONFIG_INT("ipsec.reqid_tag", struct ipsec_config, reqid_tag, 1, 254, "83",
+		   "xfrm: top byte of the reqid of every SA simreg installs, how it recognises its "
+		   "own SAs after a restart (83 = 0x53)"),
+	CONFIG_INT("ipsec.pad_blocks", struct ipsec_config, pad_blocks_max, 0, 15, "0",
+		   "userspace: up to this many extra cipher blocks of random padding per packet"),
+};
+
+static int ipsec_config_check(const void *data, char *why, size_t whylen)
+{
+	const struct ipsec_config *c = data;
+
+	if (c->alloc.spi_min >= c->alloc.spi_max) {
+		snprintf(why, whylen, "ipsec.spi_min must be below ipsec.spi_max");
+		return -EINVAL;
+	}
+	if (c->alloc.port_min >= c->alloc.port_max) {
+		snprintf(why, whylen, "ipsec.port_min must be below ipsec.port_max");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const struct config_section ipsec_config_section = {
+	.name = "ipsec",
+	.doc = "IPsec SAs of the P-CSCF and the UE (docs/ipsec.md).",
+	.size = sizeof(struct ipsec_config),
+	.keys = ipsec_keys,
+	.nkeys = sizeof(ipsec_keys) / sizeof(ipsec_keys[0]),
+	.check = ipsec_config_check,
+};
+
 /* ---- probe ---------------------------------------------------------- */
 
 struct probe_report {
@@ -162,10 +217,12 @@ int ipsec_backend_open(const struct ipsec_config *cfg, struct ipsec_backend **ou
 	struct ipsec_backend *b = NULL;
 	int ret;
 
-	if ((unsigned)c.backend >= IPSEC_BACKEND_KIND_COUNT || (c.reqid_base & 0x00ffffffu))
+	if ((unsigned)c.backend >= IPSEC_BACKEND_KIND_COUNT || c.reqid_tag == 0xff)
 		return -EINVAL;
-	if (!c.reqid_base)
-		c.reqid_base = IPSEC_REQID_DEFAULT_BASE;
+	if (!c.reqid_tag)
+		c.reqid_tag = IPSEC_REQID_DEFAULT_TAG;
+	if (c.keylog_path && !c.keylog_path[0])
+		c.keylog_path = NULL;
 	if (c.backend == IPSEC_BACKEND_AUTO) {
 		ipsec_probe_run(&p);
 		if (probe)
@@ -183,6 +240,7 @@ int ipsec_backend_open(const struct ipsec_config *cfg, struct ipsec_backend **ou
 		return ret;
 	b->cfg = c;
 	b->cfg.keylog_path = NULL; /* the caller's string may not outlive us */
+	b->reqid_base = (uint32_t)c.reqid_tag << 24;
 	ipsec_table_init(&b->sets, sizeof(uint32_t));
 	ipsec_table_init(&b->selectors, sizeof(struct ipsec_sel_key));
 	b->next_id = 1;
@@ -260,13 +318,13 @@ const struct ipsec_sa *ipsec_backend_match(const struct ipsec_backend *b,
 uint32_t ipsec_reqid(const struct ipsec_backend *b, uint32_t set_id, enum ipsec_side side,
 		     unsigned n)
 {
-	return b->cfg.reqid_base | set_id << 3 | (side == IPSEC_SIDE_PCSCF ? 4u : 0u) | (n - 1);
+	return b->reqid_base | set_id << 3 | (side == IPSEC_SIDE_PCSCF ? 4u : 0u) | (n - 1);
 }
 
 bool ipsec_reqid_owned(const struct ipsec_backend *b, uint32_t reqid, uint32_t *set_id,
 		       enum ipsec_side *side, unsigned *n)
 {
-	if ((reqid & 0xff000000u) != b->cfg.reqid_base || !(reqid >> 3 & IPSEC_SET_ID_MAX))
+	if ((reqid & 0xff000000u) != b->reqid_base || !(reqid >> 3 & IPSEC_SET_ID_MAX))
 		return false;
 	*set_id = reqid >> 3 & IPSEC_SET_ID_MAX;
 	*side = reqid & 4 ? IPSEC_SIDE_PCSCF : IPSEC_SIDE_UE;

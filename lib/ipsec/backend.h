@@ -32,6 +32,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/config.h"
+#include "ipsec/alloc.h"
 #include "ipsec/sa.h"
 
 #define IPSEC_BACKEND_KINDS(X)       \
@@ -52,24 +54,27 @@ const char *ipsec_backend_kind_name(enum ipsec_backend_kind kind);
 
 /*
  * reqid ownership (xfrm): every SA simreg installs has a reqid
- *   [31:24] the tag reqid_base >> 24   [23:3] set id   [2] side   [1:0] SA - 1
+ *   [31:24] the tag (ipsec.reqid_tag)   [23:3] set id   [2] side   [1:0] SA - 1
  * so a restarted process finds its own sets (and only those) in the
  * kernel, and knows each SA's set, number and side without other state.
  */
-#define IPSEC_REQID_DEFAULT_BASE 0x53000000u /* 'S' */
+#define IPSEC_REQID_DEFAULT_TAG 0x53 /* 'S' */
 #define IPSEC_SET_ID_MAX ((1u << 21) - 1)
 
+/* The `ipsec:` section of the configuration (ipsec_config_section). */
 struct ipsec_config {
 	enum ipsec_backend_kind backend;
 	/*
 	 * Append Wireshark esp_sa lines (see keylog.h) for every SA installed.
-	 * NULL: off, the default. The file is created 0600.
+	 * NULL or "": off, the default. The file is created 0600.
 	 */
 	const char *keylog_path;
-	uint32_t reqid_base; /* low 24 bits zero; 0 means the default */
-	/* userspace: extra random padding blocks per packet (esp.h). */
-	uint8_t pad_blocks_max;
+	uint8_t reqid_tag;      /* 0 means IPSEC_REQID_DEFAULT_TAG */
+	uint8_t pad_blocks_max; /* userspace: extra random padding blocks (esp.h) */
+	struct ipsec_alloc_config alloc; /* for whoever allocates the local halves */
 };
+
+extern const struct config_section ipsec_config_section;
 
 /* What auto found, and why it chose what it chose. */
 struct ipsec_probe {
@@ -95,7 +100,8 @@ struct ipsec_endpoint;
 
 /*
  * Open the configured backend; with AUTO, probe first and log the choice
- * and the reason. Returns 0, -EINVAL (bad config), -ENOTSUP (auto found
+ * and the reason. Returns 0, -EINVAL (bad config: the reqid tag 0xff, or a
+ * backend out of range), -ENOTSUP (auto found
  * neither backend usable, or the one asked for cannot work: the log says
  * why), -ENOMEM, or the errno of a socket that could not be opened.
  * `probe` (may be NULL) receives the probe result when one ran.

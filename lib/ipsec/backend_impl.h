@@ -41,6 +41,7 @@ struct ipsec_backend_ops {
 struct ipsec_backend {
 	const struct ipsec_backend_ops *ops;
 	struct ipsec_config cfg;
+	uint32_t reqid_base; /* the tag in bits 31:24 */
 	struct ipsec_table sets;      /* u32 id -> struct ipsec_sa_set * (malloc'd) */
 	struct ipsec_table selectors; /* struct ipsec_sel_key -> struct ipsec_sa_set * */
 	uint32_t next_id;

@@ -817,7 +817,7 @@ int ipsec_xfrm_probe_here(char *msg, size_t cap)
 	struct xfrm_backend *x = calloc(1, sizeof(*x));
 	struct ipsec_sa sa;
 	struct esp_keys keys;
-	struct newsa_req r = { &sa, &keys, IPSEC_REQID_DEFAULT_BASE };
+	struct newsa_req r = { &sa, &keys, (uint32_t)IPSEC_REQID_DEFAULT_TAG << 24 };
 	int ret;
 
 	msg[0] = '\0';
