@@ -395,6 +395,20 @@ static bool selectors_taken(const struct ipsec_backend *b, const struct ipsec_sa
 
 /* ---- sets ------------------------------------------------------------- */
 
+/* Field by field: padding bytes of two equal sets may differ. */
+static bool same_sas(const struct ipsec_sa_set *a, const struct ipsec_sa_set *b)
+{
+	for (unsigned i = 0; i < IPSEC_SET_SAS; i++) {
+		const struct ipsec_sa *x = &a->sa[i], *y = &b->sa[i];
+
+		if (x->index != y->index || x->dir != y->dir || x->sport != y->sport ||
+		    x->dport != y->dport || x->spi != y->spi || !ipsec_addr_eq(&x->src, &y->src) ||
+		    !ipsec_addr_eq(&x->dst, &y->dst))
+			return false;
+	}
+	return true;
+}
+
 int ipsec_backend_install(struct ipsec_backend *b, struct ipsec_sa_set *set)
 {
 	struct ipsec_sa_set check, *copy;
@@ -402,8 +416,7 @@ int ipsec_backend_install(struct ipsec_backend *b, struct ipsec_sa_set *set)
 	int ret;
 
 	/* Only what ipsec_sa_set_build() made, and not installed yet. */
-	if (set->id || ipsec_sa_set_build(&check, set->side, &set->p) ||
-	    memcmp(check.sa, set->sa, sizeof(check.sa)) != 0) {
+	if (set->id || ipsec_sa_set_build(&check, set->side, &set->p) || !same_sas(&check, set)) {
 		ret = -EINVAL;
 		goto out;
 	}

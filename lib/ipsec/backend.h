@@ -92,6 +92,8 @@ struct ipsec_probe {
  * XFRM_MSG_NEWSA for an ESP transport SA with cbc(aes) + hmac(sha1), and
  * open a raw ESP socket. Always fills *out; returns 0, or a negative errno
  * if the probe itself could not run (no fork; the reason says so).
+ * The child allocates: call this (and ipsec_backend_open() with AUTO)
+ * before the process starts threads.
  */
 int ipsec_probe_run(struct ipsec_probe *out);
 

@@ -18,7 +18,10 @@
  * transport reads the other, so the event loop watches it like a UDP
  * socket. A full queue drops the datagram (counted), as a UDP socket would.
  *
- * Only UDP is carried; TCP over the SAs needs the xfrm backend.
+ * Only UDP is carried; TCP over the SAs needs the xfrm backend. Every raw
+ * ESP socket of a namespace gets a copy of every ESP packet: two processes
+ * with userspace backends in one namespace each drop (and count) the
+ * other's SPIs.
  */
 #define SLOG_COMPONENT "ipsec"
 #include "core/log.h"

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "ipsec/backend_impl.h"
@@ -779,6 +780,8 @@ static const struct ipsec_backend_ops xfrm_ops = {
 
 static int open_netlink(struct xfrm_backend *x)
 {
+	/* The kernel always answers; this only turns a bug into an error. */
+	struct timeval limit = { .tv_sec = 5 };
 	int one = 1;
 
 	x->nl = mnl_socket_open2(NETLINK_XFRM, SOCK_CLOEXEC);
@@ -790,6 +793,7 @@ static int open_netlink(struct xfrm_backend *x)
 	/* Errors with the kernel's reason, without our request (keys) echoed. */
 	mnl_socket_setsockopt(x->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(x->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	setsockopt(mnl_socket_get_fd(x->nl), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
 	return 0;
 }
 

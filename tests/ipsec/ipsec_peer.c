@@ -46,7 +46,7 @@
 #include "ipsec/backend.h"
 #include "ipsec/sa.h"
 
-static void die(const char *fmt, const char *arg)
+static __attribute__((noreturn)) void die(const char *fmt, const char *arg)
 {
 	slog_drain(); /* the library's lines first */
 	fprintf(stderr, "ipsec_peer: ");
@@ -330,7 +330,7 @@ static int run_inject(int argc, char **argv)
 	bool set_seq = false;
 	static uint8_t file[1 << 22];
 	size_t len, off;
-	FILE *f;
+	FILE *f = NULL;
 	int c, link;
 	bool swap;
 
