@@ -272,6 +272,7 @@ void ipsec_backend_close(struct ipsec_backend *b)
 {
 	if (!b)
 		return;
+	ipsec_backend_detach(b);
 	ipsec_table_each(&b->sets, free_set, NULL);
 	ipsec_table_free(&b->sets);
 	ipsec_table_free(&b->selectors);
@@ -561,6 +562,45 @@ int ipsec_backend_input(struct ipsec_backend *b, int fd)
 	return b->ops->input ? b->ops->input(b, fd) : -EINVAL;
 }
 
+static void on_readable(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	struct ipsec_backend *b = io->ctx;
+	int ret = ipsec_backend_input(b, io->fd);
+
+	if (ret)
+		log_warn("input on fd %d: %s", io->fd, strerror(-ret));
+}
+
+int ipsec_backend_attach(struct ipsec_backend *b, struct loop *loop)
+{
+	int fds[IPSEC_BACKEND_FDS];
+	size_t n = ipsec_backend_fds(b, fds, IPSEC_BACKEND_FDS);
+	int ret;
+
+	if (b->loop)
+		return -EEXIST;
+	for (b->nio = 0; b->nio < n; b->nio++) {
+		memset(&b->io[b->nio], 0, sizeof(b->io[b->nio]));
+		ret = loop_io_add(loop, &b->io[b->nio], fds[b->nio], LOOP_READ, on_readable, b);
+		if (ret) {
+			while (b->nio)
+				loop_io_remove(loop, &b->io[--b->nio]);
+			return ret;
+		}
+	}
+	b->loop = loop;
+	return 0;
+}
+
+void ipsec_backend_detach(struct ipsec_backend *b)
+{
+	if (!b->loop)
+		return;
+	while (b->nio)
+		loop_io_remove(b->loop, &b->io[--b->nio]);
+	b->loop = NULL;
+}
+
 /* ---- endpoints -------------------------------------------------------- */
 
 int ipsec_endpoint_open(struct ipsec_backend *b, const struct ipsec_addr *local, uint16_t port,
@@ -593,8 +633,14 @@ int ipsec_endpoint_send(struct ipsec_endpoint *ep, const struct ipsec_addr *to, 
 ssize_t ipsec_endpoint_recv(struct ipsec_endpoint *ep, void *buf, size_t cap,
 			    struct ipsec_dgram_info *info)
 {
-	memset(info, 0, sizeof(*info));
-	return ep->b->ops->ep_recv(ep, buf, cap, info);
+	struct ipsec_dgram_info got;
+	ssize_t n;
+
+	memset(&got, 0, sizeof(got));
+	n = ep->b->ops->ep_recv(ep, buf, cap, &got);
+	if (n >= 0)
+		*info = got;
+	return n;
 }
 
 /* ---- checksum ---------------------------------------------------------- */

@@ -168,6 +168,18 @@ size_t ipsec_backend_fds(const struct ipsec_backend *b, int *fds, size_t cap);
 /* Process everything readable on fd (non-blocking). 0 or a negative errno. */
 int ipsec_backend_input(struct ipsec_backend *b, int fd);
 
+struct loop;
+
+/*
+ * Let the event loop drive the backend: watch its descriptors and call
+ * ipsec_backend_input() whenever one is readable (a no-op for xfrm, which
+ * has none). Endpoints are watched by their users as before.
+ * Returns 0, -EEXIST if attached already, or loop_io_add()'s error (nothing
+ * stays watched). ipsec_backend_close() detaches.
+ */
+int ipsec_backend_attach(struct ipsec_backend *b, struct loop *loop);
+void ipsec_backend_detach(struct ipsec_backend *b);
+
 /* How an inbound datagram reached an endpoint. */
 struct ipsec_dgram_info {
 	struct ipsec_addr src;
@@ -201,7 +213,8 @@ int ipsec_endpoint_send(struct ipsec_endpoint *ep, const struct ipsec_addr *to, 
 /*
  * Receive one datagram (non-blocking). Returns its length, -EAGAIN when
  * none waits, -EMSGSIZE if it did not fit in cap (it is dropped), or a
- * socket errno; *info says where it came from and over which SA.
+ * socket errno; *info (written only when a datagram is returned) says where
+ * it came from and over which SA.
  */
 ssize_t ipsec_endpoint_recv(struct ipsec_endpoint *ep, void *buf, size_t cap,
 			    struct ipsec_dgram_info *info);

@@ -10,8 +10,11 @@
 
 #include <stdio.h>
 
+#include "core/loop.h"
 #include "ipsec/backend.h"
 #include "ipsec/table.h"
+
+#define IPSEC_BACKEND_FDS 2
 
 struct ipsec_backend_ops {
 	enum ipsec_backend_kind kind;
@@ -46,6 +49,9 @@ struct ipsec_backend {
 	struct ipsec_table selectors; /* struct ipsec_sel_key -> struct ipsec_sa_set * */
 	uint32_t next_id;
 	FILE *keylog;
+	struct loop *loop; /* when attached */
+	struct loop_io io[IPSEC_BACKEND_FDS];
+	size_t nio;
 };
 
 struct ipsec_endpoint {
