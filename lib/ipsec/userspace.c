@@ -72,6 +72,7 @@ struct us_backend {
 	struct ipsec_table eps;    /* struct ep_key -> struct us_ep * */
 	uint64_t unknown_spi;
 	uint64_t malformed;
+	struct esp_random_pool ivs; /* IVs and padding lengths of all our SAs */
 	uint8_t rx[MAX_DGRAM + 64];
 	uint8_t udp[MAX_DGRAM];
 	uint8_t tx[MAX_DGRAM + 128];
@@ -147,7 +148,9 @@ static int us_install(struct ipsec_backend *b, const struct ipsec_sa_set *set)
 
 		a->sa = sa;
 		a->set_id = set->id;
-		ret = esp_sa_init(&a->esp, sa->spi, sa->dir == IPSEC_DIR_OUT, &set->p.keys, NULL);
+		struct esp_seam seam = { esp_pool_random, &u->ivs };
+
+		ret = esp_sa_init(&a->esp, sa->spi, sa->dir == IPSEC_DIR_OUT, &set->p.keys, &seam);
 		if (ret)
 			goto fail;
 		a->esp.pad_blocks_max = b->cfg.pad_blocks_max;
