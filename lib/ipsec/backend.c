@@ -552,6 +552,18 @@ int ipsec_backend_counters(struct ipsec_backend *b, uint32_t id,
 	return b->ops->counters(b, set, out);
 }
 
+int ipsec_backend_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi)
+{
+	return b->ops->spi_in_use(b, dst, spi);
+}
+
+bool ipsec_spi_veto(void *ctx, uint32_t spi)
+{
+	struct ipsec_spi_veto *v = ctx;
+
+	return ipsec_backend_spi_in_use(v->b, &v->local, spi) == 0;
+}
+
 size_t ipsec_backend_fds(const struct ipsec_backend *b, int *fds, size_t cap)
 {
 	return b->ops->fds ? b->ops->fds(b, fds, cap) : 0;

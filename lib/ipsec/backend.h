@@ -155,6 +155,28 @@ struct ipsec_sa_counters {
 	uint64_t other;   /* inbound drops for any other reason */
 };
 
+/*
+ * Whether an inbound ESP SA to our address dst already uses spi, whoever
+ * installed it (xfrm: asks the kernel, so other IKE daemons' SAs count).
+ * Returns 1, 0, or a negative errno.
+ */
+int ipsec_backend_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi);
+
+/*
+ * The allocator's SPI veto for one local address, so that SPIs are unique
+ * among everything the host holds, not only among simreg's:
+ *
+ *     struct ipsec_spi_veto v = { backend, local_addr };
+ *     struct ipsec_alloc_seam seam = { .spi_usable = ipsec_spi_veto, .ctx = &v };
+ *
+ * An error asking the kernel counts as "not usable" (another SPI is drawn).
+ */
+struct ipsec_spi_veto {
+	struct ipsec_backend *b;
+	struct ipsec_addr local;
+};
+bool ipsec_spi_veto(void *ctx, uint32_t spi);
+
 /* Counters of SA1..SA4 of set `id` (out[0] is SA1). -ENOENT if unknown. */
 int ipsec_backend_counters(struct ipsec_backend *b, uint32_t id,
 			   struct ipsec_sa_counters out[IPSEC_SET_SAS]);

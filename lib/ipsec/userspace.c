@@ -214,6 +214,14 @@ static int us_counters(struct ipsec_backend *b, const struct ipsec_sa_set *set,
 	return 0;
 }
 
+static int us_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi)
+{
+	struct spi_key k;
+
+	spi_key(&k, dst, spi);
+	return ipsec_table_get(&us(b)->by_spi, &k) != NULL;
+}
+
 /* ---- input ------------------------------------------------------------- */
 
 static int deliver(struct us_backend *u, struct us_sa *a, const struct ipsec_dgram_info *info,
@@ -592,6 +600,7 @@ static const struct ipsec_backend_ops us_ops = {
 	.remove = us_remove,
 	.scan = NULL,
 	.counters = us_counters,
+	.spi_in_use = us_spi_in_use,
 	.fds = us_fds,
 	.input = us_input,
 	.ep_open = us_ep_open,

@@ -426,6 +426,19 @@ static int xfrm_counters(struct ipsec_backend *b, const struct ipsec_sa_set *set
 	return 0;
 }
 
+static int xfrm_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi)
+{
+	struct xfrm_backend *x = xb(b);
+	struct ipsec_sa probe = { .dst = *dst, .spi = spi };
+	struct ipsec_sa_counters ignored;
+	int ret = talk(x, build_sa_id(x->buf, XFRM_MSG_GETSA, ++x->seq, &probe), counters_cb,
+		       &ignored);
+
+	if (ret == -ESRCH || ret == -ENOENT)
+		return 0;
+	return ret ? ret : 1;
+}
+
 /* ---- listing and adoption ------------------------------------------------ */
 
 /* A set seen in the dump, SA by SA. */
@@ -769,6 +782,7 @@ static const struct ipsec_backend_ops xfrm_ops = {
 	.remove = xfrm_remove,
 	.scan = xfrm_scan,
 	.counters = xfrm_counters,
+	.spi_in_use = xfrm_spi_in_use,
 	.fds = NULL,
 	.input = NULL,
 	.ep_open = xfrm_ep_open,
