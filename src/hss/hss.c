@@ -213,6 +213,9 @@ static int run(struct hss *h, const struct config *cfg)
 	err = loop_run(h->loop);
 	log_notice("stopping: %" PRIu64 " answers in %" PRIu64 " store transactions",
 		   h->answered, h->batches);
+	if (h->held_answers)
+		log_info("%" PRIu64 " answers waited for a reconnected peer to leave REOPEN",
+			 h->held_answers);
 	return err;
 }
 
