@@ -92,6 +92,17 @@ static void log_bridge(void *ctx, int level, const char *line)
 		slog_emit((enum slog_level)level, "diameter", "%s", line);
 		return;
 	}
+	if (atomic_load(&h->loop_over)) {
+		/* freeDiameter's shutdown: no loop runs any more, and a line
+		 * queued now would be lost if freeDiameter aborted. */
+		static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+
+		pthread_mutex_lock(&mtx);
+		slog_emit((enum slog_level)level, "diameter", "%s", line);
+		slog_flush();
+		pthread_mutex_unlock(&mtx);
+		return;
+	}
 	len = strlen(line);
 	l = malloc(sizeof(*l) + len + 1);
 	if (!l)
@@ -261,6 +272,7 @@ int cmd_hss(int argc, char **argv)
 		h.cfg.data = data;
 
 	err = run(&h, &cfg);
+	atomic_store(&h.loop_over, true);
 
 	hss_cx_stop(&h);
 	dia_engine_stop();

@@ -27,6 +27,7 @@
 #define SIMREG_HSS_HSS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,6 +109,7 @@ struct hss {
 	struct loop_shutdown_hook shutdown;
 	bool stopping;
 	bool shutdown_done;
+	atomic_bool loop_over;           /* loop_run returned: log freeDiameter directly */
 
 	uint64_t answered;               /* statistics for the log */
 	uint64_t batches;
