@@ -275,9 +275,11 @@ int cmd_hss(int argc, char **argv)
 	atomic_store(&h.loop_over, true);
 
 	hss_cx_stop(&h);
+	/* Only the loop used the store; close it before freeDiameter's
+	 * shutdown, which can abort on a starved CPU (docs/hss.md). */
+	store_close(h.store);
 	dia_engine_stop();
 	loop_destroy(h.loop);
-	store_close(h.store);
 	slog_drain();
 	config_free(&cfg);
 	return err ? CLI_FAIL : CLI_OK;
