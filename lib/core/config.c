@@ -81,6 +81,7 @@ static void err_add(struct config_errors *err, const char *fmt, ...)
 struct value_ctx {
 	const struct config_key *key;
 	struct arena *arena;
+	bool no_echo;           /* the value cannot be quoted back (NUL inside) */
 	char why[WHY_MAX];
 };
 
@@ -474,8 +475,10 @@ static int apply_node(struct value_ctx *v, void *member, yaml_document_t *doc, y
 				return expect(v, "expected a list of strings, item %zu is %s", i + 1,
 					      e && e->type == YAML_SCALAR_NODE ? "empty"
 									       : node_kind(e));
-			if (strlen((const char *)e->data.scalar.value) != e->data.scalar.length)
+			if (strlen((const char *)e->data.scalar.value) != e->data.scalar.length) {
+				v->no_echo = true;
 				return expect(v, "item %zu contains a NUL character", i + 1);
+			}
 			vec[i] = arena_strdup(v->arena, (const char *)e->data.scalar.value);
 			if (!vec[i++])
 				return -ENOMEM;
@@ -494,8 +497,10 @@ static int apply_node(struct value_ctx *v, void *member, yaml_document_t *doc, y
 		describe_expected(k, what, sizeof(what));
 		return expect(v, "missing value (%s)", what);
 	}
-	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+		v->no_echo = true;
 		return expect(v, "value contains a NUL character");
+	}
 	return parse_scalar(v, member, (const char *)n->data.scalar.value);
 }
 
@@ -834,7 +839,7 @@ static void apply_key(struct loader *ld, const struct config_key *k, void *data,
 	} else if (rc < 0) {
 		/* Echo what was read, except for key material. */
 		if (value->type == YAML_SCALAR_NODE && !(k->flags & CONFIG_SECRET) &&
-		    !scalar_is_null(value) && strncmp(v.why, "value contains", 14) != 0) {
+		    !scalar_is_null(value) && !v.no_echo) {
 			size_t off = strlen(v.why);
 			snprintf(v.why + off, sizeof(v.why) - off, ", got '%.40s%s'",
 				 (const char *)value->data.scalar.value,

@@ -71,8 +71,7 @@ struct loop {
 
 	int sig_fd;
 	struct loop_io sig_io;
-	sigset_t saved_mask;
-	struct sigaction saved_sigpipe;
+	sigset_t saved_mask;    /* restored if loop_signals_enable() fails */
 
 	struct loop_shutdown_hook *hooks;
 	bool shutting_down;
@@ -690,7 +689,7 @@ int loop_signals_enable(struct loop *loop)
 	rc = loop_io_add(loop, &loop->sig_io, loop->sig_fd, LOOP_READ, on_signal, NULL);
 	if (rc < 0)
 		goto close_fd;
-	sigaction(SIGPIPE, &ign, &loop->saved_sigpipe);
+	sigaction(SIGPIPE, &ign, NULL);
 	goto out;
 
 close_fd:
@@ -788,11 +787,9 @@ void loop_destroy(struct loop *loop)
 		w->fn(w->ctx, -ECANCELED);
 		w = next;
 	}
-	if (loop->sig_fd >= 0) {
+	/* The signals stay blocked (see loop.h). */
+	if (loop->sig_fd >= 0)
 		close(loop->sig_fd);
-		sigaction(SIGPIPE, &loop->saved_sigpipe, NULL);
-		pthread_sigmask(SIG_SETMASK, &loop->saved_mask, NULL);
-	}
 	/* Watchers and timers belong to their owners; forget them. */
 	for (uint32_t i = 0; i < loop->nslots; i++)
 		if (loop->slots[i].io)

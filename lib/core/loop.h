@@ -93,7 +93,9 @@ int loop_create(struct loop **out, struct loop_clock *clock);
  * -ECANCELED so their owners can free them. Watchers and timers are simply
  * forgotten (they belong to their callers); descriptors are not closed,
  * except the loop's own. Threads that post work must have stopped. The
- * signal mask set by loop_signals_enable() is restored. NULL is a no-op.
+ * signals taken by loop_signals_enable() stay blocked: unblocking them
+ * would let a SIGTERM that arrived during the shutdown kill the process in
+ * the middle of its cleanup. NULL is a no-op.
  */
 void loop_destroy(struct loop *loop);
 
@@ -126,7 +128,9 @@ uint64_t loop_now_ms(struct loop *loop);
  * deadline on the way, so each timer fires at exactly its deadline (a
  * callback that reads loop_now_ms() sees its own deadline, and a timer
  * re-armed from its callback fires again within the same advance when its
- * new deadline is still inside the interval). Descriptors are not polled.
+ * new deadline is still inside the interval; so a timer that keeps
+ * re-arming itself with delay 0 never lets it return). Descriptors are not
+ * polled.
  * Returns the number of timer callbacks run, or -EINVAL when the loop's
  * clock cannot be set.
  */
@@ -143,7 +147,8 @@ enum {
 	 * Reported, never requested: the descriptor is in error or hung up
 	 * (EPOLLERR / EPOLLHUP). It comes together with LOOP_READ and/or
 	 * LOOP_WRITE as requested, so a callback that reads or writes learns
-	 * the cause from the failing call.
+	 * the cause from the failing call. The condition persists: the
+	 * callback must remove the watcher (and close) once it has seen it.
 	 */
 	LOOP_ERROR = 1 << 2,
 };

@@ -139,6 +139,12 @@ static void test_timer_rearm_moves(void **state)
 	loop_timer_cancel(f->loop, &a.t);
 	loop_timer_cancel(f->loop, &a.t);
 	assert_int_equal(loop_timer_count(f->loop), 0);
+	/* A delay beyond the clock's range saturates instead of wrapping
+	 * round to the past. */
+	assert_int_equal(loop_timer_arm(f->loop, &a.t, UINT64_MAX), 0);
+	assert_int_equal(a.t.deadline_ns, UINT64_MAX);
+	assert_int_equal(loop_advance(f->loop, 1000000), 0);
+	loop_timer_cancel(f->loop, &a.t);
 }
 
 /* Timer 1 cancels timer 2 (same deadline, later) and itself. */

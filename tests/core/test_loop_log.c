@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,25 +25,52 @@
 
 #define LINES 300
 
-/* The slow reader: takes lines until it has them all or 5 s pass quietly. */
+/*
+ * The slow reader. It drains the pipe only while the loop thread sleeps
+ * (state 'S', which in loop_run_once() means blocked in epoll_wait, since
+ * every descriptor is non-blocking), so the loop can only learn of the
+ * room through its log watcher; reading while the loop flushes would let
+ * one flush move everything and prove nothing.
+ */
 struct reader {
 	int fd;
+	pid_t loop_tid;
 	size_t lines;
 };
+
+static bool loop_thread_sleeping(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
+}
 
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
-	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 	char buf[512];
 	ssize_t n;
 
-	while (r->lines < LINES && poll(&pfd, 1, 5000) == 1) {
-		n = read(r->fd, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (ssize_t i = 0; i < n; i++)
-			r->lines += buf[i] == '\n';
+	for (int spins = 0; r->lines < LINES && spins < 5000000; spins++) {
+		if (!loop_thread_sleeping(r->loop_tid)) {
+			sched_yield();
+			continue;
+		}
+		while ((n = read(r->fd, buf, sizeof(buf))) > 0)
+			for (ssize_t i = 0; i < n; i++)
+				r->lines += buf[i] == '\n';
 	}
 	return NULL;
 }
@@ -90,8 +118,11 @@ static void test_log_waits_for_stderr(void **state)
 	o.pending_after_idle = slog_pending();
 
 	/* A reader appears. The loop sleeps in epoll_wait until the pipe has
-	 * room, then its log watcher moves more lines. */
+	 * room, then its log watcher moves more lines; each watcher call is
+	 * counted in the iteration's result. */
 	r.fd = p[0];
+	r.loop_tid = gettid();
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
 	assert_int_equal(pthread_create(&th, NULL, reader_main, &r), 0);
 	while (slog_pending() && o.rounds < 1000) {
 		int n = loop_run_once(loop, 1000);
