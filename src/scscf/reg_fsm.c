@@ -134,6 +134,18 @@ static const struct reg_transition table[] = {
 	{ RS_SAR_WAIT, RE_GONE, act_gone, RS_DONE, "forget it" },
 };
 
+/* A table cell: '|' would end it in Markdown. */
+static void cell(struct buf *b, const char *text)
+{
+	buf_puts(b, "| ");
+	for (const char *p = text; *p; p++) {
+		if (*p == '|')
+			buf_putc(b, '\\');
+		buf_putc(b, *p);
+	}
+	buf_putc(b, ' ');
+}
+
 const char *scscf_reg_fsm_table(void)
 {
 	static char text[8192];
@@ -141,9 +153,13 @@ const char *scscf_reg_fsm_table(void)
 
 	buf_init_fixed(&b, text, sizeof(text));
 	buf_puts(&b, "| state | event | action | next |\n|---|---|---|---|\n");
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		buf_printf(&b, "| %s | %s | %s | %s |\n", state_names[table[i].state],
-			   event_names[table[i].event], table[i].what, state_names[table[i].next]);
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		cell(&b, state_names[table[i].state]);
+		cell(&b, event_names[table[i].event]);
+		cell(&b, table[i].what);
+		cell(&b, state_names[table[i].next]);
+		buf_puts(&b, "|\n");
+	}
 	buf_puts(&b, "\n| event | when |\n|---|---|\n");
 	for (int e = 1; e < RE__COUNT; e++) {
 		static const char *const why[] = {
