@@ -942,13 +942,13 @@ static enum reg_event act_deregister(struct scscf *s, struct regtx *t)
 	/* 24.229 5.4.1.4: the HSS hears of it when the IMPI has nothing left. */
 	if (chg.n && !scscf_impi_registered(s, t->in.impu, t->in.impi, NULL))
 		scscf_sar_background(s, t->in.impi, t->in.impu, CX_SAT_USER_DEREGISTRATION);
-	if (!err)
-		err = send_200(s, t, NULL, irs, irs ? n_irs : 0, false);
-	/* The watchers hear of it after the UE has its answer. */
-	scscf_changes_flush(s, &chg);
 	if (err)
+		scscf_respond(s, t->txn, 500, "", STR_NULL);
+	else if ((err = send_200(s, t, NULL, irs, irs ? n_irs : 0, false)) < 0)
 		log_warn("deregistration of %.*s: no 200 sent: %s", STR_FMT(t->in.impu),
 			 strerror(-err));
+	/* The watchers hear of it after the UE has its answer. */
+	scscf_changes_flush(s, &chg);
 	return RE_NONE;
 }
 
@@ -1060,12 +1060,16 @@ static enum reg_event act_register(struct scscf *s, struct regtx *t)
 		irs = first->irs;
 		n_irs = first->n_irs;
 	}
-	if (!err)
-		err = send_200(s, t, first, irs, n_irs, p.outbound);
+	if (err) {
+		/* What was applied stays (and is notified); the UE tries again. */
+		log_error("REGISTER %.*s by %.*s: bindings not applied: %s", STR_FMT(t->in.impu),
+			  STR_FMT(t->in.impi), strerror(-err));
+		scscf_respond(s, t->txn, 500, "", STR_NULL);
+	} else if ((err = send_200(s, t, first, irs, n_irs, p.outbound)) < 0) {
+		log_warn("REGISTER %.*s by %.*s: no 200 sent: %s", STR_FMT(t->in.impu),
+			 STR_FMT(t->in.impi), strerror(-err));
+	}
 	scscf_changes_flush(s, &chg);
-	if (err)
-		log_warn("REGISTER %.*s by %.*s: %s", STR_FMT(t->in.impu), STR_FMT(t->in.impi),
-			 strerror(-err));
 	if (t->was_registered)
 		s->stats.refreshes++;
 	else
