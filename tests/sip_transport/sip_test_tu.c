@@ -292,9 +292,11 @@ static int serve(void)
 		rc = loop_run(s.loop);
 	ss = sip_stack_stats(s.st);
 	printf("stats requests=%lu duplicates=%lu acks=%lu absorbed=%llu retransmissions=%llu "
-	       "bad=%llu\n",
+	       "bad=%llu stun=%llu pings=%llu\n",
 	       s.requests, s.duplicates, s.acks, (unsigned long long)ss->absorbed,
-	       (unsigned long long)ss->retransmissions, (unsigned long long)ss->bad_requests);
+	       (unsigned long long)ss->retransmissions, (unsigned long long)ss->bad_requests,
+	       (unsigned long long)sip_tpset_stats(sip_stack_transports(s.st))->stun_answered,
+	       (unsigned long long)sip_tpset_stats(sip_stack_transports(s.st))->pings);
 	fflush(stdout);
 	while (s.pending)
 		pending_drop(&s, s.pending);
