@@ -189,6 +189,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(RX_1XX, PASS_RESPONSE, PROCEEDING),
 			R(RX_2XX, PASS_RESPONSE, ACCEPTED),
 			R(RX_FINAL, ACK_PASS, COMPLETED),
+			R(TIMER_CANCEL, TIMEOUT, TERMINATED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, ABORT_CLIENT, TERMINATED),
 		},
@@ -573,7 +574,7 @@ static void timer_cb(struct loop *loop, struct loop_timer *lt)
 	t->timer_ev[slot] = TXN_NO_TIMER;
 	if (ev == (enum sip_txn_event)TXN_NO_TIMER)
 		return;
-	if (ev == E(TIMER_B) || ev == E(TIMER_F) || ev == E(TIMER_H))
+	if (ev == E(TIMER_B) || ev == E(TIMER_F) || ev == E(TIMER_H) || ev == E(TIMER_CANCEL))
 		t->st->stats.txn_timeouts++;
 	txn_event(t, ev, NULL);
 }
@@ -751,7 +752,7 @@ static int act_abort(struct sip_txn *t, struct txn_arg *a)
 		client_failure(t, -ECANCELED);
 		return 0;
 	}
-	if (t->last_status >= 200)
+	if (t->last_status >= 200 || a->quiet)
 		return 0;
 	buf_reset(&st->tmp);
 	if (reparse(st, t->req) < 0)
@@ -1143,6 +1144,12 @@ static int start_cancel(struct sip_txn *inv)
 	rc = client_launch(t, buf_str(&st->tmp), inv->branch, &inv->cancel);
 	if (rc < 0)
 		log_info("CANCEL of %.*s could not be sent: %s", STR_FMT(inv->branch), strerror(-rc));
+	/*
+	 * 9.1: with no final response 64*T1 after the CANCEL, the INVITE
+	 * counts as cancelled. Proceeding runs no timeout timer of its own,
+	 * and leaving the state cancels this one.
+	 */
+	arm(inv, SLOT_TIMEOUT, E(TIMER_CANCEL), 64ull * st->cfg.timers.t1);
 out:
 	return rc;
 }
@@ -1324,6 +1331,16 @@ int sip_server_txn_respond(struct sip_stack *st, sip_txn_id id, unsigned code, s
 		buf_free(&b);
 out:
 	return rc;
+}
+
+int sip_server_txn_abandon(struct sip_stack *st, sip_txn_id id)
+{
+	struct sip_txn *t = server_get(st, id);
+	struct txn_arg a = { .quiet = true };
+
+	if (!t)
+		return -ENOENT;
+	return txn_event(t, E(TU_ABORT), &a) == -EPROTO ? -ENOENT : 0;
 }
 
 /* ------------------------------------------------------------------ */
