@@ -44,7 +44,9 @@ static void tu_request(struct sip_stack *st, void *ctx, sip_txn_id stx, struct s
 	}
 	if (mode == 1)
 		sip_server_txn_respond(st, stx, status, STR_NULL);
-	else if (mode == 2)
+	if (mode == 1 && status >= 200)
+		return;
+	if (mode == 2)
 		sip_proxy_forward(px, &req, NULL);
 	else if (n_pending < 8)
 		pending[n_pending++] = stx;
