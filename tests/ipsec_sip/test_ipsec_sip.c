@@ -265,6 +265,59 @@ static void test_removed_set(void **state)
 	assert_int_equal(exchange(f, &f->p, port(&f->p, 24201), &f->ue, 24102, "gone"), -ENOENT);
 }
 
+/*
+ * A set re-installed after a restart must continue its outbound sequence
+ * numbers (seq_start), or the peer's replay window drops what it sends.
+ */
+static void test_restored_sequence(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t ps = port(&f->p, 24202), us;
+	struct ipsec_sa_counters ctr[IPSEC_SET_SAS];
+	struct ipsec_sa_set again;
+	char name[8];
+
+	us = port(&f->ue, 24101);
+	(void)us;
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		assert_int_equal(exchange(f, &f->p, ps, &f->ue, 24101, name), 0);
+	}
+	assert_int_equal(ipsec_backend_counters(f->p.b, f->p.sas.id, ctr), 0);
+	assert_int_equal(ctr[2].packets, 3);
+
+	/* Restored without continuing: SA3 starts at 1 again, the UE drops it as a replay. */
+	assert_int_equal(ipsec_backend_remove(f->p.b, f->p.sas.id), 0);
+	assert_int_equal(ipsec_sa_set_build(&again, IPSEC_SIDE_PCSCF, &f->params), 0);
+	assert_int_equal(ipsec_backend_install(f->p.b, &again), 0);
+	{
+		const char msg[] = "OPTIONS sip:x@ims.test SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+		struct sip_flow flow;
+		unsigned before = f->ue.received;
+
+		sip_flow_init(&flow);
+		flow.proto = SIP_TRANSPORT_UDP;
+		flow.tp = ps;
+		ipsec_addr_to_sockaddr(&f->params.ue, 24101, &flow.remote);
+		assert_int_equal(sip_tpset_send(f->p.set, &flow, msg, sizeof(msg) - 1), 0);
+		for (int i = 0; i < 20; i++)
+			loop_run_once(f->loop, 5);
+		assert_int_equal(f->ue.received, before);
+		assert_int_equal(ipsec_backend_counters(f->ue.b, f->ue.sas.id, ctr), 0);
+		assert_int_equal(ctr[2].replay, 1);
+	}
+
+	/* Restored with the numbers continued: accepted. */
+	assert_int_equal(ipsec_backend_remove(f->p.b, again.id), 0);
+	f->params.seq_start[2] = 3 + 1;
+	assert_int_equal(ipsec_sa_set_build(&again, IPSEC_SIDE_PCSCF, &f->params), 0);
+	assert_int_equal(ipsec_backend_install(f->p.b, &again), 0);
+	f->p.sas = again;
+	assert_int_equal(exchange(f, &f->p, ps, &f->ue, 24101, "continued"), 0);
+	assert_int_equal(ipsec_backend_counters(f->ue.b, f->ue.sas.id, ctr), 0);
+	assert_int_equal(ctr[2].packets, 4);
+}
+
 static void test_addresses(void **state)
 {
 	struct ipsec_addr a, back;
@@ -288,6 +341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_four_sas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restored_sequence, setup, teardown),
 		cmocka_unit_test(test_addresses),
 	};
 
