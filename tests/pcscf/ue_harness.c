@@ -161,6 +161,16 @@ static void sa1_flow(const struct ue_set *s, struct sip_flow *f)
 
 /* ---- REGISTER ------------------------------------------------------------- */
 
+/* Our contact: the protected server port (24.229 §5.1.1.2.1). */
+static void contact_of(struct ue *u, uint16_t port_us)
+{
+	char a[IPSEC_ADDR_STRLEN];
+	bool v6 = u->local.family == AF_INET6;
+
+	snprintf(u->contact, sizeof(u->contact), "sip:ue@%s%s%s:%u", v6 ? "[" : "",
+		 ipsec_addr_str(&u->local, a), v6 ? "]" : "", port_us);
+}
+
 static void new_local_half(struct ue *u, bool renew)
 {
 	if (u->mine_held)
@@ -170,8 +180,7 @@ static void new_local_half(struct ue *u, bool renew)
 	else
 		ipsec_alloc_local(&u->alloc, &u->pcscf, &u->mine);
 	u->mine_held = true;
-	snprintf(u->contact, sizeof(u->contact), "sip:ue@%s:%u",
-		 ipsec_addr_str(&u->local, (char[IPSEC_ADDR_STRLEN]){ 0 }), u->mine.port_s);
+	contact_of(u, u->mine.port_s);
 }
 
 static void client_header(struct ue *u, bool strong)
@@ -351,9 +360,7 @@ static void on_200(struct ue *u, struct sip_msg *m)
 		/* A refresh without a challenge: the new local half is not used. */
 		ipsec_alloc_release(&u->alloc, &u->pcscf, &u->mine);
 		u->mine_held = false;
-		snprintf(u->contact, sizeof(u->contact), "sip:ue@%s:%u",
-			 ipsec_addr_str(&u->local, (char[IPSEC_ADDR_STRLEN]){ 0 }),
-			 u->est.set.p.client.port_s);
+		contact_of(u, u->est.set.p.client.port_s);
 	}
 	u->state = ST_REGISTERED;
 	log_info("registered: set %u, expires %u", u->est.set.id, u->expires);
