@@ -72,8 +72,19 @@ ctl "$R" message sip:alice@ims.test >/dev/null
 await "a MESSAGE down alice's Path is answered 200" "$R" results '.results == [200]'
 s=$(await_ue alice '.incoming == 1')
 expect "alice got it over SA2" "$(json "$s" '"\(.incoming) \(.last_incoming)"')" '^1 MESSAGE$'
+ctl "$work/alice.ctl" subscribe >/dev/null
+s=$(await_ue alice '.message_status != 0')
+expect "alice subscribes to her reg event over SA1" "$(json "$s" .message_status)" '^200$'
+tok=$(json "$(ctl "$P" flows)" .flows[0].token)
+expect "the P-CSCF Record-Routes her SUBSCRIBE with her flow token" \
+	"$(json "$(ctl "$R" subscriptions)" '.subscriptions[] | select(.target | startswith("sip:ue@")) | .route')" \
+	"^<sip:$tok@198.18.22.1:5060;lr>$"
+printf '\x00\x01\x00\x00\x21\x12\xa4\x42simreg-stun1' >"$work/stun.bin"
+stun=$(ip netns exec "$ns_ue" socat -t 2 - UDP4:198.18.20.1:5060 <"$work/stun.bin" | od -An -tx1 | tr -d ' \n')
+expect "a STUN keepalive on the P-CSCF's port is answered (binding success, same transaction)" \
+	"$stun" '^0101....2112a442(73696d7265672d7374756e31)'
 f=$(ctl "$P" flows)
-expect "every SA of alice's set carried one packet" "$(json "$f" '.flows[0].sets[0].packets | map(tostring) | join(" ")')" \
+expect "every SA of alice's set carried traffic" "$(json "$f" '.flows[0].sets[0].packets | map(tostring) | join(" ")')" \
 	'^[1-9][0-9]* [1-9][0-9]* [1-9][0-9]* [1-9][0-9]*$'
 
 echo "== refresh, then re-authentication"
@@ -187,6 +198,8 @@ await "bob's flow ends when its set expires, and goes after the linger" "$P" flo
 echo "== a reg-event NOTIFY ends a flow"
 contact=$(json "$(ctl "$work/alice.ctl" state)" .contact)
 ctl "$R" notify-terminated sip:alice@ims.test "$contact" >/dev/null
+await "the S-CSCF's NOTIFY to alice's own subscription reached her over SA2 (by the token in its route)" \
+	"$work/alice.ctl" state '.last_incoming == "NOTIFY"'
 await "the NOTIFY ends alice's flow and its set goes" "$P" flows \
 	'[.flows[] | select(.impi == "alice@ims.test")] | length == 0'
 await "and the subscription for alice is given up" "$P" subscriptions \
@@ -221,8 +234,8 @@ expect "its 200 back over SA3" \
 	"$(grep -c "^$(printf 0x%08x "$(json "$first" .spi_uc)") 1 $ps $uc 1 200" "$work/decoded")" '^[1-9]'
 expect "the MESSAGE from the core reached alice over SA2 (spi_us, port_pc -> port_us)" \
 	"$(grep -c "^$(printf 0x%08x "$(json "$first" .spi_us)") 1 [0-9]* $(json "$first" .port_us) 1 MESSAGE" "$work/decoded")" '^1$'
-expect "only REGISTERs and MESSAGEs (and their responses) crossed access a's SAs" \
-	"$(awk 'NF >= 6 && $6 !~ /^[0-9]+$/ {print $6}' "$work/decoded" | sort -u | tr '\n' ' ')" '^MESSAGE REGISTER $'
+expect "only REGISTER, MESSAGE, SUBSCRIBE, NOTIFY (and responses) crossed access a's SAs" \
+	"$(awk 'NF >= 6 && $6 !~ /^[0-9]+$/ {print $6}' "$work/decoded" | sort -u | tr '\n' ' ')" '^MESSAGE NOTIFY REGISTER SUBSCRIBE $'
 
 echo "== two registrations of one IMPI, impi binding (legacy)"
 stop pcscf
