@@ -35,6 +35,8 @@ else
 fi
 
 # The dump is the effective configuration, and it is itself a valid file.
+# Only the shared sections are compared: each network function's section
+# (listed in config_sections.def) follows them with its defaults.
 "$SIMREG" config dump "$data/deploy.yaml" >"$tmp/dump.yaml"
 want="log:
   level: notice
@@ -42,7 +44,7 @@ want="log:
   keys: false
 loop:
   shutdown_grace: 2s"
-if [ "$(cat "$tmp/dump.yaml")" = "$want" ] && "$SIMREG" config check "$tmp/dump.yaml"; then
+if [ "$(head -n 6 "$tmp/dump.yaml")" = "$want" ] && "$SIMREG" config check "$tmp/dump.yaml"; then
   ok "dump prints the effective configuration, which loads back"
 else
   bad "dump"; diff <(echo "$want") "$tmp/dump.yaml" || true
