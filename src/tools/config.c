@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "core/config.h"
+#include "ipsec/backend.h"
 
 /* Declare every section of the list, so adding one needs no header here. */
 #define SIMREG_CONFIG_SECTION(var) extern const struct config_section var;
