@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/hex.h"
 #include "core/str.h"
 
@@ -111,12 +112,43 @@ static void test_arena(void **state)
 	assert_int_equal(a.allocated, 0);
 }
 
+static void test_buf(void **state)
+{
+	struct buf b;
+	char mem[8];
+
+	buf_init(&b);
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&b, "%03d", i);
+	assert_int_equal(buf_error(&b), 0);
+	assert_int_equal(b.len, 3000);
+	assert_memory_equal(b.p + 2997, "999", 4);
+	buf_put(&b, "\0x", 2);
+	assert_int_equal(b.len, 3002);
+	buf_free(&b);
+
+	/* A fixed buffer keeps what fitted, then refuses everything after. */
+	buf_init_fixed(&b, mem, sizeof(mem));
+	buf_puts(&b, "abcd");
+	buf_printf(&b, "%s", "efghij");
+	assert_int_equal(buf_error(&b), -ENOSPC);
+	buf_putc(&b, 'z');
+	assert_int_equal(b.len, 4);
+	assert_string_equal(mem, "abcd");
+	buf_reset(&b);
+	buf_put_str(&b, STR_LIT("1234567"));
+	assert_int_equal(buf_error(&b), 0);
+	buf_putc(&b, '8');
+	assert_int_equal(buf_error(&b), -ENOSPC);
+	assert_string_equal(mem, "1234567");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_str_number), cmocka_unit_test(test_str_case),
 		cmocka_unit_test(test_hex),        cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_arena),      cmocka_unit_test(test_buf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
