@@ -1,0 +1,304 @@
+/*
+ * transport.h - the SIP transport layer (RFC 3261 section 18): a set of
+ * transports on one event loop, framing, keepalives, and the interface a
+ * new kind of transport implements.
+ *
+ * A transport set owns every transport of a stack. A transport is one local
+ * endpoint: a UDP socket bound to an address and port, or a TCP listener
+ * with the connections accepted on it and opened from it. Components open
+ * listeners from their configuration at start-up and more at run time (the
+ * P-CSCF's protected ports port_ps / port_pc, the UE's port_us / port_uc),
+ * and close them again when the security association set they belong to
+ * goes away. Kernel (xfrm) IPsec needs nothing else: the kernel protects
+ * ordinary sockets bound to the protected ports.
+ *
+ * A transport is an interface (struct sip_tp_ops), so that lib/ipsec
+ * can register a transport that carries SIP over userspace ESP and hands
+ * the decrypted datagrams in through sip_tpset_input(); transactions do
+ * not see the difference.
+ *
+ * What the set does with received bytes:
+ *   - datagrams: STUN binding requests (RFC 5389, as RFC 5626 section 8
+ *     asks of a SIP UDP port) are answered with a binding success carrying
+ *     XOR-MAPPED-ADDRESS; anything else is parsed as one SIP message
+ *     (RFC 3261 18.3) and delivered, or dropped and counted.
+ *   - streams: bytes are framed with the parser's stream mode (pipelined
+ *     and split messages, Content-Length mandatory); a CRLFCRLF ping is
+ *     answered with a CRLF pong (RFC 5626 3.5.1); a broken message, a
+ *     message over the limits, too many bytes waiting, or an idle
+ *     connection closes that connection only, with a log line that says
+ *     which limit and which peer.
+ *
+ * Validation beyond framing (mandatory headers, 400 answers) belongs to the
+ * stack (stack.h), which is the usual receiver.
+ *
+ * Everything runs on the loop thread.
+ */
+#ifndef SIMREG_SIP_TRANSPORT_H
+#define SIMREG_SIP_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/loop.h"
+#include "core/str.h"
+#include "sip/flow.h"
+#include "sip/msg.h"
+
+struct sip_tpset;
+struct sip_tp;
+
+/* ------------------------------------------------------------------ */
+/* Limits and defaults                                                */
+
+/*
+ * Defaults (sip_tp_config_default()):
+ *   parse           sip_limits_default (65535-byte messages, 8 KiB lines)
+ *   tcp_max_conns   1024      connections per set, accepted and opened;
+ *                             one more is accepted and closed at once
+ *   tcp_max_rx      65535     bytes of a partial message held per
+ *                             connection (never above parse.max_msg)
+ *   tcp_max_tx      1 MiB     unsent bytes queued per connection
+ *   tcp_idle_ms     600 s     a connection with no traffic either way is
+ *                             closed (RFC 5626 keepalives are traffic)
+ *   tcp_connect_ms  10 s      an outgoing connect() that has not completed
+ *   udp_batch       64        datagrams read per wake-up before the loop
+ *                             serves other descriptors
+ *   stun            true      answer STUN binding requests on UDP
+ */
+struct sip_tp_config {
+	struct sip_limits parse;
+	uint32_t tcp_max_conns;
+	uint32_t tcp_max_rx;
+	uint32_t tcp_max_tx;
+	uint64_t tcp_idle_ms;
+	uint64_t tcp_connect_ms;
+	uint32_t udp_batch;
+	bool stun;
+};
+
+void sip_tp_config_default(struct sip_tp_config *c);
+
+/* Counters, for logs, tests and `describe`. */
+struct sip_tp_stats {
+	uint64_t rx_msgs, rx_bytes;   /* SIP messages delivered, and their bytes */
+	uint64_t tx_msgs, tx_bytes;   /* messages handed to a socket */
+	uint64_t tx_errors;           /* sends that failed */
+	uint64_t rx_dropped;          /* datagrams that did not parse, broken stream messages */
+	uint64_t stun_answered;       /* binding requests answered */
+	uint64_t stun_dropped;        /* STUN we did not answer (not a binding request, malformed) */
+	uint64_t pings, pongs;        /* CRLFCRLF received (answered), lone CRLFs received */
+	uint64_t conns_accepted, conns_opened;
+	uint64_t conns_refused;       /* accepted beyond tcp_max_conns and closed */
+	uint64_t conns_idle;          /* closed for tcp_idle_ms without traffic */
+	uint64_t conns_overflow;      /* closed for a message or a queue over a limit */
+	uint64_t conns_failed;        /* connect() failed or timed out, peer reset */
+	uint32_t conns_open;
+};
+
+/* ------------------------------------------------------------------ */
+/* What the set delivers                                              */
+
+/*
+ * A received message. Everything in it is valid during the callback only:
+ * msg's slices point into the transport's receive buffer. Copy what you
+ * keep (transactions copy into their arena).
+ */
+struct sip_rx {
+	struct sip_msg *msg;  /* parsed (framing and start line); decode headers on demand */
+	struct sip_flow flow; /* remote = the sender; local = the address it reached */
+	struct sip_tp *tp;
+	uint64_t at_ns;       /* loop clock at receipt */
+};
+
+/*
+ * The receiver of a set (the stack). ctx is given back unchanged.
+ *   recv        one SIP request or response (not keepalives, not STUN)
+ *   flow_error  a stream connection failed or was closed by us for a
+ *               limit or an error; err is a negative errno (-ECONNRESET,
+ *               -ETIMEDOUT for connect or idle, -EMSGSIZE, -ENOBUFS,
+ *               -EBADMSG). Not called for a clean close by the peer
+ *               (-EPIPE is reported only if data was waiting). May be NULL.
+ */
+struct sip_tp_user {
+	void (*recv)(void *ctx, struct sip_rx *rx);
+	void (*flow_error)(void *ctx, const struct sip_flow *flow, int err);
+	void *ctx;
+};
+
+/* ------------------------------------------------------------------ */
+/* The transport interface                                            */
+
+enum sip_tp_flags {
+	SIP_TPF_RELIABLE = 1 << 0, /* no retransmissions (17.1.1.2): TCP, TLS, SCTP */
+	SIP_TPF_STREAM = 1 << 1,   /* a byte stream: framed by Content-Length */
+};
+
+struct sip_tp_ops {
+	const char *name;         /* "udp", "tcp", "esp-udp": for logs */
+	enum sip_transport proto; /* the Via transport of its messages */
+	unsigned flags;           /* enum sip_tp_flags */
+	/*
+	 * Send one whole message over `flow` (flow->tp is this transport).
+	 * A stream transport may fill flow->conn (and flow->local) when it
+	 * picks or opens a connection. Returns 0 when the message was sent
+	 * or queued, or a negative errno: -ENOTCONN (the flow names a
+	 * connection that is gone and no new one may be opened), -EMSGSIZE,
+	 * -ENOBUFS (send queue full), or the socket's error.
+	 */
+	int (*send)(struct sip_tp *tp, struct sip_flow *flow, const char *data, size_t len);
+	/*
+	 * Release everything the transport holds (sockets, connections,
+	 * memory, the struct itself). Called once, by sip_tpset_close() or
+	 * sip_tpset_destroy(), after the transport left the set.
+	 */
+	void (*close)(struct sip_tp *tp);
+	/* Append one line about the transport (no newline). */
+	void (*describe)(const struct sip_tp *tp, struct buf *out);
+	/*
+	 * Close the connection of `flow`, if the transport has connections
+	 * (NULL otherwise). Returns 0 or -ENOENT.
+	 */
+	int (*drop_flow)(struct sip_tp *tp, const struct sip_flow *flow);
+};
+
+/*
+ * A transport. Implementations embed it in their own struct, fill ops,
+ * local and sent_by, and register it with sip_tpset_add().
+ */
+struct sip_tp {
+	const struct sip_tp_ops *ops;
+	union sip_sockaddr local; /* the bound address and port */
+	/*
+	 * The sent-by of our Via over this transport: "198.18.0.1:5060",
+	 * "[2001:db8::1]:5060", or an advertised name. Empty for a wildcard
+	 * address without an advertised name: the Via then names the local
+	 * address the kernel picks for each destination.
+	 */
+	char sent_by[SIP_SOCKADDR_STRLEN + 192];
+	/* Set by sip_tpset_add(); read-only for the implementation. */
+	uint32_t id;
+	struct sip_tpset *set;
+	struct sip_tp *next; /* private to the set */
+};
+
+/* ------------------------------------------------------------------ */
+/* The set                                                            */
+
+/*
+ * Create an empty set on `loop`.
+ *   cfg   limits, copied; NULL for the defaults
+ *   user  the receiver, copied
+ * Returns 0, -ENOMEM or -EINVAL (a limit out of range).
+ */
+int sip_tpset_create(struct sip_tpset **out, struct loop *loop, const struct sip_tp_config *cfg,
+		     const struct sip_tp_user *user);
+
+/* Close every transport and free the set. NULL is a no-op. */
+void sip_tpset_destroy(struct sip_tpset *set);
+
+struct loop *sip_tpset_loop(const struct sip_tpset *set);
+const struct sip_tp_config *sip_tpset_config(const struct sip_tpset *set);
+const struct sip_tp_stats *sip_tpset_stats(const struct sip_tpset *set);
+/* For implementations: the counters to update. */
+struct sip_tp_stats *sip_tpset_stats_mut(struct sip_tpset *set);
+
+/* What to listen on: "udp:198.18.0.1:5060", "tcp:[2001:db8::1]:5060". */
+struct sip_listen {
+	enum sip_transport proto;  /* SIP_TRANSPORT_UDP or SIP_TRANSPORT_TCP */
+	union sip_sockaddr addr;   /* port 0: the kernel picks one (tests) */
+	/* Via sent-by host to use instead of the address; "" = the address. */
+	char advertise[192];
+};
+
+/*
+ * Parse "PROTO:ADDRESS[:PORT]" (PROTO udp or tcp, any case; port 5060
+ * when absent), optionally followed by ";advertise=HOST[:PORT]".
+ * Returns 0 or -EINVAL.
+ */
+int sip_listen_parse(struct str text, struct sip_listen *out);
+
+/*
+ * Open a UDP socket or a TCP listener (SO_REUSEADDR; IPV6_V6ONLY for IPv6
+ * so that IPv4 and IPv6 listeners on one port coexist) and add it to the
+ * set.
+ *   id  receives the transport id (for sip_tpset_close() and flows); may
+ *       be NULL
+ * Returns 0, -EINVAL (protocol not UDP/TCP, no address), -EADDRINUSE,
+ * -EADDRNOTAVAIL or another negative errno of socket()/bind()/listen().
+ */
+int sip_tpset_listen(struct sip_tpset *set, const struct sip_listen *l, uint32_t *id);
+
+/*
+ * Register a transport implemented elsewhere; the set calls its close()
+ * when it is closed or the set destroyed. Returns 0, or -ENOSPC when ids
+ * ran out (never in practice).
+ */
+int sip_tpset_add(struct sip_tpset *set, struct sip_tp *tp, uint32_t *id);
+
+/*
+ * Close one transport by id, with its connections. Flows naming it fail
+ * afterwards with -ENOTCONN. Returns 0 or -ENOENT.
+ */
+int sip_tpset_close(struct sip_tpset *set, uint32_t id);
+
+/* The transport with this id, or NULL. */
+struct sip_tp *sip_tpset_get(const struct sip_tpset *set, uint32_t id);
+
+/* Iterate: the first transport with prev == NULL, then the next; NULL at the end. */
+struct sip_tp *sip_tpset_next(const struct sip_tpset *set, const struct sip_tp *prev);
+
+/*
+ * Hand received bytes of a datagram transport to the set (the built-in UDP
+ * transport does this; a userspace ESP transport calls it with the
+ * decrypted payload). flow->tp must be tp's id. Answers STUN, parses,
+ * delivers to the receiver or drops.
+ */
+void sip_tpset_input(struct sip_tpset *set, struct sip_tp *tp, const struct sip_flow *flow,
+		     const char *data, size_t len);
+
+/*
+ * Complete an outgoing flow: pick the transport (flow->tp, or the first
+ * transport of flow->proto whose address family matches flow->remote and
+ * whose address matches flow->local when that is set), and fill
+ * flow->local with its address when unset.
+ *   tp  receives the transport; may be NULL
+ * Returns 0, -EINVAL (no remote address), -ENOTCONN (flow->tp is gone),
+ * or -ENETUNREACH (no transport fits).
+ */
+int sip_tpset_select(struct sip_tpset *set, struct sip_flow *flow, struct sip_tp **tp);
+
+/*
+ * Via sent-by for a message over `flow` (selected): the transport's
+ * sent_by, or for a wildcard listener the local address towards the
+ * remote with the listener's port. Returns the length, or a negative
+ * errno.
+ */
+int sip_tpset_sent_by(struct sip_tpset *set, const struct sip_flow *flow, char *buf, size_t len);
+
+/*
+ * Send a whole message over a flow (selected here if it was not). For a
+ * stream flow without a live connection, one to flow->remote is reused or
+ * opened and flow->conn filled; a failure to connect comes later through
+ * the receiver's flow_error. Returns 0 or a negative errno (see the send
+ * operation above).
+ */
+int sip_tpset_send(struct sip_tpset *set, struct sip_flow *flow, const char *data, size_t len);
+
+/* Close the connection of a stream flow. Returns 0, -ENOENT. */
+int sip_tpset_drop_flow(struct sip_tpset *set, const struct sip_flow *flow);
+
+/* One line per transport, for `describe` and the logs. */
+void sip_tpset_describe(const struct sip_tpset *set, struct buf *out);
+
+/* ------------------------------------------------------------------ */
+/* For transport implementations                                      */
+
+/* The receiver, for an implementation that delivers on its own (streams). */
+void sip_tpset_deliver(struct sip_tpset *set, struct sip_rx *rx);
+/* Report a failed or closed stream flow to the receiver. */
+void sip_tpset_flow_error(struct sip_tpset *set, const struct sip_flow *flow, int err);
+
+#endif
