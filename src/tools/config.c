@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "core/config.h"
+#include "ipsec/backend.h"
 
 static const struct config_section *const sections[] = {
 #define SIMREG_CONFIG_SECTION(var) &var,

@@ -41,7 +41,16 @@ want="log:
   target: stderr
   keys: false
 loop:
-  shutdown_grace: 2s"
+  shutdown_grace: 2s
+ipsec:
+  backend: auto
+  keylog: ''
+  spi_min: 65536
+  spi_max: 4294967295
+  port_min: 10000
+  port_max: 32767
+  reqid_tag: 83
+  pad_blocks: 0"
 if [ "$(cat "$tmp/dump.yaml")" = "$want" ] && "$SIMREG" config check "$tmp/dump.yaml"; then
   ok "dump prints the effective configuration, which loads back"
 else

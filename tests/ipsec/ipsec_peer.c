@@ -1,0 +1,435 @@
+/*
+ * ipsec_peer - one side of an SA set, driven line by line (test helper).
+ *
+ *   ipsec_peer --backend userspace|xfrm --side ue|pcscf --ue ADDR --pcscf ADDR
+ *              --client SPI_C,SPI_S,PORT_C,PORT_S --server SPI_C,SPI_S,PORT_C,PORT_S
+ *              --alg hmac-sha-1-96 --ealg aes-cbc --ik HEX --ck HEX [--keylog FILE]
+ *              [--keep]
+ *
+ * Installs the set (ESP keys expanded from IK/CK by lib/aka), opens its
+ * two protected ports as endpoints and prints "ready set=ID". Then reads
+ * commands from stdin, one per line, and answers each with one line (or
+ * five for counters):
+ *
+ *   send LPORT RPORT WORD        send WORD from LPORT to the peer's RPORT
+ *   sendfile LPORT RPORT PATH    send a file's bytes (a SIP message)
+ *   recv LPORT TIMEOUT_MS        wait for one datagram on LPORT
+ *                                -> "rx sa=N set=ID from=A:P to=A:P len=L line=FIRST LINE"
+ *                                   or "timeout"
+ *   counters                     -> "sa1 out packets=.. bytes=.. replay=.. auth=.. other=.."
+ *                                   ... "end"
+ *   list                         -> "set ID side=.. ue=.. pcscf=.." per owned set, "end"
+ *   quit                         remove the set (unless --keep) and exit 0
+ *
+ *   ipsec_peer inject --pcap FILE --spi HEX [--nth N] [--seq N] [--flip OFF]
+ *
+ * sends the N-th (from 0) ESP packet with that SPI found in a pcap file
+ * again through a raw socket, from its original source to its original
+ * destination, optionally with a new sequence number and one byte (offset
+ * from the ESP header) inverted: replay and tampering, as an attacker on
+ * the link would do them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "aka/esp_keys.h"
+#include "core/hex.h"
+#include "core/log.h"
+#include "ipsec/backend.h"
+#include "ipsec/sa.h"
+
+static void die(const char *fmt, const char *arg)
+{
+	slog_drain(); /* the library's lines first */
+	fprintf(stderr, "ipsec_peer: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static struct ipsec_sec_params parse_sec(const char *text)
+{
+	struct ipsec_sec_params s;
+	unsigned long v[4];
+
+	if (sscanf(text, "%lu,%lu,%lu,%lu", &v[0], &v[1], &v[2], &v[3]) != 4)
+		die("bad SPI_C,SPI_S,PORT_C,PORT_S: %s", text);
+	s.spi_c = (uint32_t)v[0];
+	s.spi_s = (uint32_t)v[1];
+	s.port_c = (uint16_t)v[2];
+	s.port_s = (uint16_t)v[3];
+	return s;
+}
+
+struct peer {
+	struct ipsec_backend *b;
+	struct ipsec_sa_set set;
+	struct ipsec_endpoint *ep[2];
+	uint16_t port[2];
+};
+
+static struct ipsec_endpoint *endpoint(struct peer *p, unsigned long port)
+{
+	for (int i = 0; i < 2; i++)
+		if (p->port[i] == port)
+			return p->ep[i];
+	return NULL;
+}
+
+static void print_dgram(const struct ipsec_dgram_info *info, const uint8_t *buf, ssize_t n)
+{
+	char src[IPSEC_ADDR_STRLEN], dst[IPSEC_ADDR_STRLEN];
+	size_t line = 0;
+
+	while (line < (size_t)n && buf[line] != '\r' && buf[line] != '\n')
+		line++;
+	printf("rx sa=%u set=%u from=%s:%u to=%s:%u len=%zd line=%.*s\n", info->sa_index,
+	       info->set_id, ipsec_addr_str(&info->src, src), info->sport,
+	       ipsec_addr_str(&info->dst, dst), info->dport, n, (int)line, (const char *)buf);
+}
+
+/* Wait for a datagram on ep, feeding the backend's own descriptors meanwhile. */
+static void cmd_recv(struct peer *p, struct ipsec_endpoint *ep, int timeout_ms)
+{
+	static uint8_t buf[65536];
+	struct ipsec_dgram_info info;
+	struct pollfd pfd[4];
+	int fds[3];
+	size_t nb = ipsec_backend_fds(p->b, fds, 3);
+
+	for (;;) {
+		ssize_t n = ipsec_endpoint_recv(ep, buf, sizeof(buf), &info);
+
+		if (n >= 0) {
+			print_dgram(&info, buf, n);
+			return;
+		}
+		if (n != -EAGAIN) {
+			printf("error recv: %s\n", strerror((int)-n));
+			return;
+		}
+		pfd[0] = (struct pollfd){ .fd = ipsec_endpoint_fd(ep), .events = POLLIN };
+		for (size_t i = 0; i < nb; i++)
+			pfd[i + 1] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		int r = poll(pfd, nb + 1, timeout_ms);
+		if (r == 0) {
+			printf("timeout\n");
+			return;
+		}
+		for (size_t i = 0; i < nb; i++)
+			if (pfd[i + 1].revents & POLLIN)
+				ipsec_backend_input(p->b, fds[i]);
+	}
+}
+
+static void cmd_send(struct peer *p, unsigned long lport, unsigned long rport, const void *buf,
+		     size_t len)
+{
+	struct ipsec_endpoint *ep = endpoint(p, lport);
+	int ret;
+
+	if (!ep) {
+		printf("error no endpoint on %lu\n", lport);
+		return;
+	}
+	ret = ipsec_endpoint_send(ep, ipsec_sa_set_remote(&p->set), (uint16_t)rport, buf, len);
+	if (ret)
+		printf("error send: %s\n", strerror(-ret));
+	else
+		printf("sent %zu\n", len);
+}
+
+static void cmd_counters(struct peer *p)
+{
+	struct ipsec_sa_counters c[IPSEC_SET_SAS];
+	int ret = ipsec_backend_counters(p->b, p->set.id, c);
+
+	if (ret) {
+		printf("error counters: %s\n", strerror(-ret));
+		return;
+	}
+	for (unsigned i = 0; i < IPSEC_SET_SAS; i++)
+		printf("sa%u %s packets=%llu bytes=%llu replay=%llu auth=%llu other=%llu\n", i + 1,
+		       p->set.sa[i].dir == IPSEC_DIR_OUT ? "out" : "in",
+		       (unsigned long long)c[i].packets, (unsigned long long)c[i].bytes,
+		       (unsigned long long)c[i].replay, (unsigned long long)c[i].auth,
+		       (unsigned long long)c[i].other);
+	printf("end\n");
+}
+
+static int print_set(void *arg, const struct ipsec_sa_set *set)
+{
+	char ue[IPSEC_ADDR_STRLEN], pc[IPSEC_ADDR_STRLEN];
+
+	printf("set %u side=%s ue=%s pcscf=%s spi_ps=0x%08x\n", set->id, ipsec_side_name(set->side),
+	       ipsec_addr_str(&set->p.ue, ue), ipsec_addr_str(&set->p.pcscf, pc),
+	       set->p.server.spi_s);
+	return 0;
+}
+
+static int run_peer(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "backend", 1, NULL, 'b' }, { "side", 1, NULL, 's' },   { "ue", 1, NULL, 'u' },
+		{ "pcscf", 1, NULL, 'p' },   { "client", 1, NULL, 'c' }, { "server", 1, NULL, 'S' },
+		{ "alg", 1, NULL, 'a' },     { "ealg", 1, NULL, 'e' },   { "ik", 1, NULL, 'i' },
+		{ "ck", 1, NULL, 'k' },      { "keylog", 1, NULL, 'l' }, { "keep", 0, NULL, 'K' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ipsec_config cfg = { .backend = IPSEC_BACKEND_USERSPACE };
+	struct ipsec_set_params prm;
+	enum ipsec_side side = IPSEC_SIDE_UE;
+	enum esp_auth_alg alg = ESP_AUTH_HMAC_SHA1_96;
+	enum esp_enc_alg ealg = ESP_ENC_AES_CBC;
+	uint8_t ik[AKA_IK_LEN] = { 0 }, ck[AKA_CK_LEN] = { 0 };
+	struct peer p;
+	bool keep = false;
+	char line[4096];
+	int c, ret;
+
+	memset(&prm, 0, sizeof(prm));
+	memset(&p, 0, sizeof(p));
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (ipsec_backend_kind_parse(optarg, &cfg.backend))
+				die("bad backend %s", optarg);
+			break;
+		case 's':
+			side = strcmp(optarg, "pcscf") == 0 ? IPSEC_SIDE_PCSCF : IPSEC_SIDE_UE;
+			break;
+		case 'u':
+			if (ipsec_addr_parse(optarg, &prm.ue))
+				die("bad address %s", optarg);
+			break;
+		case 'p':
+			if (ipsec_addr_parse(optarg, &prm.pcscf))
+				die("bad address %s", optarg);
+			break;
+		case 'c': prm.client = parse_sec(optarg); break;
+		case 'S': prm.server = parse_sec(optarg); break;
+		case 'a':
+			if (esp_auth_alg_parse(str_from_cstr(optarg), &alg))
+				die("bad alg %s", optarg);
+			break;
+		case 'e':
+			if (esp_enc_alg_parse(str_from_cstr(optarg), &ealg))
+				die("bad ealg %s", optarg);
+			break;
+		case 'i':
+			if (hex_decode(str_from_cstr(optarg), ik, sizeof(ik)))
+				die("bad IK %s", optarg);
+			break;
+		case 'k':
+			if (hex_decode(str_from_cstr(optarg), ck, sizeof(ck)))
+				die("bad CK %s", optarg);
+			break;
+		case 'l': cfg.keylog_path = optarg; break;
+		case 'K': keep = true; break;
+		default: die("bad option%s", "");
+		}
+	}
+	if (esp_keys_derive(alg, ealg, ik, ck, &prm.keys))
+		die("cannot derive keys%s", "");
+	if (ipsec_sa_set_build(&p.set, side, &prm))
+		die("invalid SA set parameters%s", "");
+	ret = ipsec_backend_open(&cfg, &p.b, NULL);
+	if (ret)
+		die("backend: %s", strerror(-ret));
+	ret = ipsec_backend_install(p.b, &p.set);
+	if (ret)
+		die("install: %s", strerror(-ret));
+	const struct ipsec_sec_params *own = side == IPSEC_SIDE_UE ? &prm.client : &prm.server;
+	p.port[0] = own->port_c;
+	p.port[1] = own->port_s;
+	for (int i = 0; i < 2; i++) {
+		ret = ipsec_endpoint_open(p.b, ipsec_sa_set_local(&p.set), p.port[i], &p.ep[i]);
+		if (ret)
+			die("endpoint: %s", strerror(-ret));
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready set=%u backend=%s\n", p.set.id,
+	       ipsec_backend_kind_name(ipsec_backend_kind(p.b)));
+
+	while (fgets(line, sizeof(line), stdin)) {
+		char word[2048], path[2048];
+		unsigned long a, b;
+		int t;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "send %lu %lu %2047s", &a, &b, word) == 3) {
+			cmd_send(&p, a, b, word, strlen(word));
+		} else if (sscanf(line, "sendfile %lu %lu %2047s", &a, &b, path) == 3) {
+			static uint8_t buf[65536];
+			FILE *f = fopen(path, "rb");
+			size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+			if (f)
+				fclose(f);
+			if (!f)
+				printf("error %s: %s\n", path, strerror(errno));
+			else
+				cmd_send(&p, a, b, buf, n);
+		} else if (sscanf(line, "recv %lu %d", &a, &t) == 2) {
+			struct ipsec_endpoint *ep = endpoint(&p, a);
+
+			if (ep)
+				cmd_recv(&p, ep, t);
+			else
+				printf("error no endpoint on %lu\n", a);
+		} else if (strcmp(line, "counters") == 0) {
+			cmd_counters(&p);
+		} else if (strcmp(line, "list") == 0) {
+			ipsec_backend_list(p.b, print_set, NULL);
+			printf("end\n");
+		} else if (strcmp(line, "quit") == 0) {
+			break;
+		} else {
+			printf("error unknown command: %s\n", line);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		ipsec_endpoint_close(p.ep[i]);
+	if (!keep) {
+		ret = ipsec_backend_remove(p.b, p.set.id);
+		if (ret)
+			fprintf(stderr, "ipsec_peer: remove: %s\n", strerror(-ret));
+	}
+	ipsec_sa_set_wipe(&p.set);
+	ipsec_backend_close(p.b);
+	return ret ? 1 : 0;
+}
+
+/* ---- inject --------------------------------------------------------------- */
+
+static uint32_t rd32(const uint8_t *p, bool swap)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return swap ? __builtin_bswap32(v) : v;
+}
+
+static int run_inject(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pcap", 1, NULL, 'f' }, { "spi", 1, NULL, 's' }, { "nth", 1, NULL, 'n' },
+		{ "seq", 1, NULL, 'q' },  { "flip", 1, NULL, 'x' }, { NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	uint32_t spi = 0, seq = 0;
+	long nth = 0, flip = -1;
+	bool set_seq = false;
+	static uint8_t file[1 << 22];
+	size_t len, off;
+	FILE *f;
+	int c, link;
+	bool swap;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': path = optarg; break;
+		case 's': spi = (uint32_t)strtoul(optarg, NULL, 16); break;
+		case 'n': nth = strtol(optarg, NULL, 10); break;
+		case 'q': seq = (uint32_t)strtoul(optarg, NULL, 10); set_seq = true; break;
+		case 'x': flip = strtol(optarg, NULL, 10); break;
+		default: die("bad option%s", "");
+		}
+	}
+	if (!path || !(f = fopen(path, "rb")))
+		die("cannot open pcap %s", path ? path : "(none)");
+	len = fread(file, 1, sizeof(file), f);
+	fclose(f);
+	if (len < 24)
+		die("%s: not a pcap file", path);
+	swap = rd32(file, false) == 0xd4c3b2a1u;
+	if (!swap && rd32(file, false) != 0xa1b2c3d4u)
+		die("%s: not a classic pcap file (write it with -F pcap)", path);
+	link = (int)rd32(file + 20, swap);
+	if (link != 1)
+		die("%s: link type is not Ethernet", path);
+	for (off = 24; off + 16 <= len;) {
+		size_t caplen = rd32(file + off + 8, swap), l3 = off + 16 + 14, ip_len, hl;
+		const uint8_t *eth = file + off + 16;
+		struct ipsec_addr src, dst;
+		uint16_t type;
+
+		if (off + 16 + caplen > len || caplen < 14 + 20)
+			break;
+		off += 16 + caplen;
+		type = (uint16_t)(eth[12] << 8 | eth[13]);
+		memset(&src, 0, sizeof(src));
+		memset(&dst, 0, sizeof(dst));
+		if (type == 0x0800 && file[l3 + 9] == IPPROTO_ESP) {
+			hl = (size_t)(file[l3] & 15) * 4;
+			ip_len = (size_t)(file[l3 + 2] << 8 | file[l3 + 3]);
+			src.family = dst.family = AF_INET;
+			memcpy(&src.v4, file + l3 + 12, 4);
+			memcpy(&dst.v4, file + l3 + 16, 4);
+		} else if (type == 0x86dd && caplen >= 14 + 40 && file[l3 + 6] == IPPROTO_ESP) {
+			hl = 40;
+			ip_len = 40 + (size_t)(file[l3 + 4] << 8 | file[l3 + 5]);
+			src.family = dst.family = AF_INET6;
+			memcpy(&src.v6, file + l3 + 8, 16);
+			memcpy(&dst.v6, file + l3 + 24, 16);
+		} else {
+			continue;
+		}
+		if (l3 + ip_len > off || ip_len < hl + 8)
+			continue;
+		uint8_t *esp = file + l3 + hl;
+		size_t esp_len = ip_len - hl;
+		if (rd32(esp, false) != htonl(spi) || nth-- > 0)
+			continue;
+		if (set_seq) {
+			uint32_t be = htonl(seq);
+			memcpy(esp + 4, &be, 4);
+		}
+		if (flip >= 0 && (size_t)flip < esp_len)
+			esp[flip] ^= 0xff;
+		int fd = socket(src.family, SOCK_RAW, IPPROTO_ESP);
+		if (fd < 0)
+			die("raw socket: %s", strerror(errno));
+		struct sockaddr_storage ss, sl;
+		socklen_t sslen;
+		memset(&ss, 0, sizeof(ss));
+		memset(&sl, 0, sizeof(sl));
+		if (src.family == AF_INET) {
+			((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+			((struct sockaddr_in *)&ss)->sin_addr = dst.v4;
+			((struct sockaddr_in *)&sl)->sin_family = AF_INET;
+			((struct sockaddr_in *)&sl)->sin_addr = src.v4;
+			sslen = sizeof(struct sockaddr_in);
+		} else {
+			((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+			((struct sockaddr_in6 *)&ss)->sin6_addr = dst.v6;
+			((struct sockaddr_in6 *)&sl)->sin6_family = AF_INET6;
+			((struct sockaddr_in6 *)&sl)->sin6_addr = src.v6;
+			sslen = sizeof(struct sockaddr_in6);
+		}
+		if (bind(fd, (struct sockaddr *)&sl, sslen) != 0)
+			die("bind to the original source: %s", strerror(errno));
+		if (sendto(fd, esp, esp_len, 0, (struct sockaddr *)&ss, sslen) < 0)
+			die("sendto: %s", strerror(errno));
+		close(fd);
+		printf("injected %zu bytes spi 0x%08x\n", esp_len, spi);
+		return 0;
+	}
+	die("no such ESP packet in %s", path);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "inject") == 0)
+		return run_inject(argc - 1, argv + 1);
+	return run_peer(argc, argv);
+}
