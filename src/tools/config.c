@@ -9,6 +9,11 @@
 #include "core/config.h"
 #include "ipsec/backend.h"
 
+/* Declare every section of the list, so adding one needs no header here. */
+#define SIMREG_CONFIG_SECTION(var) extern const struct config_section var;
+#include "config_sections.def"
+#undef SIMREG_CONFIG_SECTION
+
 static const struct config_section *const sections[] = {
 #define SIMREG_CONFIG_SECTION(var) &var,
 #include "config_sections.def"
