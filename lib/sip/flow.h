@@ -129,6 +129,12 @@ struct sip_flow {
 	union sip_sockaddr local;
 	union sip_sockaddr remote;
 	uint32_t sa_set; /* IPsec SA set id, 0 = unprotected */
+	/*
+	 * Outgoing: `conn` must be used as it is; if that connection is gone
+	 * the send fails with -ENOTCONN instead of opening a new one (an RFC
+	 * 5626 flow: the UE must see 430, not a connection from us).
+	 */
+	bool strict;
 	struct sip_flow_token token;
 };
 

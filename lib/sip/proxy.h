@@ -128,10 +128,10 @@ void sip_proxy_destroy(struct sip_proxy *px);
 
 /*
  * Forward the request of server transaction req->stx to every target
- * (16.6). For an INVITE a 100 Trying is sent upstream first (16.2). If no
- * branch can be started, the best error is sent upstream (483 Too Many
- * Hops, 482 for a Route loop, 502 / 503 when no next hop could be reached)
- * and the call fails.
+ * (16.6). For an INVITE a 100 Trying is sent upstream first (16.2).
+ * Max-Forwards 0 is answered 483 (16.3). A target whose next hop cannot be
+ * resolved or reached counts as a 503 branch (16.9); if no branch starts,
+ * the upstream answer is 500 (16.7 step 6 turns 503 into 500).
  *   ref  receives the context id; may be NULL
  * Returns 0 (at least one branch started), -EINVAL (no targets, more
  * than SIP_PROXY_MAX_BRANCHES, bad transaction), -ELOOP (Max-Forwards

@@ -62,17 +62,19 @@ bool sip_branch_is_rfc3261(struct str branch);
 /* Incoming requests                                                  */
 
 /*
- * The parameters to add to the topmost Via of a request that arrived over
- * `flow` (RFC 3261 18.2.1, RFC 3581 4): ";received=ADDR" when the sent-by
- * host is not the source address or when rport is asked for, and
- * ";rport=PORT" replacing a valueless rport. Writes them (possibly
- * nothing) to `out`.
+ * The topmost Via value of a request that arrived over `flow`, fixed as
+ * RFC 3261 18.2.1 and RFC 3581 4 say: ";received=ADDR" added when the
+ * sent-by host is not the source address, or when rport is asked for; a
+ * valueless "rport" becomes "rport=PORT" (the source port). A Via that
+ * already carries received or an rport value is left alone.
  *   via      the decoded topmost Via
- *   changed  set to true if anything must be added
- * Returns 0 or -ENOSPC (out too small: 80 bytes always fit).
+ *   out      receives the whole value ("SIP/2.0/UDP ...;branch=..."),
+ *            changed or not
+ *   changed  set to true if the value differs from via->raw
+ * Returns 0 or the buffer's error.
  */
-int sip_via_fix_params(const struct sip_via *via, const struct sip_flow *flow, char *out,
-		       size_t len, bool *changed);
+int sip_via_fix_value(const struct sip_via *via, const struct sip_flow *flow, struct buf *out,
+		      bool *changed);
 
 /*
  * Print `req` (a parsed request received over `flow`) into `out` with the

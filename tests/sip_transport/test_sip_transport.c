@@ -1,0 +1,839 @@
+/*
+ * The transport layer over real loopback sockets (IPv4 and IPv6): UDP with
+ * and without a wildcard address, STUN binding requests, TCP framing of
+ * pipelined and split messages, CRLF keepalives, connection reuse, and
+ * every limit (connections, buffered bytes, idle time) closing only the
+ * connection that broke it. Addresses, flows and listener specs too.
+ *
+ * The loop runs on a manual clock so that idle timeouts take no time;
+ * descriptors are polled with loop_run_once().
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "sip/stun.h"
+#include "sip/transport.h"
+#include "sip/via.h"
+
+#define MS 1000000ull
+
+struct rec {
+	unsigned n;
+	char first[64][80];     /* start lines */
+	struct sip_flow flow[64];
+	unsigned n_err;
+	int err[16];
+	struct sip_flow err_flow[16];
+	/* Reply to every request with this text over the same flow (NULL: no). */
+	const char *reply;
+	struct sip_tpset *set;
+	/* Close this transport from inside the next delivery. */
+	uint32_t close_in_cb;
+};
+
+struct fx {
+	struct loop_manual_clock clock;
+	struct loop *loop;
+	struct sip_tpset *set;
+	struct rec rec;
+};
+
+static void on_recv(void *ctx, struct sip_rx *rx)
+{
+	struct rec *r = ctx;
+
+	if (r->n < 64) {
+		snprintf(r->first[r->n], sizeof(r->first[0]), "%.*s", STR_FMT(rx->msg->start_line));
+		r->flow[r->n] = rx->flow;
+	}
+	r->n++;
+	if (r->reply && rx->msg->kind == SIP_MSG_REQUEST) {
+		struct sip_flow f = rx->flow;
+
+		sip_tpset_send(r->set, &f, r->reply, strlen(r->reply));
+	}
+	if (r->close_in_cb) {
+		sip_tpset_close(r->set, r->close_in_cb);
+		r->close_in_cb = 0;
+	}
+}
+
+static void on_flow_error(void *ctx, const struct sip_flow *flow, int err)
+{
+	struct rec *r = ctx;
+
+	if (r->n_err < 16) {
+		r->err[r->n_err] = err;
+		r->err_flow[r->n_err] = *flow;
+	}
+	r->n_err++;
+}
+
+static struct fx *fx_new(const struct sip_tp_config *cfg)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct sip_tp_user u = { .recv = on_recv, .flow_error = on_flow_error };
+
+	loop_manual_clock_init(&f->clock, 1000 * MS);
+	if (loop_create(&f->loop, &f->clock.clock) < 0)
+		abort();
+	u.ctx = &f->rec;
+	if (sip_tpset_create(&f->set, f->loop, cfg, &u) < 0)
+		abort();
+	f->rec.set = f->set;
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	sip_tpset_destroy(f->set);
+	loop_destroy(f->loop);
+	free(f);
+}
+
+static int setup(void **state)
+{
+	*state = fx_new(NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx_free(*state);
+	return 0;
+}
+
+/* Run the loop until *counter reaches want (or give up after ~2 s of polling). */
+static void pump_until(struct fx *f, const unsigned *counter, unsigned want)
+{
+	for (int i = 0; i < 400 && *counter < want; i++)
+		loop_run_once(f->loop, 5);
+}
+
+static void pump(struct fx *f, int rounds)
+{
+	for (int i = 0; i < rounds; i++)
+		loop_run_once(f->loop, 2);
+}
+
+static uint32_t listen_on(struct fx *f, const char *spec, union sip_sockaddr *bound)
+{
+	struct sip_listen l;
+	uint32_t id;
+
+	assert_int_equal(sip_listen_parse(str_from_cstr(spec), &l), 0);
+	assert_int_equal(sip_tpset_listen(f->set, &l, &id), 0);
+	if (bound)
+		*bound = sip_tpset_get(f->set, id)->local;
+	return id;
+}
+
+static const char options[] = "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
+			      "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK%u\r\n"
+			      "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: %u\r\n"
+			      "CSeq: %u OPTIONS\r\nContent-Length: 0\r\n\r\n";
+
+static size_t fmt_options(char *buf, size_t len, unsigned i)
+{
+	return (size_t)snprintf(buf, len, options, i, i, i + 1);
+}
+
+/* A client socket connected to addr; blocking, with a receive timeout. */
+static int tcp_client(const union sip_sockaddr *addr)
+{
+	int fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 20000 };
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, &addr->sa, sip_sockaddr_len(addr)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+}
+
+/* Read what the peer sent while pumping the loop; returns bytes read, -1 on EOF. */
+static ssize_t read_pumped(struct fx *f, int fd, char *buf, size_t len)
+{
+	for (int i = 0; i < 100; i++) {
+		ssize_t n;
+
+		pump(f, 1);
+		n = recv(fd, buf, len, MSG_DONTWAIT);
+		if (n > 0)
+			return n;
+		if (n == 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Addresses                                                          */
+
+static void test_sockaddr(void **state)
+{
+	union sip_sockaddr a, b;
+	char buf[SIP_SOCKADDR_STRLEN];
+	struct sip_listen l;
+
+	(void)state;
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("198.18.0.1:5062"), 5060, &a), 0);
+	assert_string_equal(sip_sockaddr_str(&a, buf, sizeof(buf)), "198.18.0.1:5062");
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("[2001:db8::1]"), 5060, &a), 0);
+	assert_string_equal(sip_sockaddr_str(&a, buf, sizeof(buf)), "[2001:db8::1]:5060");
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("2001:db8::1"), 7, &b), 0);
+	assert_true(sip_sockaddr_same_host(&a, &b));
+	assert_false(sip_sockaddr_equal(&a, &b));
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("pcscf.example.net:5060"), 5060, &a), -EINVAL);
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("198.18.0.1:70000"), 5060, &a), -EINVAL);
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("[198.18.0.1]:5060"), 5060, &a), -EINVAL);
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("198.18.0.1:"), 5060, &a), -EINVAL);
+	assert_int_equal(sip_sockaddr_from_host(STR_LIT("[2001:db8::2]"), 5, &a), 0);
+	assert_int_equal(sip_sockaddr_host(&a, false, buf, sizeof(buf)), 11);
+	assert_string_equal(buf, "2001:db8::2");
+	assert_int_equal(sip_sockaddr_from_host(STR_LIT("pcscf.example.net"), 5, &a), -EHOSTUNREACH);
+	assert_int_equal(sip_sockaddr_from_host(STR_LIT("bad host"), 5, &a), -EINVAL);
+
+	assert_int_equal(sip_listen_parse(STR_LIT("TCP:[2001:db8::1]:5070"), &l), 0);
+	assert_int_equal(l.proto, SIP_TRANSPORT_TCP);
+	assert_int_equal(sip_sockaddr_port(&l.addr), 5070);
+	assert_int_equal(sip_listen_parse(STR_LIT("udp:198.18.0.1;advertise=pcscf.lab"), &l), 0);
+	assert_string_equal(l.advertise, "pcscf.lab");
+	assert_int_equal(sip_sockaddr_port(&l.addr), 5060);
+	assert_int_equal(sip_listen_parse(STR_LIT("sctp:198.18.0.1:5060"), &l), -EINVAL);
+	assert_int_equal(sip_listen_parse(STR_LIT("udp:nowhere:5060"), &l), -EINVAL);
+	assert_int_equal(sip_listen_parse(STR_LIT("udp:198.18.0.1;mtu=1"), &l), -EINVAL);
+}
+
+static void test_ids(void **state)
+{
+	char a[SIP_BRANCH_LEN], b[SIP_BRANCH_LEN], t[SIP_TAG_LEN];
+
+	(void)state;
+	assert_int_equal(sip_branch_new(&sip_ids_default, a), 33);
+	assert_int_equal(sip_branch_new(&sip_ids_default, b), 33);
+	assert_true(sip_branch_is_rfc3261(str_from_cstr(a)));
+	assert_string_not_equal(a, b);
+	assert_int_equal(sip_tag_new(&sip_ids_default, t), 16);
+	for (int i = 0; t[i]; i++)
+		assert_true((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '2' && t[i] <= '7'));
+	assert_false(sip_branch_is_rfc3261(STR_LIT("z9hg4bk123")));
+}
+
+/* ------------------------------------------------------------------ */
+/* UDP                                                                */
+
+static void udp_roundtrip(struct fx *f, const char *spec, const char *peer_spec)
+{
+	union sip_sockaddr srv, cli;
+	struct sip_flow flow;
+	char msg[512];
+	uint32_t id_srv, id_cli;
+
+	id_srv = listen_on(f, spec, &srv);
+	id_cli = listen_on(f, peer_spec, &cli);
+	f->rec.reply = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP x;branch=z9hG4bK1\r\n"
+		       "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: 1\r\n"
+		       "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+	fmt_options(msg, sizeof(msg), 1);
+	sip_flow_to(&flow, SIP_TRANSPORT_UDP, &srv);
+	flow.local = cli;
+	assert_int_equal(sip_tpset_send(f->set, &flow, msg, strlen(msg)), 0);
+	assert_int_equal(flow.tp, id_cli);
+	pump_until(f, &f->rec.n, 2);
+	assert_int_equal(f->rec.n, 2);
+	assert_string_equal(f->rec.first[0], "OPTIONS sip:x@127.0.0.1 SIP/2.0");
+	assert_int_equal(f->rec.flow[0].tp, id_srv);
+	assert_int_equal(f->rec.flow[0].proto, SIP_TRANSPORT_UDP);
+	assert_true(sip_sockaddr_equal(&f->rec.flow[0].remote, &cli));
+	/* The reply came back to the client socket from the server's. */
+	assert_string_equal(f->rec.first[1], "SIP/2.0 200 OK");
+	assert_int_equal(f->rec.flow[1].tp, id_cli);
+	assert_true(sip_sockaddr_equal(&f->rec.flow[1].remote, &srv));
+	assert_int_equal(sip_tpset_stats(f->set)->rx_msgs, 2);
+}
+
+static void test_udp_v4(void **state)
+{
+	udp_roundtrip(*state, "udp:127.0.0.1:0", "udp:127.0.0.1:0");
+}
+
+static void test_udp_v6(void **state)
+{
+	udp_roundtrip(*state, "udp:[::1]:0", "udp:[::1]:0");
+}
+
+/* A wildcard listener learns the local address per datagram and names it in Via. */
+static void test_udp_wildcard(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr srv, dst, lo;
+	struct sip_flow flow;
+	char msg[512], sent_by[128];
+	uint32_t id;
+
+	id = listen_on(f, "udp:0.0.0.0:0", &srv);
+	assert_string_equal(sip_tpset_get(f->set, id)->sent_by, "");
+	sip_sockaddr_parse(STR_LIT("127.0.0.1"), sip_sockaddr_port(&srv), &dst);
+	sip_sockaddr_parse(STR_LIT("127.0.0.1"), 0, &lo);
+	fmt_options(msg, sizeof(msg), 2);
+	sip_flow_to(&flow, SIP_TRANSPORT_UDP, &dst);
+	assert_int_equal(sip_tpset_send(f->set, &flow, msg, strlen(msg)), 0);
+	pump_until(f, &f->rec.n, 1);
+	assert_int_equal(f->rec.n, 1);
+	assert_true(sip_sockaddr_same_host(&f->rec.flow[0].local, &lo));
+	assert_int_equal(sip_sockaddr_port(&f->rec.flow[0].local), sip_sockaddr_port(&srv));
+	assert_true(sip_tpset_sent_by(f->set, &f->rec.flow[0], sent_by, sizeof(sent_by)) > 0);
+	snprintf(msg, sizeof(msg), "127.0.0.1:%u", sip_sockaddr_port(&srv));
+	assert_string_equal(sent_by, msg);
+	/* A flow with no local address: the kernel's route decides (loopback here). */
+	flow.local.sa.sa_family = AF_UNSPEC;
+	flow.tp = id;
+	assert_true(sip_tpset_sent_by(f->set, &flow, sent_by, sizeof(sent_by)) > 0);
+	assert_string_equal(sent_by, msg);
+}
+
+/* Transport selection: family, protocol, given local port. */
+static void test_select(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr a4, a4b, a6, dst4, dst6;
+	struct sip_flow flow;
+	uint32_t u4, u4b, u6, t4;
+
+	u4 = listen_on(f, "udp:127.0.0.1:0", &a4);
+	u4b = listen_on(f, "udp:127.0.0.1:0", &a4b);
+	u6 = listen_on(f, "udp:[::1]:0", &a6);
+	t4 = listen_on(f, "tcp:127.0.0.1:0", NULL);
+	sip_sockaddr_parse(STR_LIT("127.0.0.1:5999"), 0, &dst4);
+	sip_sockaddr_parse(STR_LIT("[::1]:5999"), 0, &dst6);
+	sip_flow_to(&flow, SIP_TRANSPORT_UDP, &dst4);
+	assert_int_equal(sip_tpset_select(f->set, &flow, NULL), 0);
+	assert_int_equal(flow.tp, u4);
+	sip_flow_to(&flow, SIP_TRANSPORT_UDP, &dst6);
+	assert_int_equal(sip_tpset_select(f->set, &flow, NULL), 0);
+	assert_int_equal(flow.tp, u6);
+	sip_flow_to(&flow, SIP_TRANSPORT_TCP, &dst4);
+	assert_int_equal(sip_tpset_select(f->set, &flow, NULL), 0);
+	assert_int_equal(flow.tp, t4);
+	/* A given local port picks the socket bound to it (a protected client port). */
+	sip_flow_to(&flow, SIP_TRANSPORT_UDP, &dst4);
+	flow.local = a4b;
+	assert_int_equal(sip_tpset_select(f->set, &flow, NULL), 0);
+	assert_int_equal(flow.tp, u4b);
+	sip_sockaddr_set_port(&flow.local, 1);
+	flow.tp = 0;
+	assert_int_equal(sip_tpset_select(f->set, &flow, NULL), -ENETUNREACH);
+	sip_flow_to(&flow, SIP_TRANSPORT_TCP, &dst6);
+	assert_int_equal(sip_tpset_select(f->set, &flow, NULL), -ENETUNREACH);
+	/* Closed at run time: flows naming it fail. */
+	sip_flow_to(&flow, SIP_TRANSPORT_UDP, &dst4);
+	flow.tp = u4b;
+	assert_int_equal(sip_tpset_close(f->set, u4b), 0);
+	assert_int_equal(sip_tpset_close(f->set, u4b), -ENOENT);
+	assert_int_equal(sip_tpset_send(f->set, &flow, "x", 1), -ENOTCONN);
+}
+
+/* Garbage datagrams are dropped and counted; the next good one is served. */
+static void test_udp_garbage(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr srv;
+	char msg[512];
+	int fd;
+
+	listen_on(f, "udp:127.0.0.1:0", &srv);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	sendto(fd, "\xff\xfe garbage", 10, 0, &srv.sa, sip_sockaddr_len(&srv));
+	sendto(fd, "OPTIONS sip:x SIP/2.0\r\nVia: broken", 34, 0, &srv.sa, sip_sockaddr_len(&srv));
+	fmt_options(msg, sizeof(msg), 3);
+	sendto(fd, msg, strlen(msg), 0, &srv.sa, sip_sockaddr_len(&srv));
+	pump_until(f, &f->rec.n, 1);
+	assert_int_equal(f->rec.n, 1);
+	assert_int_equal(sip_tpset_stats(f->set)->rx_dropped, 2);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* STUN (RFC 5389, RFC 5626 8)                                        */
+
+static void test_stun(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t txid[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	union sip_sockaddr srv, me, mapped;
+	socklen_t len = sizeof(me);
+	uint8_t req[64], resp[600];
+	ssize_t n;
+	int fd;
+
+	listen_on(f, "udp:127.0.0.1:0", &srv);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, &srv.sa, sip_sockaddr_len(&srv)), 0);
+	getsockname(fd, &me.sa, &len);
+	sip_stun_request(req, txid);
+	assert_int_equal(send(fd, req, 20, 0), 20);
+	pump(f, 3);
+	n = recv(fd, resp, sizeof(resp), MSG_DONTWAIT);
+	assert_true(n > 20);
+	assert_int_equal(sip_stun_parse_response(resp, (size_t)n, txid, &mapped), 0);
+	assert_true(sip_sockaddr_equal(&mapped, &me));
+	assert_int_equal(sip_tpset_stats(f->set)->stun_answered, 1);
+	assert_int_equal(f->rec.n, 0);
+	/* A binding indication (0x0011) gets nothing; neither does a broken length. */
+	req[1] = 0x11;
+	send(fd, req, 20, 0);
+	req[1] = 0x01;
+	req[3] = 4;
+	send(fd, req, 20, 0);
+	pump(f, 3);
+	assert_int_equal(recv(fd, resp, sizeof(resp), MSG_DONTWAIT), -1);
+	assert_int_equal(sip_tpset_stats(f->set)->stun_dropped, 2);
+	close(fd);
+}
+
+/* Unknown comprehension-required attribute: 420; FINGERPRINT checked and echoed. */
+static void test_stun_codec(void **state)
+{
+	static const uint8_t txid[12] = { 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9 };
+	union sip_sockaddr from, mapped;
+	uint8_t req[64], resp[SIP_STUN_MAX];
+	int n;
+
+	(void)state;
+	sip_sockaddr_parse(STR_LIT("[2001:db8::7]:4000"), 0, &from);
+	sip_stun_request(req, txid);
+	/* attribute 0x7777, 4 bytes */
+	req[3] = 8;
+	req[20] = 0x77, req[21] = 0x77, req[22] = 0, req[23] = 4;
+	memset(req + 24, 0, 4);
+	n = sip_stun_answer(req, 28, &from, resp, sizeof(resp));
+	assert_true(n > 20);
+	assert_int_equal(resp[0] << 8 | resp[1], 0x0111);
+	assert_int_equal(sip_stun_parse_response(resp, (size_t)n, txid, &mapped), -EPROTO);
+	/* IPv6 mapped address round trip. */
+	n = sip_stun_answer(req, 20, &from, resp, sizeof(resp));
+	assert_int_equal(n, -EBADMSG); /* length field says 8, datagram has none */
+	req[3] = 0;
+	n = sip_stun_answer(req, 20, &from, resp, sizeof(resp));
+	assert_int_equal(n, 20 + 4 + 20);
+	assert_int_equal(sip_stun_parse_response(resp, (size_t)n, txid, &mapped), 0);
+	assert_true(sip_sockaddr_equal(&mapped, &from));
+	assert_int_equal(sip_stun_parse_response(resp, (size_t)n, req /* wrong txid */, &mapped),
+			 -ENOENT);
+}
+
+/* ------------------------------------------------------------------ */
+/* TCP                                                                */
+
+/* Many messages in one segment, delivered in order on one connection. */
+static void tcp_pipelined(struct fx *f, const char *spec)
+{
+	union sip_sockaddr srv;
+	char *burst = malloc(64 * 512);
+	size_t len = 0;
+	int fd;
+
+	listen_on(f, spec, &srv);
+	fd = tcp_client(&srv);
+	for (unsigned i = 0; i < 50; i++)
+		len += fmt_options(burst + len, 64 * 512 - len, i);
+	write_all(fd, burst, len);
+	pump_until(f, &f->rec.n, 50);
+	assert_int_equal(f->rec.n, 50);
+	for (unsigned i = 0; i < 50; i++)
+		assert_int_equal(f->rec.flow[i].conn, f->rec.flow[0].conn);
+	assert_non_null(strstr(f->rec.first[49], "OPTIONS"));
+	assert_int_equal(sip_tpset_stats(f->set)->conns_accepted, 1);
+	close(fd);
+	free(burst);
+}
+
+static void test_tcp_pipelined_v4(void **state)
+{
+	tcp_pipelined(*state, "tcp:127.0.0.1:0");
+}
+
+static void test_tcp_pipelined_v6(void **state)
+{
+	tcp_pipelined(*state, "tcp:[::1]:0");
+}
+
+/* One message written in pieces, the loop running between them. */
+static void test_tcp_split(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr srv;
+	char msg[512];
+	size_t len;
+	int fd;
+
+	listen_on(f, "tcp:127.0.0.1:0", &srv);
+	fd = tcp_client(&srv);
+	len = fmt_options(msg, sizeof(msg), 7);
+	for (size_t i = 0; i < len; i += 7) {
+		write_all(fd, msg + i, len - i < 7 ? len - i : 7);
+		pump(f, 2);
+		if (i + 7 < len)
+			assert_int_equal(f->rec.n, 0);
+	}
+	pump_until(f, &f->rec.n, 1);
+	assert_int_equal(f->rec.n, 1);
+	/* A message and a half, then the other half. */
+	write_all(fd, msg, len);
+	write_all(fd, msg, len / 2);
+	pump(f, 5);
+	assert_int_equal(f->rec.n, 2);
+	write_all(fd, msg + len / 2, len - len / 2);
+	pump_until(f, &f->rec.n, 3);
+	assert_int_equal(f->rec.n, 3);
+	close(fd);
+}
+
+/* RFC 5626 3.5.1: CRLFCRLF gets CRLF; a lone CRLF is a pong. */
+static void test_tcp_keepalive(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr srv;
+	char buf[16];
+	int fd;
+
+	listen_on(f, "tcp:127.0.0.1:0", &srv);
+	fd = tcp_client(&srv);
+	write_all(fd, "\r\n\r\n", 4);
+	assert_int_equal(read_pumped(f, fd, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "\r\n", 2);
+	write_all(fd, "\r\n", 2);
+	pump(f, 3);
+	assert_int_equal(sip_tpset_stats(f->set)->pings, 1);
+	assert_int_equal(sip_tpset_stats(f->set)->pongs, 1);
+	close(fd);
+}
+
+/* Garbage, an endless header line, a half message then close: each closes its
+ * own connection, and a well-formed message on another connection is served. */
+static void test_tcp_garbage(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr srv;
+	char msg[512], buf[16], *line;
+	int bad, endless, half, good;
+
+	listen_on(f, "tcp:127.0.0.1:0", &srv);
+	good = tcp_client(&srv);
+	bad = tcp_client(&srv);
+	endless = tcp_client(&srv);
+	half = tcp_client(&srv);
+	pump(f, 5);
+	write_all(bad, "\x16\x03\x01\x02\x00garbage that is no SIP\r\n\r\n", 30);
+	assert_int_equal(read_pumped(f, bad, buf, sizeof(buf)), -1);
+	/* 20000 bytes of one header line: over the 8192-byte line limit. */
+	line = malloc(20000);
+	memset(line, 'a', 20000);
+	write_all(endless, "OPTIONS sip:x SIP/2.0\r\nX-Long: ", 31);
+	write_all(endless, line, 20000);
+	assert_int_equal(read_pumped(f, endless, buf, sizeof(buf)), -1);
+	fmt_options(msg, sizeof(msg), 9);
+	write_all(half, msg, 60);
+	close(half);
+	pump(f, 5);
+	assert_int_equal(f->rec.n, 0);
+	assert_int_equal(sip_tpset_stats(f->set)->rx_dropped, 3);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_overflow, 1);
+	write_all(good, msg, strlen(msg));
+	pump_until(f, &f->rec.n, 1);
+	assert_int_equal(f->rec.n, 1);
+	pump(f, 3); /* reap */
+	assert_int_equal(sip_tpset_stats(f->set)->conns_open, 1);
+	/* Every closed connection was reported to the user. */
+	assert_int_equal(f->rec.n_err, 3);
+	free(line);
+	close(bad);
+	close(endless);
+	close(good);
+}
+
+/* tcp_max_rx below the message limit: a partial message over it closes. */
+static void test_tcp_rx_limit(void **state)
+{
+	struct sip_tp_config cfg;
+	struct fx *f;
+	union sip_sockaddr srv;
+	char body[4096], buf[8];
+	int fd;
+
+	(void)state;
+	sip_tp_config_default(&cfg);
+	cfg.tcp_max_rx = 1024;
+	f = fx_new(&cfg);
+	listen_on(f, "tcp:127.0.0.1:0", &srv);
+	fd = tcp_client(&srv);
+	snprintf(body, sizeof(body),
+		 "MESSAGE sip:x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\n"
+		 "To: <sip:c@d>\r\nCall-ID: 1\r\nCSeq: 1 MESSAGE\r\nContent-Length: 3000\r\n\r\n");
+	write_all(fd, body, strlen(body));
+	memset(body, 'x', 2000);
+	write_all(fd, body, 2000);
+	assert_int_equal(read_pumped(f, fd, buf, sizeof(buf)), -1);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_overflow, 1);
+	assert_int_equal(f->rec.n, 0);
+	close(fd);
+	fx_free(f);
+}
+
+/* Beyond tcp_max_conns a connection is accepted and closed at once. */
+static void test_tcp_max_conns(void **state)
+{
+	struct sip_tp_config cfg;
+	struct fx *f;
+	union sip_sockaddr srv;
+	char buf[8], msg[512];
+	int a, b, c;
+
+	(void)state;
+	sip_tp_config_default(&cfg);
+	cfg.tcp_max_conns = 2;
+	f = fx_new(&cfg);
+	listen_on(f, "tcp:127.0.0.1:0", &srv);
+	a = tcp_client(&srv);
+	b = tcp_client(&srv);
+	pump(f, 5);
+	c = tcp_client(&srv);
+	assert_int_equal(read_pumped(f, c, buf, sizeof(buf)), -1);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_refused, 1);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_open, 2);
+	fmt_options(msg, sizeof(msg), 1);
+	write_all(b, msg, strlen(msg));
+	pump_until(f, &f->rec.n, 1);
+	assert_int_equal(f->rec.n, 1);
+	close(a);
+	close(b);
+	close(c);
+	fx_free(f);
+}
+
+/* Idle connections close after tcp_idle_ms (manual clock); traffic keeps them. */
+static void test_tcp_idle(void **state)
+{
+	struct sip_tp_config cfg;
+	struct fx *f;
+	union sip_sockaddr srv;
+	char buf[8];
+	int a, b;
+
+	(void)state;
+	sip_tp_config_default(&cfg);
+	cfg.tcp_idle_ms = 10000;
+	f = fx_new(&cfg);
+	listen_on(f, "tcp:127.0.0.1:0", &srv);
+	a = tcp_client(&srv);
+	b = tcp_client(&srv);
+	pump(f, 5);
+	loop_advance(f->loop, 6000);
+	write_all(b, "\r\n\r\n", 4);
+	assert_int_equal(read_pumped(f, b, buf, sizeof(buf)), 2);
+	loop_advance(f->loop, 4000);
+	pump(f, 3);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_idle, 1);
+	assert_int_equal(read_pumped(f, a, buf, sizeof(buf)), -1);
+	assert_int_equal(f->rec.n_err, 1);
+	assert_int_equal(f->rec.err[0], -ETIMEDOUT);
+	loop_advance(f->loop, 6000);
+	pump(f, 3);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_idle, 2);
+	close(a);
+	close(b);
+	fx_free(f);
+}
+
+/* Outgoing: connect on demand, reuse, responses back on the same connection. */
+static void test_tcp_outgoing(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr peer;
+	socklen_t len = sizeof(peer);
+	struct sip_flow flow, again;
+	char msg[512], buf[2048];
+	int lfd, cfd;
+	ssize_t n;
+
+	listen_on(f, "tcp:127.0.0.1:0", NULL);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sip_sockaddr_parse(STR_LIT("127.0.0.1:0"), 0, &peer);
+	assert_int_equal(bind(lfd, &peer.sa, sip_sockaddr_len(&peer)), 0);
+	listen(lfd, 4);
+	getsockname(lfd, &peer.sa, &len);
+	fmt_options(msg, sizeof(msg), 11);
+	sip_flow_to(&flow, SIP_TRANSPORT_TCP, &peer);
+	assert_int_equal(sip_tpset_send(f->set, &flow, msg, strlen(msg)), 0);
+	assert_true(flow.conn != 0);
+	again = flow;
+	again.conn = 0;
+	assert_int_equal(sip_tpset_send(f->set, &again, msg, strlen(msg)), 0);
+	assert_int_equal(again.conn, flow.conn); /* reused while still connecting */
+	pump(f, 5);
+	cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	pump(f, 5);
+	n = 0;
+	for (int i = 0; i < 50 && n < (ssize_t)(2 * strlen(msg)); i++) {
+		ssize_t k = recv(cfd, buf + n, sizeof(buf) - (size_t)n, MSG_DONTWAIT);
+
+		if (k > 0)
+			n += k;
+		pump(f, 1);
+	}
+	assert_int_equal(n, (ssize_t)(2 * strlen(msg)));
+	write_all(cfd, "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", 38);
+	pump_until(f, &f->rec.n, 1);
+	assert_int_equal(f->rec.n, 1);
+	assert_int_equal(f->rec.flow[0].conn, flow.conn);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_opened, 1);
+	/* Dropping the flow closes it; a strict flow then cannot send. */
+	assert_int_equal(sip_tpset_drop_flow(f->set, &flow), 0);
+	flow.strict = true;
+	assert_int_equal(sip_tpset_send(f->set, &flow, msg, strlen(msg)), -ENOTCONN);
+	close(cfd);
+	close(lfd);
+}
+
+/* A refused connect is reported as a flow error from the loop, not from send(). */
+static void test_tcp_connect_refused(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr dead;
+	struct sip_flow flow;
+	int fd;
+	socklen_t len = sizeof(dead);
+
+	listen_on(f, "tcp:127.0.0.1:0", NULL);
+	/* A port nobody listens on: bind, learn it, close. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sip_sockaddr_parse(STR_LIT("127.0.0.1:0"), 0, &dead);
+	bind(fd, &dead.sa, sip_sockaddr_len(&dead));
+	getsockname(fd, &dead.sa, &len);
+	close(fd);
+	sip_flow_to(&flow, SIP_TRANSPORT_TCP, &dead);
+	assert_int_equal(sip_tpset_send(f->set, &flow, "x", 1), 0);
+	assert_int_equal(f->rec.n_err, 0);
+	pump_until(f, &f->rec.n_err, 1);
+	assert_int_equal(f->rec.n_err, 1);
+	assert_int_equal(f->rec.err[0], -ECONNREFUSED);
+	assert_int_equal(f->rec.err_flow[0].conn, flow.conn);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_failed, 1);
+}
+
+/* A peer that does not read: the queue hits tcp_max_tx and the connection closes. */
+static void test_tcp_tx_limit(void **state)
+{
+	struct sip_tp_config cfg;
+	struct fx *f;
+	union sip_sockaddr srv;
+	struct sip_flow flow;
+	char *big = malloc(65536);
+	int fd, rc = 0;
+
+	(void)state;
+	sip_tp_config_default(&cfg);
+	cfg.tcp_max_tx = 65536;
+	f = fx_new(&cfg);
+	listen_on(f, "tcp:127.0.0.1:0", &srv);
+	fd = tcp_client(&srv);
+	write_all(fd, "\r\n", 2);
+	pump(f, 5);
+	memset(big, 'x', 65536);
+	/* Find the server side flow: the pong counts tell the connection exists. */
+	sip_flow_to(&flow, SIP_TRANSPORT_TCP, &srv);
+	{
+		union sip_sockaddr me;
+		socklen_t len = sizeof(me);
+
+		getsockname(fd, &me.sa, &len);
+		sip_flow_to(&flow, SIP_TRANSPORT_TCP, &me);
+		flow.strict = false;
+	}
+	for (int i = 0; i < 2000 && rc == 0; i++)
+		rc = sip_tpset_send(f->set, &flow, big, 65536);
+	assert_int_equal(rc, -ENOBUFS);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_overflow, 1);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_accepted, 1);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_opened, 0);
+	pump(f, 3);
+	assert_int_equal(f->rec.n_err, 1);
+	assert_int_equal(f->rec.err[0], -ENOBUFS);
+	close(fd);
+	free(big);
+	fx_free(f);
+}
+
+/* A listener closed from inside one of its own deliveries (a protected port going away). */
+static void test_close_in_callback(void **state)
+{
+	struct fx *f = *state;
+	union sip_sockaddr srv, usrv;
+	char msg[1024];
+	size_t len;
+	int fd, ufd;
+
+	f->rec.close_in_cb = listen_on(f, "tcp:127.0.0.1:0", &srv);
+	fd = tcp_client(&srv);
+	len = fmt_options(msg, sizeof(msg), 1);
+	len += fmt_options(msg + len, sizeof(msg) - len, 2);
+	write_all(fd, msg, len);
+	pump(f, 10);
+	assert_int_equal(f->rec.n, 1); /* the second message went with the listener */
+	assert_null(sip_tpset_next(f->set, NULL));
+	close(fd);
+
+	f->rec.close_in_cb = listen_on(f, "udp:127.0.0.1:0", &usrv);
+	ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	sendto(ufd, msg, len / 2, 0, &usrv.sa, sip_sockaddr_len(&usrv));
+	sendto(ufd, msg, len / 2, 0, &usrv.sa, sip_sockaddr_len(&usrv));
+	pump(f, 5);
+	assert_int_equal(f->rec.n, 2);
+	close(ufd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sockaddr),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test_setup_teardown(test_udp_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_wildcard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_select, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stun, setup, teardown),
+		cmocka_unit_test(test_stun_codec),
+		cmocka_unit_test_setup_teardown(test_tcp_pipelined_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_pipelined_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_garbage, setup, teardown),
+		cmocka_unit_test(test_tcp_rx_limit),
+		cmocka_unit_test(test_tcp_max_conns),
+		cmocka_unit_test(test_tcp_idle),
+		cmocka_unit_test_setup_teardown(test_tcp_outgoing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_connect_refused, setup, teardown),
+		cmocka_unit_test(test_tcp_tx_limit),
+		cmocka_unit_test_setup_teardown(test_close_in_callback, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
