@@ -60,8 +60,10 @@ struct ue_access {
  *   sa_remove   Delete the SAs of sa->set and close the protected ports no
  *               other live set of the access uses.
  *   keepalive   Send one RFC 5626 keepalive on the flow of sa (STUN
- *               binding request on UDP, CRLFCRLF on TCP); the answer comes
- *               back through ue_on_keepalive().
+ *               binding request on UDP, CRLFCRLF on TCP). Returns 0 when
+ *               the answer will come back through ue_on_keepalive() (an
+ *               unanswered keepalive is then a flow failure), 1 when it
+ *               was sent but answers cannot be observed.
  *   link        Bring the access's link down (close its transports and
  *               drop its flows without a word to anyone) or up again.
  */

@@ -802,6 +802,11 @@ static void on_keepalive(struct loop *loop, struct loop_timer *t)
 	int rc;
 
 	rc = ue->env->keepalive(ue->env_ctx, a, &a->sec.est);
+	if (rc == 1) {
+		/* Sent, but the environment cannot see answers: keep the flow warm only. */
+		arm_keepalive(ue, a);
+		return;
+	}
 	if (rc) {
 		struct ue_reg_input in = { .err = rc };
 
