@@ -1,0 +1,196 @@
+/*
+ * The UE's pure rules: mechanism names and flags, the modified-IMPI
+ * template, the re-registration time, the RFC 5626 back-off and keepalive
+ * intervals, and the parsers of ue.accesses and ue.offers entries.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "aka/esp_keys.h"
+#include "ue/config.h"
+#include "ue/mech.h"
+
+static void test_mechanisms(void **state)
+{
+	assert_string_equal(ue_mech_name(UE_MECH_NONE), "none");
+	assert_string_equal(ue_mech_name(UE_MECH_MODIFIED_IMPI_PROBE), "modified-impi+regevent-probe");
+	assert_int_equal(ue_mech_flags(UE_MECH_NONE), 0);
+	assert_int_equal(ue_mech_flags(UE_MECH_OUTBOUND), UE_MF_OUTBOUND);
+	assert_int_equal(ue_mech_flags(UE_MECH_REGEVENT_PROBE), UE_MF_PROBE);
+	assert_int_equal(ue_mech_flags(UE_MECH_MODIFIED_IMPI_OUTBOUND),
+			 UE_MF_MODIFIED_IMPI | UE_MF_OUTBOUND);
+	assert_int_equal(ue_mech_flags(UE_MECH__COUNT), 0);
+	assert_null(ue_mech_names[UE_MECH__COUNT]);
+}
+
+static void test_impi_derive(void **state)
+{
+	char out[UE_IMPI_MAX];
+	static const struct {
+		const char *tmpl, *impi;
+		unsigned n;
+		int rc;
+		const char *want;
+	} cases[] = {
+		{ UE_IMPI_TEMPLATE_DEFAULT, "alice@ims.test", 1, 14, "alice@ims.test" },
+		{ UE_IMPI_TEMPLATE_DEFAULT, "alice@ims.test", 2, 16, "alice+2@ims.test" },
+		{ UE_IMPI_TEMPLATE_DEFAULT, "alice@ims.test", 12, 17, "alice+12@ims.test" },
+		{ "{n}.{impi}", "001010000000001@ims.mnc001.mcc001.3gppnetwork.org", 3, 51,
+		  "3.001010000000001@ims.mnc001.mcc001.3gppnetwork.org" },
+		/* the last '@' splits user and realm */
+		{ "{user}-{n}@{realm}", "a@b@c", 2, 7, "a@b-2@c" },
+		{ UE_IMPI_TEMPLATE_DEFAULT, "alice", 2, -EINVAL, NULL },
+		{ UE_IMPI_TEMPLATE_DEFAULT, "@ims.test", 2, -EINVAL, NULL },
+		{ UE_IMPI_TEMPLATE_DEFAULT, "alice@", 2, -EINVAL, NULL },
+		{ "{user}+{x}@{realm}", "alice@ims.test", 2, -EINVAL, NULL },
+		{ "{user}+{n@{realm}", "alice@ims.test", 2, -EINVAL, NULL },
+		{ "{user", "alice@ims.test", 2, -EINVAL, NULL },
+		{ UE_IMPI_TEMPLATE_DEFAULT, "alice@ims.test", 0, -EINVAL, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = ue_impi_derive(cases[i].tmpl, str_from_cstr(cases[i].impi), cases[i].n,
+					out, sizeof(out));
+
+		assert_int_equal(rc, cases[i].rc);
+		if (rc >= 0)
+			assert_string_equal(out, cases[i].want);
+	}
+	/* Exactly fitting, and one byte short. */
+	assert_int_equal(ue_impi_derive(UE_IMPI_TEMPLATE_DEFAULT, STR_LIT("a@b"), 2, out, 6), 5);
+	assert_int_equal(ue_impi_derive(UE_IMPI_TEMPLATE_DEFAULT, STR_LIT("a@b"), 2, out, 5),
+			 -ENOSPC);
+}
+
+static void test_impi_template_check(void **state)
+{
+	char why[200];
+
+	assert_int_equal(ue_impi_template_check(UE_IMPI_TEMPLATE_DEFAULT, why, sizeof(why)), 0);
+	assert_int_equal(ue_impi_template_check("{n}.{impi}", why, sizeof(why)), 0);
+	assert_int_equal(ue_impi_template_check("{user}@{realm}", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "same IMPI"));
+	assert_int_equal(ue_impi_template_check("{user}{n}", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "USER@REALM"));
+	assert_int_equal(ue_impi_template_check("{who}", why, sizeof(why)), -EINVAL);
+	assert_int_equal(ue_impi_template_check("{n}@{realm}@x", why, sizeof(why)), -EINVAL);
+}
+
+static void test_refresh_delay(void **state)
+{
+	/* TS 24.229 5.1.1.4.1: 600 s before expiry above 1200 s, else half. */
+	assert_int_equal(ue_refresh_delay_s(600000), 599400);
+	assert_int_equal(ue_refresh_delay_s(1201), 601);
+	assert_int_equal(ue_refresh_delay_s(1200), 600);
+	assert_int_equal(ue_refresh_delay_s(3600), 3000);
+	assert_int_equal(ue_refresh_delay_s(61), 30);
+	assert_int_equal(ue_refresh_delay_s(0), 0);
+}
+
+static void test_backoff(void **state)
+{
+	const struct ue_backoff b = UE_BACKOFF_RFC5626;
+
+	/* RFC 5626 4.5's example: base 30 s, three failures: 120 s to 240 s. */
+	assert_int_equal(ue_backoff_ms(&b, 3, false, 0), 120000);
+	assert_true(ue_backoff_ms(&b, 3, false, UINT32_MAX) < 240000);
+	assert_true(ue_backoff_ms(&b, 3, false, UINT32_MAX) >= 239999);
+	assert_int_equal(ue_backoff_ms(&b, 1, false, 0), 30000);
+	assert_int_equal(ue_backoff_ms(&b, 1, true, 0), 90000);
+	assert_int_equal(ue_backoff_ms(&b, 0, false, 0), 15000);
+	/* max-time caps W, far past any overflow. */
+	assert_int_equal(ue_backoff_ms(&b, 6, false, 0), 900000);
+	assert_int_equal(ue_backoff_ms(&b, 40, false, 0), 900000);
+	assert_int_equal(ue_backoff_ms(&b, 1000, true, 0), 900000);
+	assert_int_equal(ue_backoff_ms(&b, 2, true, 1u << 31), 270000);
+}
+
+static void test_keepalive(void **state)
+{
+	assert_int_equal(ue_keepalive_ms(0, false, 0), 24000);
+	assert_true(ue_keepalive_ms(0, false, UINT32_MAX) < 29000);
+	assert_int_equal(ue_keepalive_ms(0, true, 0), 95000);
+	assert_true(ue_keepalive_ms(0, true, UINT32_MAX) < 120000);
+	assert_int_equal(ue_keepalive_ms(100, true, 0), 80000);
+	assert_true(ue_keepalive_ms(100, false, UINT32_MAX) < 100000);
+}
+
+static void test_access_config(void **state)
+{
+	struct ue_access_config c;
+	char why[256];
+	static const char *const bad[] = {
+		"",
+		"wlan",
+		"wlan pcscf=198.18.1.1",
+		"wlan local=198.18.1.2",
+		"wlan local=198.18.1.2 interface=eth0 pcscf=198.18.1.1",
+		"wlan local=198.18.1.2 pcscf=2001:db8::1",
+		"wlan local=0.0.0.0 pcscf=198.18.1.1",
+		"wlan local=198.18.1.2 pcscf=198.18.1.1:0",
+		"wlan local=198.18.1.2 pcscf=pcscf.ims.test",
+		"wlan local=198.18.1.2 pcscf=198.18.1.1 transport=sctp",
+		"wlan local=198.18.1.2 local=198.18.1.3 pcscf=198.18.1.1",
+		"wlan local=198.18.1.2 pcscf=198.18.1.1 colour=blue",
+		"wlan local=198.18.1.2 pcscf=198.18.1.1 junk",
+		"waytoolongaccessname local=198.18.1.2 pcscf=198.18.1.1",
+		"wl/an local=198.18.1.2 pcscf=198.18.1.1",
+	};
+
+	assert_int_equal(ue_access_config_parse("wlan local=198.18.1.2 pcscf=198.18.1.1:5070 "
+						"transport=TCP",
+						&c, why, sizeof(why)),
+			 0);
+	assert_string_equal(c.name, "wlan");
+	assert_int_equal(sip_sockaddr_port(&c.local), 5060);
+	assert_int_equal(sip_sockaddr_port(&c.pcscf), 5070);
+	assert_int_equal(c.proto, SIP_TRANSPORT_TCP);
+	assert_int_equal(ue_access_config_parse("umts  interface=veth-umts   "
+						"pcscf=[2001:db8:2::1]:5060",
+						&c, why, sizeof(why)),
+			 0);
+	assert_string_equal(c.ifname, "veth-umts");
+	assert_false(sip_sockaddr_is_set(&c.local));
+	assert_int_equal(c.pcscf.sa.sa_family, AF_INET6);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (ue_access_config_parse(bad[i], &c, why, sizeof(why)) != -EINVAL)
+			fail_msg("accepted: '%s'", bad[i]);
+		assert_true(strlen(why) > 0);
+	}
+}
+
+static void test_offers(void **state)
+{
+	struct ue_offer o;
+	char why[256];
+
+	assert_int_equal(ue_offer_parse("hmac-sha-1-96/aes-cbc", &o, why, sizeof(why)), 0);
+	assert_int_equal(o.alg, ESP_AUTH_HMAC_SHA1_96);
+	assert_int_equal(o.ealg, ESP_ENC_AES_CBC);
+	assert_int_equal(ue_offer_parse("HMAC-MD5-96/null", &o, why, sizeof(why)), 0);
+	assert_int_equal(o.alg, ESP_AUTH_HMAC_MD5_96);
+	assert_int_equal(ue_offer_parse("hmac-sha-1-96", &o, why, sizeof(why)), -EINVAL);
+	assert_int_equal(ue_offer_parse("aes-gmac/null", &o, why, sizeof(why)), -EINVAL);
+	assert_int_equal(ue_offer_parse("hmac-sha-1-96/aes-gcm", &o, why, sizeof(why)), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mechanisms),
+		cmocka_unit_test(test_impi_derive),
+		cmocka_unit_test(test_impi_template_check),
+		cmocka_unit_test(test_refresh_delay),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_access_config),
+		cmocka_unit_test(test_offers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
