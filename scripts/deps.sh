@@ -17,6 +17,7 @@ packages=(
   sqlite3 libxml2-utils
   # lab: namespaces, and the qemu VM that runs kernel ESP
   iproute2 qemu-system-x86 busybox-static kmod
+  procps iputils-ping socat jq
 )
 
 missing=()

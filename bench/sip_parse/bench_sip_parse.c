@@ -170,7 +170,7 @@ out:
 	return rc;
 }
 
-#define ROUNDS 15
+#define ROUNDS 30
 
 struct result {
 	double msgs_per_s;
@@ -178,7 +178,8 @@ struct result {
 };
 
 /* One timed round: the whole corpus over and over for `seconds`. */
-static struct result round_of(const struct corpus *c, int (*fn)(const char *, size_t), double seconds)
+static struct result round_of(const struct corpus *c, int (*fn)(const char *, size_t),
+			      double seconds)
 {
 	double t0 = now(), t;
 	unsigned long msgs = 0, bytes = 0;
@@ -203,7 +204,7 @@ static void keep_best(struct result *best, struct result r)
 int main(int argc, char **argv)
 {
 	const char *dir = SIMREG_BENCH_CORPUS;
-	double seconds = 0.2;
+	double seconds = 0.1;
 	struct corpus c = { 0 };
 	struct result s = { 0 }, o = { 0 };
 	int bad = 0;

@@ -40,9 +40,7 @@ static inline const char *skip_lws(const char *p, const char *end)
 
 static inline const char *skip_cls(const char *p, const char *end, unsigned cls)
 {
-	while (p < end && cc_is((unsigned char)*p, cls))
-		p++;
-	return p;
+	return span_cls(p, end, cls);
 }
 
 /* The closing quote of a quoted string opening at p[-1], or NULL. */
@@ -60,8 +58,9 @@ static inline const char *quoted_end(const char *p, const char *end)
  * first one has none). Written as one pass over the bytes: this is the
  * inner loop of every typed decoder.
  */
-static int param_next_sep(struct str *rest, struct sip_param *p, char sep, bool sep_optional,
-			  unsigned name_cls, unsigned value_cls)
+static inline __attribute__((always_inline)) int
+param_next_sep(struct str *rest, struct sip_param *p, char sep, bool sep_optional, unsigned name_cls,
+	       unsigned value_cls)
 {
 	const char *s = rest->s, *end = s + rest->len, *n0, *t;
 
@@ -180,7 +179,8 @@ int sip_qvalue_parse(struct str v, uint16_t *thousandths)
  */
 typedef int (*pick_fn)(void *ctx, const struct sip_param *p, struct sip_error *err);
 
-static int walk_params(struct str params, pick_fn pick, void *ctx, struct sip_error *err)
+static inline __attribute__((always_inline)) int
+walk_params(struct str params, pick_fn pick, void *ctx, struct sip_error *err)
 {
 	struct str rest = params;
 	struct sip_param p;
@@ -196,7 +196,9 @@ static int walk_params(struct str params, pick_fn pick, void *ctx, struct sip_er
 			if (sip_param_next(&before, &p) == 1) {
 				if (!all_of(p.name, CC_TOKEN))
 					return dfail(err, "parameter name is not a token", p.name);
-				return dfail(err, "parameter value is neither a token, a host nor a quoted string",
+				return dfail(err,
+					     "parameter value is neither a token, a host nor a "
+					     "quoted string",
 					     p.value);
 			}
 			return dfail(err, "malformed parameter", str_trim(before));
@@ -255,14 +257,20 @@ static int params_tail(struct scan *s, struct str *params, const char *what, str
 
 static enum sip_transport transport_id(struct str t)
 {
-	static const char *const names[] = {
-		[SIP_TRANSPORT_UDP] = "UDP", [SIP_TRANSPORT_TCP] = "TCP", [SIP_TRANSPORT_TLS] = "TLS",
-		[SIP_TRANSPORT_SCTP] = "SCTP", [SIP_TRANSPORT_WS] = "WS", [SIP_TRANSPORT_WSS] = "WSS",
-	};
-
-	for (unsigned i = 1; i < sizeof(names) / sizeof(names[0]); i++)
-		if (caseeq(t, str_from_cstr(names[i])))
-			return (enum sip_transport)i;
+	switch (t.len) {
+	case 2:
+		return CASEEQ_LIT(t, "ws") ? SIP_TRANSPORT_WS : SIP_TRANSPORT_OTHER;
+	case 3:
+		if (CASEEQ_LIT(t, "udp"))
+			return SIP_TRANSPORT_UDP;
+		if (CASEEQ_LIT(t, "tcp"))
+			return SIP_TRANSPORT_TCP;
+		if (CASEEQ_LIT(t, "tls"))
+			return SIP_TRANSPORT_TLS;
+		return CASEEQ_LIT(t, "wss") ? SIP_TRANSPORT_WSS : SIP_TRANSPORT_OTHER;
+	case 4:
+		return CASEEQ_LIT(t, "sctp") ? SIP_TRANSPORT_SCTP : SIP_TRANSPORT_OTHER;
+	}
 	return SIP_TRANSPORT_OTHER;
 }
 
@@ -339,7 +347,7 @@ int sip_via_parse(struct str v, struct sip_via *o, struct sip_error *err)
 	if (o->transport.len == 0)
 		return dfail(err, "Via without a transport", v);
 	o->transport_id = transport_id(o->transport);
-	if (!CASEEQ_LIT(o->protocol, "sip") || !str_eq_cstr(o->version, "2.0"))
+	if (!CASEEQ_LIT(o->protocol, "sip") || !str_eq(o->version, STR_LIT("2.0")))
 		return dfail(err, "Via protocol is not SIP/2.0", scan_from(&s, v.s));
 	if (scan_done(&s) || !cc_is((unsigned char)*s.p, CC_LWS))
 		return dfail(err, "Via needs whitespace before sent-by", scan_rest(&s));
@@ -350,7 +358,8 @@ int sip_via_parse(struct str v, struct sip_via *o, struct sip_error *err)
 		return dfail(err, "Via IPv6 reference without ']'", scan_rest(&s));
 	o->host_type = (enum sip_host_type)scan_host(&s, &o->host);
 	if (o->host_type == SIP_HOST_NONE)
-		return dfail(err, "Via sent-by host is malformed", o->host.len ? o->host : scan_rest(&s));
+		return dfail(err, "Via sent-by host is malformed",
+			     o->host.len ? o->host : scan_rest(&s));
 	if (scan_sep(&s, ':')) {
 		struct str port = scan_run(&s, CC_DIGIT);
 		uint32_t n;
@@ -413,7 +422,8 @@ static int addr_parse(struct str v, struct sip_addr *o, pick_fn pick, void *ctx,
 		o->display_quoted = true;
 		scan_lws(&s);
 		if (!scan_peek(&s, '<'))
-			return dfail(err, "quoted display name not followed by <URI>", scan_rest(&s));
+			return dfail(err, "quoted display name not followed by <URI>",
+				     scan_rest(&s));
 	} else {
 		const char *start = s.p;
 		struct scan t = s;
@@ -426,8 +436,10 @@ static int addr_parse(struct str v, struct sip_addr *o, pick_fn pick, void *ctx,
 				o->display = STR_NULL;
 			s = t;
 		} else if (!scan_done(&t) && *t.p != ':' && angle_ahead(t)) {
-			return dfail(err, "display name with characters other than tokens must be quoted",
-				     str_make(start, (size_t)(t.p + 1 - start)));
+			return dfail(
+				err,
+				"display name with characters other than tokens must be quoted",
+				str_make(start, (size_t)(t.p + 1 - start)));
 		}
 	}
 
@@ -444,7 +456,8 @@ static int addr_parse(struct str v, struct sip_addr *o, pick_fn pick, void *ctx,
 		/* RFC 4475 3.1.2.14: no LWS inside the brackets */
 		if (cc_is((unsigned char)o->uri.s[0], CC_LWS) ||
 		    cc_is((unsigned char)o->uri.s[o->uri.len - 1], CC_LWS))
-			return dfail(err, "whitespace inside < >", str_make(s.p - 1, o->uri.len + 2));
+			return dfail(err, "whitespace inside < >",
+				     str_make(s.p - 1, o->uri.len + 2));
 		s.p = close + 1;
 	} else {
 		/*
@@ -457,8 +470,10 @@ static int addr_parse(struct str v, struct sip_addr *o, pick_fn pick, void *ctx,
 			s.p++;
 		o->uri = scan_from(&s, start);
 		if (memchr(o->uri.s, '?', o->uri.len))
-			return dfail(err, "a URI with headers ('?') must be enclosed in <> (RFC 3261 20.10)",
-				     o->uri);
+			return dfail(
+				err,
+				"a URI with headers ('?') must be enclosed in <> (RFC 3261 20.10)",
+				o->uri);
 	}
 	rc = params_tail(&s, &o->params, "unexpected text after the URI", err);
 	if (rc)
@@ -480,7 +495,8 @@ static int contact_pick(void *ctx, const struct sip_param *p, struct sip_error *
 		rc = token_param(p, &o->addr.tag, err);
 	} else if (is(p, "q")) {
 		if (!p->value.s || p->quoted || sip_qvalue_parse(p->value, &o->q))
-			return dfail(err, "Contact q is not a q-value (0 to 1, three decimals)", p->raw);
+			return dfail(err, "Contact q is not a q-value (0 to 1, three decimals)",
+				     p->raw);
 		o->has_q = true;
 	} else if (is(p, "expires")) {
 		/* delta-seconds, up to 2^32-1 (RFC 4475 3.1.2.4) */
@@ -556,7 +572,8 @@ int sip_cseq_parse(struct str v, struct sip_cseq *o, struct sip_error *err)
 	scan_lws(&s);
 	o->method = scan_run(&s, CC_TOKEN);
 	if (o->method.len == 0 || !scan_done(&s))
-		return dfail(err, "CSeq method is not a token", scan_rest(&s).len ? scan_rest(&s) : v);
+		return dfail(err, "CSeq method is not a token",
+			     scan_rest(&s).len ? scan_rest(&s) : v);
 	o->method_id = sip_method_lookup(o->method);
 	return 0;
 }
@@ -627,7 +644,8 @@ static int auth_params_parse(struct str params, bool challenge, struct sip_auth 
 		if (rc == 0)
 			return 0;
 		if (rc < 0)
-			return dfail(err, "malformed auth parameter (name=token or name=\"quoted\")",
+			return dfail(err,
+				     "malformed auth parameter (name=token or name=\"quoted\")",
 				     str_trim(before));
 		for (id = 0; id < SIP_AUTH__COUNT; id++)
 			if (lit_caseeq(p.name, auth_params[id].name, auth_params[id].len))
@@ -645,12 +663,14 @@ static int auth_params_parse(struct str params, bool challenge, struct sip_auth 
 			break;
 		case FORM_TOKEN:
 			if (p.quoted)
-				return dfail(err, "auth parameter must be a token, not quoted", p.raw);
+				return dfail(err, "auth parameter must be a token, not quoted",
+					     p.raw);
 			break;
 		case FORM_ANY:
 			/* RFC 3261 25.1: qop-options in a challenge are a quoted list */
 			if (id == SIP_AUTH_QOP && challenge && !p.quoted)
-				return dfail(err, "qop in a challenge must be a quoted list", p.raw);
+				return dfail(err, "qop in a challenge must be a quoted list",
+					     p.raw);
 			break;
 		case FORM_NC:
 			if (p.quoted || p.value.len != 8 || !all_of(p.value, CC_HEX))
@@ -658,7 +678,8 @@ static int auth_params_parse(struct str params, bool challenge, struct sip_auth 
 			break;
 		case FORM_HEX:
 			if (!p.quoted || !all_of(p.value, CC_HEX))
-				return dfail(err, "auth parameter must be a quoted hex string", p.raw);
+				return dfail(err, "auth parameter must be a quoted hex string",
+					     p.raw);
 			break;
 		}
 		o->present |= 1u << id;
@@ -730,45 +751,59 @@ static int sec_pick(void *ctx, const struct sip_param *p, struct sip_error *err)
 	uint32_t n = 0;
 	int rc;
 
-	if (is(p, "alg"))
-		return sec_str(o, SIP_SEC_ALG, p, &o->alg, err);
-	if (is(p, "ealg"))
-		return sec_str(o, SIP_SEC_EALG, p, &o->ealg, err);
-	if (is(p, "prot"))
-		return sec_str(o, SIP_SEC_PROT, p, &o->prot, err);
-	if (is(p, "mod"))
-		return sec_str(o, SIP_SEC_MOD, p, &o->mod, err);
-	if (is(p, "d-alg"))
-		return sec_str(o, SIP_SEC_D_ALG, p, &o->d_alg, err);
-	if (is(p, "d-qop"))
-		return sec_str(o, SIP_SEC_D_QOP, p, &o->d_qop, err);
-	if (is(p, "d-ver")) {
-		/* d-ver = "d-ver" EQUAL LDQUOT 32LHEX RDQUOT */
-		if (!p->quoted)
-			return dfail(err, "d-ver must be a quoted string", p->raw);
-		return sec_str(o, SIP_SEC_D_VER, p, &o->d_ver, err);
-	}
-	if (is(p, "spi-c"))
-		return sec_num(o, SIP_SEC_SPI_C, p, UINT32_MAX, &o->spi_c, err);
-	if (is(p, "spi-s"))
-		return sec_num(o, SIP_SEC_SPI_S, p, UINT32_MAX, &o->spi_s, err);
-	if (is(p, "port-c")) {
-		rc = sec_num(o, SIP_SEC_PORT_C, p, 65535, &n, err);
-		o->port_c = (uint16_t)n;
-		return rc;
-	}
-	if (is(p, "port-s")) {
-		rc = sec_num(o, SIP_SEC_PORT_S, p, 65535, &n, err);
-		o->port_s = (uint16_t)n;
-		return rc;
-	}
-	if (is(p, "q")) {
-		if (o->present & SIP_SEC_Q)
-			return dfail(err, "security parameter appears twice", p->raw);
-		if (!p->value.s || p->quoted || sip_qvalue_parse(p->value, &o->q))
-			return dfail(err, "q is not a q-value (0 to 1, three decimals)", p->raw);
-		o->present |= SIP_SEC_Q;
-		return 0;
+	/* by length first: every mechanism carries six or seven of these */
+	switch (p->name.len) {
+	case 1:
+		if (is(p, "q")) {
+			if (o->present & SIP_SEC_Q)
+				return dfail(err, "security parameter appears twice", p->raw);
+			if (!p->value.s || p->quoted || sip_qvalue_parse(p->value, &o->q))
+				return dfail(err, "q is not a q-value (0 to 1, three decimals)",
+					     p->raw);
+			o->present |= SIP_SEC_Q;
+			return 0;
+		}
+		break;
+	case 3:
+		if (is(p, "alg"))
+			return sec_str(o, SIP_SEC_ALG, p, &o->alg, err);
+		if (is(p, "mod"))
+			return sec_str(o, SIP_SEC_MOD, p, &o->mod, err);
+		break;
+	case 4:
+		if (is(p, "ealg"))
+			return sec_str(o, SIP_SEC_EALG, p, &o->ealg, err);
+		if (is(p, "prot"))
+			return sec_str(o, SIP_SEC_PROT, p, &o->prot, err);
+		break;
+	case 5:
+		if (is(p, "spi-c"))
+			return sec_num(o, SIP_SEC_SPI_C, p, UINT32_MAX, &o->spi_c, err);
+		if (is(p, "spi-s"))
+			return sec_num(o, SIP_SEC_SPI_S, p, UINT32_MAX, &o->spi_s, err);
+		if (is(p, "d-alg"))
+			return sec_str(o, SIP_SEC_D_ALG, p, &o->d_alg, err);
+		if (is(p, "d-qop"))
+			return sec_str(o, SIP_SEC_D_QOP, p, &o->d_qop, err);
+		if (is(p, "d-ver")) {
+			/* d-ver = "d-ver" EQUAL LDQUOT 32LHEX RDQUOT */
+			if (!p->quoted)
+				return dfail(err, "d-ver must be a quoted string", p->raw);
+			return sec_str(o, SIP_SEC_D_VER, p, &o->d_ver, err);
+		}
+		break;
+	case 6:
+		if (is(p, "port-c")) {
+			rc = sec_num(o, SIP_SEC_PORT_C, p, 65535, &n, err);
+			o->port_c = (uint16_t)n;
+			return rc;
+		}
+		if (is(p, "port-s")) {
+			rc = sec_num(o, SIP_SEC_PORT_S, p, 65535, &n, err);
+			o->port_s = (uint16_t)n;
+			return rc;
+		}
+		break;
 	}
 	o->n_other++;
 	return 0;
@@ -957,25 +992,30 @@ int sip_retry_after_parse(struct str v, struct sip_retry_after *o, struct sip_er
 static int pcv_pick(void *ctx, const struct sip_param *p, struct sip_error *err)
 {
 	struct sip_pcv *o = ctx;
+#define KNOWN(name, member) { name, sizeof(name) - 1, offsetof(struct sip_pcv, member) }
 	static const struct {
 		const char *name;
+		size_t len;
 		size_t off;
 	} known[] = {
-		{ "icid-value", offsetof(struct sip_pcv, icid) },
-		{ "icid-generated-at", offsetof(struct sip_pcv, icid_generated_at) },
-		{ "orig-ioi", offsetof(struct sip_pcv, orig_ioi) },
-		{ "term-ioi", offsetof(struct sip_pcv, term_ioi) },
-		{ "transit-ioi", offsetof(struct sip_pcv, transit_ioi) },
-		{ "related-icid", offsetof(struct sip_pcv, related_icid) },
+		KNOWN("icid-value", icid),
+		KNOWN("icid-generated-at", icid_generated_at),
+		KNOWN("orig-ioi", orig_ioi),
+		KNOWN("term-ioi", term_ioi),
+		KNOWN("transit-ioi", transit_ioi),
+		KNOWN("related-icid", related_icid),
 	};
+#undef KNOWN
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (caseeq(p->name, str_from_cstr(known[i].name))) {
+		if (lit_caseeq(p->name, known[i].name, known[i].len)) {
 			struct str *slot = (struct str *)((char *)o + known[i].off);
 			if (slot->s)
-				return dfail(err, "P-Charging-Vector parameter appears twice", p->raw);
+				return dfail(err, "P-Charging-Vector parameter appears twice",
+					     p->raw);
 			if (!p->value.s || p->value.len == 0)
-				return dfail(err, "P-Charging-Vector parameter needs a value", p->raw);
+				return dfail(err, "P-Charging-Vector parameter needs a value",
+					     p->raw);
 			*slot = p->value;
 		}
 	}
@@ -1055,7 +1095,8 @@ int sip_date_parse(struct str v, struct sip_date *o, struct sip_error *err)
 	    p[16] != ' ' || p[19] != ':' || p[22] != ':' || p[25] != ' ')
 		return dfail(err, "Date is not \"Wkd, DD Mon YYYY HH:MM:SS GMT\"", v);
 	if (memcmp(p + 26, "GMT", 3) != 0)
-		return dfail(err, "Date time zone must be GMT (RFC 3261 20.17)", str_make(p + 26, 3));
+		return dfail(err, "Date time zone must be GMT (RFC 3261 20.17)",
+			     str_make(p + 26, 3));
 	for (unsigned i = 0; i < 7; i++)
 		if (memcmp(p, wkdays[i], 3) == 0)
 			wk = i;
@@ -1121,6 +1162,12 @@ static const uint8_t hdr_flags[SIP_HDR__COUNT] = {
 #include "sip/headers.def"
 #undef SIP_HDR
 };
+/* How many headers headers.def flags MANDATORY. */
+static const unsigned n_mandatory = 0
+#define SIP_HDR(id, name, compact, flags, dec) + (((flags) & SIP_HF_MANDATORY) ? 1 : 0)
+#include "sip/headers.def"
+#undef SIP_HDR
+	;
 #undef LIST
 #undef SINGLE
 #undef MANDATORY
@@ -1203,7 +1250,9 @@ int sip_hdr_decode(const struct sip_hdr *h, union sip_hdr_value *out, struct sip
 		out->opaque = h->value;
 		return 0;
 	}
-	rc = decode_value(sip_hdr_decoder(h->id), h->value, out, err);
+	rc = decode_value(h->id < SIP_HDR__COUNT ? (enum sip_dec)hdr_decoder[h->id]
+						 : SIP_DEC_OPAQUE,
+			  h->value, out, err);
 	if (rc)
 		blame(err, h);
 	return rc;
@@ -1405,7 +1454,7 @@ static int check_entry(const struct sip_hdr *h, struct sip_error *err)
 
 	if (rc || h->value.len == 0)
 		return rc;
-	switch (sip_hdr_decoder(h->id)) {
+	switch (hdr_decoder[h->id]) {
 	case SIP_DEC_ADDR:
 		return check_uri(h, v.addr.uri, err);
 	case SIP_DEC_CONTACT:
@@ -1419,7 +1468,7 @@ int sip_msg_check(struct sip_msg *m, struct sip_error *err)
 {
 	const struct sip_uri *ruri;
 	const struct sip_cseq *cseq;
-	unsigned id;
+	unsigned id, mandatory_seen = 0;
 	int rc;
 
 	if (m->kind == SIP_MSG_PING || m->kind == SIP_MSG_PONG)
@@ -1431,8 +1480,10 @@ int sip_msg_check(struct sip_msg *m, struct sip_error *err)
 		if (rc)
 			return rc;
 		/* RFC 3261 19.1.1 table 1: headers are not allowed in a Request-URI */
-		if ((ruri->scheme == SIP_URI_SIP || ruri->scheme == SIP_URI_SIPS) && ruri->has_headers) {
-			sip_fail(err, -EBADMSG, "Request-URI must not carry headers (RFC 3261 19.1.1)",
+		if ((ruri->scheme == SIP_URI_SIP || ruri->scheme == SIP_URI_SIPS) &&
+		    ruri->has_headers) {
+			sip_fail(err, -EBADMSG,
+				 "Request-URI must not carry headers (RFC 3261 19.1.1)",
 				 ruri->headers);
 			if (err)
 				err->line = 1;
@@ -1441,18 +1492,22 @@ int sip_msg_check(struct sip_msg *m, struct sip_error *err)
 	}
 	for (unsigned i = 0; i < m->n_hdrs; i++) {
 		const struct sip_hdr *h = &m->hdrs[i];
+		unsigned flags = hdr_flags[h->id];
 		rc = check_entry(h, err);
 		if (rc)
 			return rc;
-		/* a single-valued header seen before: report the repeat */
-		if ((hdr_flags[h->id] & SIP_HF_SINGLE) && m->first[h->id] != i) {
+		if (m->first[h->id] == i) {
+			mandatory_seen += (flags & SIP_HF_MANDATORY) != 0;
+		} else if (flags & SIP_HF_SINGLE) {
+			/* a single-valued header seen before: report the repeat */
 			sip_fail(err, -EBADMSG, "header allowed only once appears more than once",
 				 h->raw);
 			blame(err, h);
 			return -EBADMSG;
 		}
 	}
-	for (id = 1; id < SIP_HDR__COUNT; id++) {
+	/* name the first missing one, in headers.def order */
+	for (id = 1; mandatory_seen < n_mandatory && id < SIP_HDR__COUNT; id++) {
 		if ((hdr_flags[id] & SIP_HF_MANDATORY) && m->first[id] == SIP_HDR_END) {
 			sip_fail(err, -ENOENT, "mandatory header missing", STR_NULL);
 			if (err) {
@@ -1469,7 +1524,8 @@ int sip_msg_check(struct sip_msg *m, struct sip_error *err)
 		/* RFC 3261 8.1.1.5; RFC 4475 3.1.2.17, 3.1.2.18 */
 		if (!str_eq(cseq->method, m->method_name)) {
 			const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_CSEQ);
-			sip_fail(err, -EBADMSG, "CSeq method differs from the request method", h->value);
+			sip_fail(err, -EBADMSG, "CSeq method differs from the request method",
+				 h->value);
 			blame(err, h);
 			return -EBADMSG;
 		}

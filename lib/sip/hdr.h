@@ -158,7 +158,8 @@ struct sip_auth_param {
  */
 struct sip_auth {
 	struct str raw;
-	struct str scheme; /* "Digest", or an unknown scheme (RFC 4475 3.3.7); empty for Authentication-Info */
+	/* "Digest", or an unknown scheme (RFC 4475 3.3.7); empty for Authentication-Info */
+	struct str scheme;
 	struct str params; /* the auth-param list as written */
 	uint32_t present;  /* bit (1 << SIP_AUTH_x) per parameter found */
 	struct sip_auth_param p[SIP_AUTH__COUNT];

@@ -139,7 +139,8 @@ unsigned sip_hdr_flags(enum sip_hdr_id id)
 	return (unsigned)id < SIP_HDR__COUNT ? hdr_table[id].flags : 0;
 }
 
-static enum sip_hdr_id lookup_hashed(struct str name, unsigned h)
+static inline __attribute__((always_inline)) enum sip_hdr_id
+lookup_hashed(struct str name, unsigned h)
 {
 	if (name.len == 1)
 		return (unsigned char)name.s[0] < 128 ? compact_ids[(unsigned char)name.s[0]] : 0;
@@ -174,7 +175,8 @@ const char *sip_method_name(enum sip_method m)
 enum sip_method sip_method_lookup(struct str name)
 {
 	for (unsigned i = 1; i < SIP_METHOD__COUNT; i++)
-		if (method_table[i].len == name.len && memcmp(method_table[i].name, name.s, name.len) == 0)
+		if (method_table[i].len == name.len &&
+		    memcmp(method_table[i].name, name.s, name.len) == 0)
 			return (enum sip_method)i;
 	return SIP_METHOD_OTHER;
 }
@@ -273,8 +275,8 @@ static bool is_any_version(struct str v)
 static int bad_version(struct parser *ps, struct str v)
 {
 	if (is_any_version(v))
-		return fail_at(ps, -EPROTONOSUPPORT, 505, "SIP version not supported (only SIP/2.0)",
-			       v, 1, -1, STR_NULL);
+		return fail_at(ps, -EPROTONOSUPPORT, 505,
+			       "SIP version not supported (only SIP/2.0)", v, 1, -1, STR_NULL);
 	return fail_line(ps, "malformed SIP-Version", v, 1);
 }
 
@@ -291,7 +293,8 @@ static int parse_request_line(struct parser *ps, struct str line)
 	struct str uri;
 
 	if (!sp1 || sp1 == line.s)
-		return fail_line(ps, "start line is neither a request line nor a status line", line, 1);
+		return fail_line(ps, "start line is neither a request line nor a status line", line,
+				 1);
 	m->method_name = str_make(line.s, (size_t)(sp1 - line.s));
 	for (size_t i = 0; i < m->method_name.len; i++)
 		if (!cc_is((unsigned char)m->method_name.s[i], CC_TOKEN))
@@ -308,19 +311,23 @@ static int parse_request_line(struct parser *ps, struct str line)
 	if (uri.len == 0 || uri.s[0] == ' ')
 		return fail_line(ps, "more than one SP between method and Request-URI", line, 1);
 	if (uri.s[uri.len - 1] == ' ')
-		return fail_line(ps, "more than one SP between Request-URI and SIP-Version", line, 1);
+		return fail_line(ps, "more than one SP between Request-URI and SIP-Version", line,
+				 1);
 	for (size_t i = 0; i < uri.len; i++) {
 		unsigned char c = (unsigned char)uri.s[i];
 		if (c == ' ' || c == '\t')
 			return fail_line(ps, "whitespace inside the Request-URI", uri, 1);
 		if (c < 0x21 || c > 0x7e)
-			return fail_line(ps, "control or non-ASCII byte in the Request-URI", uri, 1);
+			return fail_line(ps, "control or non-ASCII byte in the Request-URI", uri,
+					 1);
 	}
 	/* absoluteURI = scheme ":" ...; a "<" here is RFC 4475 3.1.2.7 */
 	{
 		size_t i = 0;
 		if (!cc_is((unsigned char)uri.s[0], CC_ALPHA))
-			return fail_line(ps, "Request-URI does not start with a scheme (no <> allowed)", uri, 1);
+			return fail_line(ps,
+					 "Request-URI does not start with a scheme (no <> allowed)",
+					 uri, 1);
 		while (i < uri.len && cc_is((unsigned char)uri.s[i], CC_SCHEME))
 			i++;
 		if (i == uri.len || uri.s[i] != ':')
@@ -352,28 +359,33 @@ static int parse_status_line(struct parser *ps, struct str line)
 	{
 		const char *sp2 = memchr(code.s, ' ', code.len);
 		if (!sp2)
-			return fail_line(ps, "status line without the SP before the reason phrase", line, 1);
+			return fail_line(ps, "status line without the SP before the reason phrase",
+					 line, 1);
 		code.len = (size_t)(sp2 - code.s);
 		m->reason = str_make(sp2 + 1, (size_t)(line.s + line.len - (sp2 + 1)));
 	}
 	/* Status-Code = 3DIGIT, 100-699 (RFC 3261 7.2, 21; RFC 4475 3.1.2.19) */
 	if (code.len != 3 || !cc_is((unsigned char)code.s[0], CC_DIGIT) ||
-	    !cc_is((unsigned char)code.s[1], CC_DIGIT) || !cc_is((unsigned char)code.s[2], CC_DIGIT))
+	    !cc_is((unsigned char)code.s[1], CC_DIGIT) ||
+	    !cc_is((unsigned char)code.s[2], CC_DIGIT))
 		return fail_line(ps, "status code is not three digits", code, 1);
-	m->status = (uint16_t)((code.s[0] - '0') * 100 + (code.s[1] - '0') * 10 + (code.s[2] - '0'));
+	m->status =
+		(uint16_t)((code.s[0] - '0') * 100 + (code.s[1] - '0') * 10 + (code.s[2] - '0'));
 	if (m->status < 100 || m->status > 699)
 		return fail_line(ps, "status code outside 100-699", code, 1);
 	for (size_t i = 0; i < m->reason.len; i++) {
 		unsigned char c = (unsigned char)m->reason.s[i];
 		if (c < 0x20 && c != '\t')
-			return fail_line(ps, "control character in the reason phrase", m->reason, 1);
+			return fail_line(ps, "control character in the reason phrase", m->reason,
+					 1);
 	}
 	m->kind = SIP_MSG_RESPONSE;
 	return 0;
 }
 
-static inline __attribute__((always_inline)) int add_entry(struct parser *ps, uint16_t id, struct str name, struct str value,
-		     struct str raw, uint32_t line)
+static inline __attribute__((always_inline)) int
+add_entry(struct parser *ps, uint16_t id, struct str name, struct str value, struct str raw,
+	  uint32_t line)
 {
 	struct sip_msg *m = ps->m;
 	struct sip_hdr *h;
@@ -420,8 +432,9 @@ static inline const char *skip_plain(const char *p, const char *end)
 
 	while (end - p >= 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, quote)),
-					   _mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, gt)));
+		__m128i hit = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, quote)),
+			_mm_or_si128(_mm_cmpeq_epi8(x, lt), _mm_cmpeq_epi8(x, gt)));
 		int bits = _mm_movemask_epi8(hit);
 		if (bits)
 			return p + __builtin_ctz((unsigned)bits);
@@ -473,7 +486,8 @@ static int split_list(struct parser *ps, uint16_t id, struct str name, struct st
 
 	if (value.len == 0) {
 		if (!(hdr_table[id].flags & SIP_HF_EMPTY))
-			return fail_at(ps, -EBADMSG, 400, "empty header value", raw, line, id, name);
+			return fail_at(ps, -EBADMSG, 400, "empty header value", raw, line, id,
+				       name);
 		return add_entry(ps, id, name, value, raw, line);
 	}
 	for (;; p++) {
@@ -481,8 +495,9 @@ static int split_list(struct parser *ps, uint16_t id, struct str name, struct st
 		if (p == end || (*p == ',' && !angle)) {
 			struct str elem = trim_lws(str_make(start, (size_t)(p - start)));
 			if (elem.len == 0)
-				return fail_at(ps, -EBADMSG, 400, "empty element in a comma-separated list",
-					       raw, line, id, name);
+				return fail_at(ps, -EBADMSG, 400,
+					       "empty element in a comma-separated list", raw, line,
+					       id, name);
 			rc = add_entry(ps, id, name, elem, raw, line);
 			if (rc)
 				return rc;
@@ -493,12 +508,13 @@ static int split_list(struct parser *ps, uint16_t id, struct str name, struct st
 			struct scan s = { p, end };
 			struct str q;
 			if (scan_quoted(&s, &q))
-				return fail_at(ps, -EBADMSG, 400, "unterminated quoted string", value,
-					       line, id, name);
+				return fail_at(ps, -EBADMSG, 400, "unterminated quoted string",
+					       value, line, id, name);
 			p = s.p - 1;
 		} else if (*p == '<') {
 			if (angle)
-				return fail_at(ps, -EBADMSG, 400, "'<' inside <...>", value, line, id, name);
+				return fail_at(ps, -EBADMSG, 400, "'<' inside <...>", value, line,
+					       id, name);
 			angle = true;
 		} else if (*p == '>') {
 			angle = false;
@@ -544,8 +560,7 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 	uint16_t id;
 	int rc;
 
-	while (p < ps->end && cc_is((unsigned char)*p, CC_TOKEN))
-		p++;
+	p = span_cls(p, ps->end, CC_TOKEN);
 	name = str_make(start, (size_t)(p - start));
 	colon = p;
 	while (colon < ps->end && (*colon == ' ' || *colon == '\t'))
@@ -561,7 +576,8 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 		if (!eol || eol + 1 >= ps->end) {
 			struct str part = str_make(start, (size_t)(ps->end - start));
 			if ((size_t)(ps->end - start) > ps->lim->max_line)
-				return fail_at(ps, -EMSGSIZE, 400, "header field longer than the limit",
+				return fail_at(ps, -EMSGSIZE, 400,
+					       "header field longer than the limit",
 					       str_sub(part, 0, 80), first_line, -1, STR_NULL);
 			return need_more(ps, "header section not terminated by an empty line", part,
 					 first_line);
@@ -583,8 +599,8 @@ static int parse_field(struct parser *ps, const char *p, const char **next, uint
 						   : "invalid character in a header name",
 				 str_make(start, (size_t)(eol - 1 - start)), first_line);
 	if (*colon != ':')
-		return fail_line(ps, "header line without a colon", str_make(start, (size_t)(eol - 1 - start)),
-				 first_line);
+		return fail_line(ps, "header line without a colon",
+				 str_make(start, (size_t)(eol - 1 - start)), first_line);
 	value = trim_lws(str_make(colon + 1, (size_t)(eol - 1 - (colon + 1))));
 	id = (uint16_t)lookup_hashed(name, name_hash_of(name.s, name.len));
 	(*line)++;
@@ -622,7 +638,8 @@ static int keepalive(struct parser *ps, size_t len)
 				m->buf = str_make(b, 2);
 				return 2;
 			}
-			return fail_line(ps, "datagram starts with an empty line", str_sub(str_make(b, len), 0, 4), 1);
+			return fail_line(ps, "datagram starts with an empty line",
+					 str_sub(str_make(b, len), 0, 4), 1);
 		}
 		if (len == 3 && b[2] == '\r')
 			return SIP_INCOMPLETE;
@@ -682,11 +699,13 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len, enum sip_framing f
 		eol = memchr(buf, '\n', look);
 		if (!eol) {
 			if (look == (size_t)ps.lim->max_line + 2) {
-				rc = fail_at(&ps, -EMSGSIZE, 400, "start line longer than the limit",
+				rc = fail_at(&ps, -EMSGSIZE, 400,
+					     "start line longer than the limit",
 					     str_sub(str_make(buf, look), 0, 80), 1, -1, STR_NULL);
 				goto out;
 			}
-			rc = need_more(&ps, "start line not terminated by CRLF", str_make(buf, look), 1);
+			rc = need_more(&ps, "start line not terminated by CRLF",
+				       str_make(buf, look), 1);
 			goto out;
 		}
 		if (eol == buf || eol[-1] != '\r') {
@@ -719,12 +738,14 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len, enum sip_framing f
 		}
 		if (*p == '\r') {
 			if (p + 1 >= ps.end) {
-				rc = need_more(&ps, "header section not terminated by an empty line",
+				rc = need_more(&ps,
+					       "header section not terminated by an empty line",
 					       str_make(p, 1), line);
 				goto out;
 			}
 			if (p[1] != '\n') {
-				rc = fail_line(&ps, "bare CR at the start of a line", str_make(p, 2), line);
+				rc = fail_line(&ps, "bare CR at the start of a line",
+					       str_make(p, 2), line);
 				goto out;
 			}
 			p += 2;
@@ -746,8 +767,9 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len, enum sip_framing f
 	if (m->has_content_length) {
 		if (m->content_length > ps.lim->max_msg - head_len) {
 			const struct sip_hdr *cl = sip_msg_hdr(m, SIP_HDR_CONTENT_LENGTH);
-			rc = fail_at(&ps, -EMSGSIZE, 513, "Content-Length beyond the maximum message size",
-				     cl->value, cl->line, SIP_HDR_CONTENT_LENGTH, cl->name);
+			rc = fail_at(&ps, -EMSGSIZE, 513,
+				     "Content-Length beyond the maximum message size", cl->value,
+				     cl->line, SIP_HDR_CONTENT_LENGTH, cl->name);
 			goto out;
 		}
 		total = head_len + m->content_length;
@@ -757,8 +779,9 @@ int sip_parse(struct sip_msg *m, const char *buf, size_t len, enum sip_framing f
 				goto out;
 			}
 			const struct sip_hdr *cl = sip_msg_hdr(m, SIP_HDR_CONTENT_LENGTH);
-			rc = fail_at(&ps, -EBADMSG, 400, "Content-Length larger than the datagram's body",
-				     cl->value, cl->line, SIP_HDR_CONTENT_LENGTH, cl->name);
+			rc = fail_at(&ps, -EBADMSG, 400,
+				     "Content-Length larger than the datagram's body", cl->value,
+				     cl->line, SIP_HDR_CONTENT_LENGTH, cl->name);
 			goto out;
 		}
 	} else {

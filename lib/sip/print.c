@@ -239,8 +239,10 @@ static int insert(struct sip_edit *e, int at, uint16_t id, struct str name, stru
 {
 	if (at != SIP_EDIT_TOP && at != SIP_EDIT_BOTTOM && (at < 0 || at >= e->msg->n_hdrs))
 		return -EINVAL;
-	return add_op(e, (struct sip_edit_op){
-				 .kind = SIP_EDIT_INSERT, .at = at, .id = id, .name = name, .value = value });
+	return add_op(
+		e,
+		(struct sip_edit_op){
+			.kind = SIP_EDIT_INSERT, .at = at, .id = id, .name = name, .value = value});
 }
 
 int sip_edit_insert(struct sip_edit *e, int at, enum sip_hdr_id id, struct str value)

@@ -172,7 +172,8 @@ static int parse_params(struct scan *s, struct sip_uri *u, struct sip_error *err
 		if (scan_peek(s, '=')) {
 			s->p++;
 			if (!scan_escaped(s, CC_PARAM, &value))
-				return uri_fail(err, "malformed %-escape in a URI parameter", scan_rest(s));
+				return uri_fail(err, "malformed %-escape in a URI parameter",
+						scan_rest(s));
 			if (value.len == 0)
 				return uri_fail(err, "URI parameter with '=' but no value", name);
 			has_value = true;
@@ -220,19 +221,23 @@ static int parse_sip(struct scan *s, struct sip_uri *u, struct sip_error *err)
 		struct scan us = { s->p, at };
 		struct str user;
 		if (!scan_escaped(&us, CC_USER, &user))
-			return uri_fail(err, "malformed %-escape in the user part", str_make(s->p, (size_t)(at - s->p)));
+			return uri_fail(err, "malformed %-escape in the user part",
+					str_make(s->p, (size_t)(at - s->p)));
 		u->user = user;
 		u->has_user = true;
 		if (scan_peek(&us, ':')) {
 			us.p++;
 			if (!scan_escaped(&us, CC_PASSWORD, &u->password))
-				return uri_fail(err, "malformed %-escape in the password", scan_rest(&us));
+				return uri_fail(err, "malformed %-escape in the password",
+						scan_rest(&us));
 			u->has_password = true;
 		}
 		if (!scan_done(&us))
-			return uri_fail(err, "invalid character in the user part of the URI", scan_rest(&us));
+			return uri_fail(err, "invalid character in the user part of the URI",
+					scan_rest(&us));
 		if (user.len == 0)
-			return uri_fail(err, "empty user part before '@'", str_make(s->p, (size_t)(at + 1 - s->p)));
+			return uri_fail(err, "empty user part before '@'",
+					str_make(s->p, (size_t)(at + 1 - s->p)));
 		s->p = at + 1;
 	}
 
@@ -249,7 +254,8 @@ static int parse_sip(struct scan *s, struct sip_uri *u, struct sip_error *err)
 		s->p++;
 		port = scan_run(s, CC_DIGIT);
 		if (port.len == 0 || scan_number(port, 65535, &n))
-			return uri_fail(err, "URI port is not a number from 0 to 65535", port.len ? port : scan_rest(s));
+			return uri_fail(err, "URI port is not a number from 0 to 65535",
+					port.len ? port : scan_rest(s));
 		u->has_port = true;
 		u->port = (uint16_t)n;
 	}
@@ -314,7 +320,8 @@ int sip_uri_parse(struct str text, struct sip_uri *u, struct sip_error *err)
 		for (size_t i = 0; i < u->opaque.len; i++) {
 			unsigned char c = (unsigned char)u->opaque.s[i];
 			if (c <= 0x20 || c >= 0x7f || strchr("<>\"{}|\\^`", c))
-				return uri_fail(err, "invalid character in the URI", str_sub(u->opaque, i, 1));
+				return uri_fail(err, "invalid character in the URI",
+						str_sub(u->opaque, i, 1));
 		}
 		break;
 	}
@@ -348,19 +355,6 @@ static bool uparam_next(struct str *rest, struct uparam *p)
 	return true;
 }
 
-static bool uparam_find(struct str params, struct str name, struct uparam *out)
-{
-	struct uparam p;
-
-	while (uparam_next(&params, &p)) {
-		if (esc_eq(p.name, name, true)) {
-			*out = p;
-			return true;
-		}
-	}
-	return false;
-}
-
 static bool uparam_value_eq(const struct uparam *a, const struct uparam *b)
 {
 	if (a->has_value != b->has_value)
@@ -369,27 +363,34 @@ static bool uparam_value_eq(const struct uparam *a, const struct uparam *b)
 }
 
 /*
- * `all`: every parameter must be in both (tel, RFC 3966 4); otherwise only
- * the strict ones must (sip, RFC 3261 19.1.4).
+ * Does every parameter of `pa` agree with `pb`? A name present in both
+ * must have an equal value in `pb` (any one of them: RFC 3261 says nothing
+ * of repeated parameters, and a URI must equal itself); a name missing
+ * from `pb` is ignored unless `all` (tel, RFC 3966 4) or it is one of
+ * those RFC 3261 19.1.4 never ignores.
  */
-static bool params_equal(struct str pa, struct str pb, bool all)
+static bool params_agree(struct str pa, struct str pb, bool all)
 {
-	struct str rest = pa;
 	struct uparam a, b;
 
-	while (uparam_next(&rest, &a)) {
-		if (uparam_find(pb, a.name, &b)) {
-			if (!uparam_value_eq(&a, &b))
-				return false;
-		} else if (all || is_strict_param(a.name)) {
-			return false;
+	while (uparam_next(&pa, &a)) {
+		struct str rest = pb;
+		bool named = false, matched = false;
+		while (!matched && uparam_next(&rest, &b)) {
+			if (esc_eq(a.name, b.name, true)) {
+				named = true;
+				matched = uparam_value_eq(&a, &b);
+			}
 		}
-	}
-	rest = pb;
-	while (uparam_next(&rest, &b))
-		if ((all || is_strict_param(b.name)) && !uparam_find(pa, b.name, &a))
+		if (named ? !matched : (all || is_strict_param(a.name)))
 			return false;
+	}
 	return true;
+}
+
+static bool params_equal(struct str pa, struct str pb, bool all)
+{
+	return params_agree(pa, pb, all) && params_agree(pb, pa, all);
 }
 
 /* Next "name=value" of a URI header list. */
@@ -466,7 +467,8 @@ bool sip_uri_equal(const struct sip_uri *a, const struct sip_uri *b)
 		return headers_contained(a->headers, b->headers) &&
 		       headers_contained(b->headers, a->headers);
 	case SIP_URI_TEL:
-		return tel_number_eq(a->number, b->number) && params_equal(a->params, b->params, true);
+		return tel_number_eq(a->number, b->number) &&
+		       params_equal(a->params, b->params, true);
 	case SIP_URI_OTHER:
 		return str_caseeq(a->scheme_name, b->scheme_name) && str_eq(a->opaque, b->opaque);
 	}

@@ -36,7 +36,8 @@ struct sip_uri {
 	struct str scheme_name; /* as written: "sip", "SIPS", "tel", "urn" */
 
 	/* sip and sips */
-	struct str user;     /* escaped, may be empty; "user;par=u%40x" stays whole (RFC 4475 3.1.1.9) */
+	struct str
+		user; /* escaped, may be empty; "user;par=u%40x" stays whole (RFC 4475 3.1.1.9) */
 	struct str password; /* escaped; meaningful only if has_password */
 	bool has_user;       /* an '@' was present */
 	bool has_password;

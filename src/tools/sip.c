@@ -34,6 +34,7 @@ static void print_help(FILE *f)
 	       "           FILE: ok CODE               a valid response\n"
 	       "           FILE: ok keepalive          a CRLF or CRLFCRLF keepalive\n"
 	       "           FILE: invalid: REASON       the first problem found\n"
+	       "           FILE: error: REASON         the file could not be read\n"
 	       "\n"
 	       "       REASON names the problem, then in parentheses the line number, the\n"
 	       "       header as written in the file and the offending text, with bytes\n"

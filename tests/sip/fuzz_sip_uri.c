@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		sip_unescape(a.user, out, sizeof(out), &n);
 		sip_unescape(a.headers, out, sizeof(out), &n);
-		if (sip_uri_parse(s2, &b, &err) == 0 && sip_uri_equal(&a, &b) != sip_uri_equal(&b, &a))
+		if (sip_uri_parse(s2, &b, &err) == 0 &&
+		    sip_uri_equal(&a, &b) != sip_uri_equal(&b, &a))
 			abort();
 	}
 	return 0;

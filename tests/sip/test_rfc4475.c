@@ -106,8 +106,9 @@ static void details_wsinv(struct sip_msg *m, const struct input *in)
 	assert_int_equal(val(m, SIP_HDR_SUBJECT, 0).len, 0);
 	assert_true(str_eq_cstr(sip_msg_hdr_by_name(m, STR_LIT("newfangledheader"))->value,
 				"newfangled value\r\n continued newfangled value"));
-	assert_true(str_eq_cstr(sip_msg_hdr_by_name(m, STR_LIT("UnknownHeaderWithUnusualValue"))->value,
-				";;,,;;,;"));
+	assert_true(
+		str_eq_cstr(sip_msg_hdr_by_name(m, STR_LIT("UnknownHeaderWithUnusualValue"))->value,
+			    ";;,,;;,;"));
 	/* Contact: quoted display with escaped quotes, params over lines */
 	assert_int_equal(sip_contact_parse(val(m, SIP_HDR_CONTACT, 0), &c, NULL), 0);
 	assert_true(str_eq_cstr(unquoted(c.addr.display, buf, sizeof(buf)), "Quoted string \"\""));
@@ -147,7 +148,8 @@ static void details_intmeth(struct sip_msg *m, const struct input *in)
 	assert_true(str_eq_cstr(ruri->host, "example.com"));
 	/* quoted-pairs of BEL, NUL and DEL in the display name */
 	assert_int_equal(sip_msg_to(m, &to, NULL), 0);
-	assert_true(str_eq(unquoted(to->display, buf, sizeof(buf)), str_make(display, sizeof(display) - 1)));
+	assert_true(str_eq(unquoted(to->display, buf, sizeof(buf)),
+			   str_make(display, sizeof(display) - 1)));
 	assert_int_equal(sip_msg_from(m, &from, NULL), 0);
 	assert_false(from->display_quoted);
 	assert_true(str_eq_cstr(from->display, "token1~` token2'+_ token3*%!.-"));
@@ -429,7 +431,8 @@ static void details_regescrt(struct sip_msg *m, const struct input *in)
 	assert_int_equal(sip_contact_parse(val(m, SIP_HDR_CONTACT, 0), &c, NULL), 0);
 	uri_of(c.addr.uri, &u);
 	assert_true(u.has_headers);
-	assert_true(str_eq_cstr(unescaped(u.headers, buf, sizeof(buf)), "Route=<sip:sip.example.com>"));
+	assert_true(
+		str_eq_cstr(unescaped(u.headers, buf, sizeof(buf)), "Route=<sip:sip.example.com>"));
 }
 
 static void details_inv2543(struct sip_msg *m, const struct input *in)
@@ -463,59 +466,59 @@ static const struct expect {
 	const char *reason;
 } expect[] = {
 	/* 3.1.1 valid */
-	{ "wsinv.dat", details_wsinv, NULL },
-	{ "intmeth.dat", details_intmeth, NULL },
-	{ "esc01.dat", details_esc01, NULL },
-	{ "escnull.dat", details_escnull, NULL },
-	{ "esc02.dat", details_esc02, NULL },
-	{ "lwsdisp.dat", details_lwsdisp, NULL },
-	{ "longreq.dat", details_longreq, NULL },
-	{ "dblreq.dat", details_dblreq, NULL },
-	{ "semiuri.dat", details_semiuri, NULL },
-	{ "transports.dat", details_transports, NULL },
-	{ "mpart01.dat", details_mpart01, NULL },
-	{ "unreason.dat", details_unreason, NULL },
-	{ "noreason.dat", details_noreason, NULL },
+	{"wsinv.dat", details_wsinv, NULL},
+	{"intmeth.dat", details_intmeth, NULL},
+	{"esc01.dat", details_esc01, NULL},
+	{"escnull.dat", details_escnull, NULL},
+	{"esc02.dat", details_esc02, NULL},
+	{"lwsdisp.dat", details_lwsdisp, NULL},
+	{"longreq.dat", details_longreq, NULL},
+	{"dblreq.dat", details_dblreq, NULL},
+	{"semiuri.dat", details_semiuri, NULL},
+	{"transports.dat", details_transports, NULL},
+	{"mpart01.dat", details_mpart01, NULL},
+	{"unreason.dat", details_unreason, NULL},
+	{"noreason.dat", details_noreason, NULL},
 	/* 3.1.2 invalid */
-	{ "badinv01.dat", NULL, "empty element in a comma-separated list" },
-	{ "clerr.dat", NULL, "Content-Length larger than the datagram's body" },
-	{ "ncl.dat", NULL, "Content-Length is not a non-negative integer" },
-	{ "scalar02.dat", NULL, "CSeq number above 2^32-1" },
-	{ "scalarlg.dat", NULL, "CSeq number above 2^32-1" },
-	{ "quotbal.dat", NULL, "unterminated quoted display name" },
-	{ "ltgtruri.dat", NULL, "Request-URI does not start with a scheme (no <> allowed)" },
-	{ "lwsruri.dat", NULL, "whitespace inside the Request-URI" },
-	{ "lwsstart.dat", NULL, "more than one SP between method and Request-URI" },
-	{ "trws.dat", NULL, "whitespace at the end of the request line" },
-	{ "escruri.dat", NULL, "Request-URI must not carry headers (RFC 3261 19.1.1)" },
-	{ "baddate.dat", NULL, "Date time zone must be GMT (RFC 3261 20.17)" },
-	{ "regbadct.dat", NULL, "a URI with headers ('?') must be enclosed in <> (RFC 3261 20.10)" },
-	{ "badaspec.dat", NULL, "whitespace inside < >" },
+	{"badinv01.dat", NULL, "empty element in a comma-separated list"},
+	{"clerr.dat", NULL, "Content-Length larger than the datagram's body"},
+	{"ncl.dat", NULL, "Content-Length is not a non-negative integer"},
+	{"scalar02.dat", NULL, "CSeq number above 2^32-1"},
+	{"scalarlg.dat", NULL, "CSeq number above 2^32-1"},
+	{"quotbal.dat", NULL, "unterminated quoted display name"},
+	{"ltgtruri.dat", NULL, "Request-URI does not start with a scheme (no <> allowed)"},
+	{"lwsruri.dat", NULL, "whitespace inside the Request-URI"},
+	{"lwsstart.dat", NULL, "more than one SP between method and Request-URI"},
+	{"trws.dat", NULL, "whitespace at the end of the request line"},
+	{"escruri.dat", NULL, "Request-URI must not carry headers (RFC 3261 19.1.1)"},
+	{"baddate.dat", NULL, "Date time zone must be GMT (RFC 3261 20.17)"},
+	{"regbadct.dat", NULL, "a URI with headers ('?') must be enclosed in <> (RFC 3261 20.10)"},
+	{"badaspec.dat", NULL, "whitespace inside < >"},
 	/* the archive's baddn.dat lacks the empty line; see test_baddn_repaired */
-	{ "baddn.dat", NULL, "header section not terminated by an empty line" },
-	{ "badvers.dat", NULL, "SIP version not supported (only SIP/2.0)" },
-	{ "mismatch01.dat", NULL, "CSeq method differs from the request method" },
-	{ "mismatch02.dat", NULL, "CSeq method differs from the request method" },
-	{ "bigcode.dat", NULL, "status code is not three digits" },
+	{"baddn.dat", NULL, "header section not terminated by an empty line"},
+	{"badvers.dat", NULL, "SIP version not supported (only SIP/2.0)"},
+	{"mismatch01.dat", NULL, "CSeq method differs from the request method"},
+	{"mismatch02.dat", NULL, "CSeq method differs from the request method"},
+	{"bigcode.dat", NULL, "status code is not three digits"},
 	/* 3.2 - 3.4: parse; the application decides */
-	{ "badbranch.dat", details_badbranch, NULL },
-	{ "insuf.dat", NULL, "mandatory header missing" },
-	{ "unkscm.dat", details_unkscm, NULL },
-	{ "novelsc.dat", details_novelsc, NULL },
-	{ "unksm2.dat", details_unksm2, NULL },
-	{ "bext01.dat", details_bext01, NULL },
-	{ "invut.dat", NULL, NULL },
-	{ "regaut01.dat", details_regaut01, NULL },
-	{ "multi01.dat", NULL, "header allowed only once appears more than once" },
-	{ "mcl01.dat", NULL, "more than one Content-Length" },
-	{ "bcast.dat", details_bcast, NULL },
-	{ "zeromf.dat", details_zeromf, NULL },
-	{ "cparam01.dat", details_cparam01, NULL },
-	{ "cparam02.dat", details_cparam02, NULL },
-	{ "regescrt.dat", details_regescrt, NULL },
-	{ "sdp01.dat", NULL, NULL },
-	{ "inv2543.dat", details_inv2543, NULL },
-	{ "test.dat", NULL, "request line without SIP-Version (RFC 3261 7.1)" },
+	{"badbranch.dat", details_badbranch, NULL},
+	{"insuf.dat", NULL, "mandatory header missing"},
+	{"unkscm.dat", details_unkscm, NULL},
+	{"novelsc.dat", details_novelsc, NULL},
+	{"unksm2.dat", details_unksm2, NULL},
+	{"bext01.dat", details_bext01, NULL},
+	{"invut.dat", NULL, NULL},
+	{"regaut01.dat", details_regaut01, NULL},
+	{"multi01.dat", NULL, "header allowed only once appears more than once"},
+	{"mcl01.dat", NULL, "more than one Content-Length"},
+	{"bcast.dat", details_bcast, NULL},
+	{"zeromf.dat", details_zeromf, NULL},
+	{"cparam01.dat", details_cparam01, NULL},
+	{"cparam02.dat", details_cparam02, NULL},
+	{"regescrt.dat", details_regescrt, NULL},
+	{"sdp01.dat", NULL, NULL},
+	{"inv2543.dat", details_inv2543, NULL},
+	{"test.dat", NULL, "request line without SIP-Version (RFC 3261 7.1)"},
 };
 
 static char *read_data(const char *name, size_t *len)
@@ -597,7 +600,8 @@ static void stream_prefixes(const char *data, size_t len, int dgram_rc, bool fra
 	}
 }
 
-static void run_one(const char *file, const char *section, const char *klass, const char *expectation)
+static void run_one(const char *file, const char *section, const char *klass,
+		    const char *expectation)
 {
 	static struct sip_msg m, m2;
 	const struct expect *e = find_expect(file);
@@ -628,7 +632,8 @@ static void run_one(const char *file, const char *section, const char *klass, co
 	if (strcmp(expectation, "MUST parse") == 0 && parsed < 0)
 		fail_msg("%s (%s) must parse: %s", file, section, reason);
 	if (e->reason && (!reason || strcmp(reason, e->reason) != 0))
-		fail_msg("%s: expected \"%s\", got \"%s\"", file, e->reason, reason ? reason : "ok");
+		fail_msg("%s: expected \"%s\", got \"%s\"", file, e->reason,
+			 reason ? reason : "ok");
 	if (!e->reason && reason)
 		fail_msg("%s: expected ok, got \"%s\" (line %u)", file, reason, err.line);
 	if (e->details) {

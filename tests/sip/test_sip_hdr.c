@@ -103,7 +103,8 @@ static char text[4096];
 /* A request carrying the one field, parsed; returns its first entry. */
 static const struct sip_hdr *parse_field(const char *field)
 {
-	int n = snprintf(text, sizeof(text), "OPTIONS sip:x@example.net SIP/2.0\r\n%s\r\nl: 0\r\n\r\n", field);
+	int n = snprintf(text, sizeof(text),
+			 "OPTIONS sip:x@example.net SIP/2.0\r\n%s\r\nl: 0\r\n\r\n", field);
 	struct sip_error err;
 
 	sip_msg_init(&msg);
@@ -134,7 +135,8 @@ static void test_example_security(void **state)
 		assert_int_equal(sc[i].port_c, 2468);
 		assert_int_equal(sc[i].port_s, 1357);
 		assert_int_equal(sc[i].present, SIP_SEC_ALG | SIP_SEC_EALG | SIP_SEC_SPI_C |
-							SIP_SEC_SPI_S | SIP_SEC_PORT_C | SIP_SEC_PORT_S);
+							SIP_SEC_SPI_S | SIP_SEC_PORT_C |
+							SIP_SEC_PORT_S);
 		assert_int_equal(sc[i].n_other, 0);
 	}
 	assert_int_equal(sip_msg_secmechs(&msg, SIP_HDR_SECURITY_CLIENT, sc, 1, &n, &err), -ENOSPC);
@@ -165,7 +167,8 @@ static void test_example_auth(void **state)
 	/* SM1: empty nonce and response, value folded over two lines */
 	assert_int_equal(sip_hdr_decode(h, &v, &err), 0);
 	assert_true(str_eq_cstr(v.auth.scheme, "Digest"));
-	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_USERNAME), "alice_private@ims.example.net"));
+	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_USERNAME),
+				"alice_private@ims.example.net"));
 	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_REALM), "ims.example.net"));
 	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_URI), "sip:ims.example.net"));
 	assert_true(sip_auth_has(&v.auth, SIP_AUTH_NONCE));
@@ -178,8 +181,10 @@ static void test_example_auth(void **state)
 	h = parse_field(example_field("WWW-Authenticate", 0));
 	assert_int_equal(sip_hdr_decode(h, &v, &err), 0);
 	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_ALGORITHM), "AKAv1-MD5"));
-	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_IK), "0123456789abcdeffedcba9876543210"));
-	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_CK), "9876543210abcdef0123456789abcdef"));
+	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_IK),
+				"0123456789abcdeffedcba9876543210"));
+	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_CK),
+				"9876543210abcdef0123456789abcdef"));
 	assert_true(str_eq_cstr(sip_auth_get(&v.auth, SIP_AUTH_NONCE), "<base64(RAND||AUTN)>"));
 	/* SM4: forwarded without them */
 	h = parse_field(example_field("WWW-Authenticate", 1));
@@ -275,37 +280,72 @@ static void expect_bad(decode_fn fn, const struct bad *bad, size_t n)
 		if (rc != bad[i].code)
 			fail_msg("\"%s\": rc %d, expected %d", bad[i].value, rc, bad[i].code);
 		if (strcmp(err.reason, bad[i].reason) != 0)
-			fail_msg("\"%s\": \"%s\", expected \"%s\"", bad[i].value, err.reason, bad[i].reason);
+			fail_msg("\"%s\": \"%s\", expected \"%s\"", bad[i].value, err.reason,
+				 bad[i].reason);
 	}
 }
 
-static int via_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_via_parse(s, &v->via, e); }
-static int contact_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_contact_parse(s, &v->contact, e); }
-static int addr_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_addr_parse(s, &v->addr, e); }
-static int cseq_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_cseq_parse(s, &v->cseq, e); }
-static int callid_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_callid_parse(s, &v->callid, e); }
-static int cred_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_auth_parse(s, false, &v->auth, e); }
-static int chal_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_auth_parse(s, true, &v->auth, e); }
-static int sec_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_secmech_parse(s, &v->sec, e); }
-static int date_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_date_parse(s, &v->date, e); }
-static int retry_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_retry_after_parse(s, &v->retry_after, e); }
-static int warn_fn(struct str s, union sip_hdr_value *v, struct sip_error *e) { return sip_warning_parse(s, &v->warning, e); }
+static int via_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_via_parse(s, &v->via, e);
+}
+static int contact_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_contact_parse(s, &v->contact, e);
+}
+static int addr_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_addr_parse(s, &v->addr, e);
+}
+static int cseq_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_cseq_parse(s, &v->cseq, e);
+}
+static int callid_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_callid_parse(s, &v->callid, e);
+}
+static int cred_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_auth_parse(s, false, &v->auth, e);
+}
+static int chal_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_auth_parse(s, true, &v->auth, e);
+}
+static int sec_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_secmech_parse(s, &v->sec, e);
+}
+static int date_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_date_parse(s, &v->date, e);
+}
+static int retry_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_retry_after_parse(s, &v->retry_after, e);
+}
+static int warn_fn(struct str s, union sip_hdr_value *v, struct sip_error *e)
+{
+	return sip_warning_parse(s, &v->warning, e);
+}
 
 static void test_via(void **state)
 {
 	static const struct bad bad[] = {
-		{ "SIP/2.0/UDP", -EBADMSG, "Via needs whitespace before sent-by" },
-		{ "SIP/2.0 host", -EBADMSG, "Via does not start with SIP/2.0/transport" },
-		{ "SIP/3.0/UDP host", -EBADMSG, "Via protocol is not SIP/2.0" },
-		{ "SIP/2.0/UDP host:70000", -EBADMSG, "Via port is not a number from 0 to 65535" },
-		{ "SIP/2.0/UDP ho_st", -EBADMSG, "unexpected text after the Via sent-by" },
-		{ "SIP/2.0/UDP [2001:db8::1", -EBADMSG, "Via IPv6 reference without ']'" },
-		{ "SIP/2.0/UDP 192.0.2.300", -EBADMSG, "Via sent-by host is malformed" },
-		{ "SIP/2.0/UDP h;ttl=256", -ERANGE, "parameter value out of range" },
-		{ "SIP/2.0/UDP h;received=example.com", -EBADMSG, "Via received is not an IP address" },
-		{ "SIP/2.0/UDP h;branch=\"q\"", -EBADMSG, "parameter value must be a token" },
-		{ "SIP/2.0/UDP h;;branch=x", -EBADMSG, "malformed parameter" },
-		{ "SIP/2.0/UDP h;rport=x", -EBADMSG, "parameter value is not a number" },
+		{"SIP/2.0/UDP", -EBADMSG, "Via needs whitespace before sent-by"},
+		{"SIP/2.0 host", -EBADMSG, "Via does not start with SIP/2.0/transport"},
+		{"SIP/3.0/UDP host", -EBADMSG, "Via protocol is not SIP/2.0"},
+		{"SIP/2.0/UDP host:70000", -EBADMSG, "Via port is not a number from 0 to 65535"},
+		{"SIP/2.0/UDP ho_st", -EBADMSG, "unexpected text after the Via sent-by"},
+		{"SIP/2.0/UDP [2001:db8::1", -EBADMSG, "Via IPv6 reference without ']'"},
+		{"SIP/2.0/UDP 192.0.2.300", -EBADMSG, "Via sent-by host is malformed"},
+		{"SIP/2.0/UDP h;ttl=256", -ERANGE, "parameter value out of range"},
+		{"SIP/2.0/UDP h;received=example.com", -EBADMSG,
+		 "Via received is not an IP address"},
+		{"SIP/2.0/UDP h;branch=\"q\"", -EBADMSG, "parameter value must be a token"},
+		{"SIP/2.0/UDP h;;branch=x", -EBADMSG, "malformed parameter"},
+		{"SIP/2.0/UDP h;rport=x", -EBADMSG, "parameter value is not a number"},
 	};
 	struct sip_via v;
 
@@ -323,8 +363,9 @@ static void test_via(void **state)
 	assert_true(v.has_ttl);
 	assert_int_equal(v.ttl, 16);
 	assert_true(str_eq_cstr(v.maddr, "239.255.255.1"));
-	assert_true(str_eq_cstr(v.raw, "SIP/2.0/TCP 198.18.0.1:5062;branch=z9hG4bKa;received=2001:db8::9;"
-				       "rport=61234;keep=30;ttl=16;maddr=239.255.255.1;x-extra=\"q\""));
+	assert_true(str_eq_cstr(v.raw,
+				"SIP/2.0/TCP 198.18.0.1:5062;branch=z9hG4bKa;received=2001:db8::9;"
+				"rport=61234;keep=30;ttl=16;maddr=239.255.255.1;x-extra=\"q\""));
 	{
 		struct sip_param p;
 		assert_true(sip_param_find(v.params, "x-extra", &p));
@@ -332,7 +373,8 @@ static void test_via(void **state)
 		assert_true(str_eq_cstr(p.value, "q"));
 	}
 	/* RFC 6223 keep without a value, folded sent-protocol */
-	assert_int_equal(sip_via_parse(STR_LIT("SIP /\r\n 2.0/WSS h.example.org ; keep"), &v, NULL), 0);
+	assert_int_equal(sip_via_parse(STR_LIT("SIP /\r\n 2.0/WSS h.example.org ; keep"), &v, NULL),
+			 0);
 	assert_int_equal(v.transport_id, SIP_TRANSPORT_WSS);
 	assert_true(v.keep);
 	assert_false(v.has_keep_value);
@@ -342,28 +384,33 @@ static void test_via(void **state)
 static void test_addr_contact(void **state)
 {
 	static const struct bad bad_addr[] = {
-		{ "\"open <sip:a@b>", -EBADMSG, "unterminated quoted display name" },
-		{ "\"x\" sip:a@b", -EBADMSG, "quoted display name not followed by <URI>" },
-		{ "<sip:a@b", -EBADMSG, "'<' without its '>'" },
-		{ "<>", -EBADMSG, "empty URI inside < >" },
-		{ "<sip:a@b> x", -EBADMSG, "unexpected text after the URI" },
-		{ "<sip:a@b>;tag", -EBADMSG, "parameter value must be a token" },
-		{ "a@b, c <sip:a@b>", -EBADMSG, "display name with characters other than tokens must be quoted" },
+		{"\"open <sip:a@b>", -EBADMSG, "unterminated quoted display name"},
+		{"\"x\" sip:a@b", -EBADMSG, "quoted display name not followed by <URI>"},
+		{"<sip:a@b", -EBADMSG, "'<' without its '>'"},
+		{"<>", -EBADMSG, "empty URI inside < >"},
+		{"<sip:a@b> x", -EBADMSG, "unexpected text after the URI"},
+		{"<sip:a@b>;tag", -EBADMSG, "parameter value must be a token"},
+		{"a@b, c <sip:a@b>", -EBADMSG,
+		 "display name with characters other than tokens must be quoted"},
 	};
 	static const struct bad bad_contact[] = {
-		{ "<sip:a@b>;q=1.5", -EBADMSG, "Contact q is not a q-value (0 to 1, three decimals)" },
-		{ "<sip:a@b>;expires=4294967296", -ERANGE, "parameter value out of range" },
-		{ "<sip:a@b>;reg-id=0", -EBADMSG, "reg-id must be at least 1" },
-		{ "<sip:a@b>;+sip.instance=urn:x", -EBADMSG, "+sip.instance is not a quoted \"<URN>\"" },
+		{"<sip:a@b>;q=1.5", -EBADMSG,
+		 "Contact q is not a q-value (0 to 1, three decimals)"},
+		{"<sip:a@b>;expires=4294967296", -ERANGE, "parameter value out of range"},
+		{"<sip:a@b>;reg-id=0", -EBADMSG, "reg-id must be at least 1"},
+		{"<sip:a@b>;+sip.instance=urn:x", -EBADMSG,
+		 "+sip.instance is not a quoted \"<URN>\""},
 	};
 	struct sip_contact c;
 	struct sip_addr a;
 
 	assert_int_equal(sip_contact_parse(STR_LIT("*"), &c, NULL), 0);
 	assert_true(c.star);
-	assert_int_equal(sip_contact_parse(STR_LIT("Alice Smith <sips:alice@[2001:db8::2]:5061>;q=0.7;"
-						   "expires=3600;reg-id=2;+sip.instance=\"<urn:uuid:1>\""),
-				   &c, NULL), 0);
+	assert_int_equal(
+		sip_contact_parse(STR_LIT("Alice Smith <sips:alice@[2001:db8::2]:5061>;q=0.7;"
+					  "expires=3600;reg-id=2;+sip.instance=\"<urn:uuid:1>\""),
+				  &c, NULL),
+		0);
 	assert_true(str_eq_cstr(c.addr.display, "Alice Smith"));
 	assert_false(c.addr.display_quoted);
 	assert_true(c.addr.angle);
@@ -421,7 +468,8 @@ static void test_auth(void **state)
 		{ "Digest ik=\"xyz\"", -EBADMSG, "auth parameter must be a quoted hex string" },
 	};
 	static const struct bad bad_chal[] = {
-		{ "Digest realm=\"a\", qop=auth", -EBADMSG, "qop in a challenge must be a quoted list" },
+		{"Digest realm=\"a\", qop=auth", -EBADMSG,
+		 "qop in a challenge must be a quoted list"},
 	};
 	struct sip_auth a;
 	struct sip_param p;
@@ -429,20 +477,27 @@ static void test_auth(void **state)
 	unsigned n = 0;
 
 	/* RFC 3310 resynchronisation: auts, response, qop/nc/cnonce, an unknown param */
-	assert_int_equal(sip_auth_parse(STR_LIT("Digest username=\"alice_private@ims.example.net\",\r\n"
-						" realm=\"ims.example.net\", nonce=\"A34Cm+Fva37UYWpGNB34JP\", "
-						"uri=\"sip:ims.example.net\", qop=auth, nc=00000001, "
-						"cnonce=\"0a4f113b\", response=\"6629fae49393a05397450978507c4ef1\", "
-						"opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", algorithm=AKAv1-MD5, "
-						"auts=\"CjkyMjRmYjA4OWI3NA==\", integrity-protected=\"yes\", x-y=z"),
-				false, &a, NULL), 0);
+	assert_int_equal(
+		sip_auth_parse(
+			STR_LIT("Digest username=\"alice_private@ims.example.net\",\r\n"
+				" realm=\"ims.example.net\", nonce=\"A34Cm+Fva37UYWpGNB34JP\", "
+				"uri=\"sip:ims.example.net\", qop=auth, nc=00000001, "
+				"cnonce=\"0a4f113b\", "
+				"response=\"6629fae49393a05397450978507c4ef1\", "
+				"opaque=\"5ccc069c403ebaf9f0171e9517f40e41\", algorithm=AKAv1-MD5, "
+				"auts=\"CjkyMjRmYjA4OWI3NA==\", integrity-protected=\"yes\", "
+				"x-y=z"),
+			false, &a, NULL),
+		0);
 	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_QOP), "auth"));
 	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_NC), "00000001"));
 	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_CNONCE), "0a4f113b"));
 	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_AUTS), "CjkyMjRmYjA4OWI3NA=="));
 	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_INTEGRITY_PROTECTED), "yes"));
-	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_OPAQUE), "5ccc069c403ebaf9f0171e9517f40e41"));
-	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_RESPONSE), "6629fae49393a05397450978507c4ef1"));
+	assert_true(
+		str_eq_cstr(sip_auth_get(&a, SIP_AUTH_OPAQUE), "5ccc069c403ebaf9f0171e9517f40e41"));
+	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_RESPONSE),
+				"6629fae49393a05397450978507c4ef1"));
 	assert_int_equal(a.n_other, 1);
 	/* every parameter is reachable through the iterator, unknown ones too */
 	rest = a.params;
@@ -451,43 +506,57 @@ static void test_auth(void **state)
 	assert_int_equal(n, 13);
 	assert_true(str_eq_cstr(p.raw, "x-y=z"));
 	/* integrity-protected as a token (TS 24.229 allows either form in practice) */
-	assert_int_equal(sip_auth_parse(STR_LIT("Digest integrity-protected=ip-assoc-pending"), false, &a, NULL), 0);
-	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_INTEGRITY_PROTECTED), "ip-assoc-pending"));
+	assert_int_equal(sip_auth_parse(STR_LIT("Digest integrity-protected=ip-assoc-pending"),
+					false, &a, NULL),
+			 0);
+	assert_true(
+		str_eq_cstr(sip_auth_get(&a, SIP_AUTH_INTEGRITY_PROTECTED), "ip-assoc-pending"));
 	/* a challenge with a quoted qop list, stale */
-	assert_int_equal(sip_auth_parse(STR_LIT("Digest realm=\"r\", qop=\"auth,auth-int\", stale=TRUE, "
-						"domain=\"sip:ims.example.net\""), false, &a, NULL), 0);
+	assert_int_equal(
+		sip_auth_parse(STR_LIT("Digest realm=\"r\", qop=\"auth,auth-int\", stale=TRUE, "
+				       "domain=\"sip:ims.example.net\""),
+			       false, &a, NULL),
+		0);
 	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_QOP), "auth,auth-int"));
 	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_STALE), "TRUE"));
 	expect_bad(cred_fn, bad_cred, sizeof(bad_cred) / sizeof(bad_cred[0]));
 	expect_bad(chal_fn, bad_chal, sizeof(bad_chal) / sizeof(bad_chal[0]));
 	/* Authentication-Info: no scheme */
-	assert_int_equal(sip_authinfo_parse(STR_LIT("nextnonce=\"47364c23432d2e131a5fb210812c\", "
-						    "rspauth=\"6629fae49393a05397450978507c4ef1\", qop=auth"),
-				    &a, NULL), 0);
+	assert_int_equal(sip_authinfo_parse(
+				 STR_LIT("nextnonce=\"47364c23432d2e131a5fb210812c\", "
+					 "rspauth=\"6629fae49393a05397450978507c4ef1\", qop=auth"),
+				 &a, NULL),
+			 0);
 	assert_int_equal(a.scheme.len, 0);
-	assert_true(str_eq_cstr(sip_auth_get(&a, SIP_AUTH_NEXTNONCE), "47364c23432d2e131a5fb210812c"));
+	assert_true(
+		str_eq_cstr(sip_auth_get(&a, SIP_AUTH_NEXTNONCE), "47364c23432d2e131a5fb210812c"));
 	assert_true(sip_auth_has(&a, SIP_AUTH_RSPAUTH));
-	assert_string_equal(sip_auth_param_name(SIP_AUTH_INTEGRITY_PROTECTED), "integrity-protected");
+	assert_string_equal(sip_auth_param_name(SIP_AUTH_INTEGRITY_PROTECTED),
+			    "integrity-protected");
 }
 
 static void test_secmech(void **state)
 {
 	static const struct bad bad[] = {
-		{ "ipsec-3gpp;spi-c=4294967296", -ERANGE, "parameter value out of range" },
-		{ "ipsec-3gpp;port-s=65536", -ERANGE, "parameter value out of range" },
-		{ "ipsec-3gpp;spi-c=1;spi-c=2", -EBADMSG, "security parameter appears twice" },
-		{ "ipsec-3gpp;alg", -EBADMSG, "security parameter needs a value" },
-		{ "ipsec-3gpp;q=2", -EBADMSG, "q is not a q-value (0 to 1, three decimals)" },
-		{ "ipsec-3gpp;spi-c=\"1\"", -EBADMSG, "security parameter must be a number, not quoted" },
-		{ ";alg=x", -EBADMSG, "security mechanism name is not a token" },
-		{ "ipsec-3gpp alg=x", -EBADMSG, "unexpected text after the mechanism name" },
+		{"ipsec-3gpp;spi-c=4294967296", -ERANGE, "parameter value out of range"},
+		{"ipsec-3gpp;port-s=65536", -ERANGE, "parameter value out of range"},
+		{"ipsec-3gpp;spi-c=1;spi-c=2", -EBADMSG, "security parameter appears twice"},
+		{"ipsec-3gpp;alg", -EBADMSG, "security parameter needs a value"},
+		{"ipsec-3gpp;q=2", -EBADMSG, "q is not a q-value (0 to 1, three decimals)"},
+		{"ipsec-3gpp;spi-c=\"1\"", -EBADMSG,
+		 "security parameter must be a number, not quoted"},
+		{";alg=x", -EBADMSG, "security mechanism name is not a token"},
+		{"ipsec-3gpp alg=x", -EBADMSG, "unexpected text after the mechanism name"},
 	};
 	struct sip_secmech s;
 
 	/* every TS 33.203 Annex H parameter, extremes of the ranges, an unknown one */
-	assert_int_equal(sip_secmech_parse(STR_LIT("ipsec-3gpp; q=0.5; alg=hmac-md5-96; ealg=des-ede3-cbc; "
-						   "prot=esp; mod=trans; spi-c=4294967295; spi-s=0; "
-						   "port-c=65535; port-s=1; x-vendor=7"), &s, NULL), 0);
+	assert_int_equal(
+		sip_secmech_parse(STR_LIT("ipsec-3gpp; q=0.5; alg=hmac-md5-96; ealg=des-ede3-cbc; "
+					  "prot=esp; mod=trans; spi-c=4294967295; spi-s=0; "
+					  "port-c=65535; port-s=1; x-vendor=7"),
+				  &s, NULL),
+		0);
 	assert_int_equal(s.q, 500);
 	assert_true(str_eq_cstr(s.prot, "esp"));
 	assert_true(str_eq_cstr(s.mod, "trans"));
@@ -496,11 +565,14 @@ static void test_secmech(void **state)
 	assert_int_equal(s.port_c, 65535);
 	assert_int_equal(s.port_s, 1);
 	assert_int_equal(s.n_other, 1);
-	assert_int_equal(s.present, SIP_SEC_Q | SIP_SEC_ALG | SIP_SEC_EALG | SIP_SEC_PROT | SIP_SEC_MOD |
-					    SIP_SEC_SPI_C | SIP_SEC_SPI_S | SIP_SEC_PORT_C | SIP_SEC_PORT_S);
+	assert_int_equal(s.present, SIP_SEC_Q | SIP_SEC_ALG | SIP_SEC_EALG | SIP_SEC_PROT |
+					    SIP_SEC_MOD | SIP_SEC_SPI_C | SIP_SEC_SPI_S |
+					    SIP_SEC_PORT_C | SIP_SEC_PORT_S);
 	/* RFC 3329 digest mechanism */
 	assert_int_equal(sip_secmech_parse(STR_LIT("digest;d-alg=md5;d-qop=auth;"
-						   "d-ver=\"0123456789abcdef0123456789abcdef\""), &s, NULL), 0);
+						   "d-ver=\"0123456789abcdef0123456789abcdef\""),
+					   &s, NULL),
+			 0);
 	assert_true(str_eq_cstr(s.d_ver, "0123456789abcdef0123456789abcdef"));
 	assert_true(s.present & SIP_SEC_D_ALG);
 	expect_bad(sec_fn, bad, sizeof(bad) / sizeof(bad[0]));
@@ -509,9 +581,12 @@ static void test_secmech(void **state)
 static void test_events_media_misc(void **state)
 {
 	static const struct bad bad_date[] = {
-		{ "Fri, 01 Jan 2010 16:00:00 EST", -EBADMSG, "Date time zone must be GMT (RFC 3261 20.17)" },
-		{ "Fri, 1 Jan 2010 16:00:00 GMT", -EBADMSG, "Date is not \"Wkd, DD Mon YYYY HH:MM:SS GMT\"" },
-		{ "Fri, 01 Jab 2010 16:00:00 GMT", -EBADMSG, "Date has an invalid day, month or time" },
+		{"Fri, 01 Jan 2010 16:00:00 EST", -EBADMSG,
+		 "Date time zone must be GMT (RFC 3261 20.17)"},
+		{"Fri, 1 Jan 2010 16:00:00 GMT", -EBADMSG,
+		 "Date is not \"Wkd, DD Mon YYYY HH:MM:SS GMT\""},
+		{"Fri, 01 Jab 2010 16:00:00 GMT", -EBADMSG,
+		 "Date has an invalid day, month or time"},
 	};
 	static const struct bad bad_retry[] = {
 		{ "949302838503028349304023988", -ERANGE, "Retry-After above 2^32-1 seconds" },
@@ -534,23 +609,30 @@ static void test_events_media_misc(void **state)
 	assert_true(str_eq_cstr(ev.package, "reg"));
 	assert_true(str_eq_cstr(ev.id, "7"));
 	assert_int_equal(sip_event_parse(STR_LIT("presence.winfo"), &ev, NULL), 0);
-	assert_int_equal(sip_substate_parse(STR_LIT("terminated;reason=deactivated;retry-after=30"), &ss, NULL), 0);
+	assert_int_equal(sip_substate_parse(STR_LIT("terminated;reason=deactivated;retry-after=30"),
+					    &ss, NULL),
+			 0);
 	assert_int_equal(ss.state_id, SIP_SUBSTATE_TERMINATED);
 	assert_true(str_eq_cstr(ss.reason, "deactivated"));
 	assert_int_equal(ss.retry_after, 30);
 	assert_int_equal(sip_substate_parse(STR_LIT("active;expires=600000"), &ss, NULL), 0);
 	assert_int_equal(ss.state_id, SIP_SUBSTATE_ACTIVE);
 	assert_int_equal(ss.expires, 600000);
-	assert_int_equal(sip_media_parse(STR_LIT("application/reginfo+xml ; charset=\"utf-8\""), &mt, NULL), 0);
+	assert_int_equal(
+		sip_media_parse(STR_LIT("application/reginfo+xml ; charset=\"utf-8\""), &mt, NULL),
+		0);
 	assert_true(str_eq_cstr(mt.subtype, "reginfo+xml"));
 	assert_int_equal(sip_media_parse(STR_LIT("application"), &mt, NULL), -EBADMSG);
-	assert_int_equal(sip_retry_after_parse(STR_LIT("18000 (in a (nested) meeting);duration=3600"), &ra, NULL), 0);
+	assert_int_equal(sip_retry_after_parse(
+				 STR_LIT("18000 (in a (nested) meeting);duration=3600"), &ra, NULL),
+			 0);
 	assert_int_equal(ra.seconds, 18000);
 	assert_true(str_eq_cstr(ra.comment, "in a (nested) meeting"));
 	assert_int_equal(ra.duration, 3600);
 	assert_int_equal(sip_date_parse(STR_LIT("Sat, 15 Oct 2005 04:44:56 GMT"), &d, NULL), 0);
 	assert_int_equal(d.epoch, 1129351496);
-	assert_int_equal(sip_warning_parse(STR_LIT("399 pcscf.example.net \"SA expired\""), &w, NULL), 0);
+	assert_int_equal(
+		sip_warning_parse(STR_LIT("399 pcscf.example.net \"SA expired\""), &w, NULL), 0);
 	assert_int_equal(w.code, 399);
 	assert_true(str_eq_cstr(w.text, "SA expired"));
 	assert_int_equal(sip_tparams_parse(STR_LIT("render;handling=optional"), &tp, NULL), 0);
@@ -606,7 +688,8 @@ static void test_cache(void **state)
 	uint32_t exp;
 
 	sip_msg_init(&msg);
-	assert_int_equal(sip_parse(&msg, t, strlen(t), SIP_FRAME_DATAGRAM, NULL, &err), (int)strlen(t));
+	assert_int_equal(sip_parse(&msg, t, strlen(t), SIP_FRAME_DATAGRAM, NULL, &err),
+			 (int)strlen(t));
 	assert_int_equal(sip_msg_via(&msg, &v1, NULL), 0);
 	assert_int_equal(sip_msg_via(&msg, &v2, NULL), 0);
 	assert_ptr_equal(v1, v2);

@@ -70,16 +70,19 @@ static void test_bad_start_lines(void **state)
 		int code;
 		const char *reason;
 	} bad[] = {
-		{ "INVITE  sip:a@b SIP/2.0", -EBADMSG, "more than one SP between method and Request-URI" },
-		{ "INVITE sip:a@b SIP/2.0 ", -EBADMSG, "whitespace at the end of the request line" },
-		{ "INVITE sip:a@b; lr SIP/2.0", -EBADMSG, "whitespace inside the Request-URI" },
-		{ "INVITE <sip:a@b> SIP/2.0", -EBADMSG, "Request-URI does not start with a scheme (no <> allowed)" },
-		{ "INVITE sip:a@b SIP/7.0", -EPROTONOSUPPORT, "SIP version not supported (only SIP/2.0)" },
-		{ "INVITE sip:a@b", -EBADMSG, "request line without SIP-Version (RFC 3261 7.1)" },
-		{ "SIP/2.0 4294967301 big", -EBADMSG, "status code is not three digits" },
-		{ "SIP/2.0 700 Hm", -EBADMSG, "status code outside 100-699" },
-		{ "SIP/2.0 200", -EBADMSG, "status line without the SP before the reason phrase" },
-		{ "IN(VITE sip:a@b SIP/2.0", -EBADMSG, "invalid character in the method" },
+		{"INVITE  sip:a@b SIP/2.0", -EBADMSG,
+		 "more than one SP between method and Request-URI"},
+		{"INVITE sip:a@b SIP/2.0 ", -EBADMSG, "whitespace at the end of the request line"},
+		{"INVITE sip:a@b; lr SIP/2.0", -EBADMSG, "whitespace inside the Request-URI"},
+		{"INVITE <sip:a@b> SIP/2.0", -EBADMSG,
+		 "Request-URI does not start with a scheme (no <> allowed)"},
+		{"INVITE sip:a@b SIP/7.0", -EPROTONOSUPPORT,
+		 "SIP version not supported (only SIP/2.0)"},
+		{"INVITE sip:a@b", -EBADMSG, "request line without SIP-Version (RFC 3261 7.1)"},
+		{"SIP/2.0 4294967301 big", -EBADMSG, "status code is not three digits"},
+		{"SIP/2.0 700 Hm", -EBADMSG, "status code outside 100-699"},
+		{"SIP/2.0 200", -EBADMSG, "status line without the SP before the reason phrase"},
+		{"IN(VITE sip:a@b SIP/2.0", -EBADMSG, "invalid character in the method"},
 	};
 	char text[256];
 
@@ -95,13 +98,12 @@ static void test_bad_start_lines(void **state)
 
 static void test_headers(void **state)
 {
-	const char *t = "INVITE sip:bob@example.com SIP/2.0" CRLF
-			"v: SIP/2.0/UDP a.example.com;branch=z9hG4bK1 , SIP/2.0/TCP b.example.com" CRLF
-			"TO :" CRLF " <sip:bob@example.com>;tag=\"a,b\"" CRLF
-			"Contact: \"Doe, John\" <sip:j@x;a=b,c>, <sip:k@y>" CRLF
-			"X-Unknown: a, b ,c" CRLF
-			"VIA: SIP/2.0/UDP c.example.com" CRLF
-			"l: 4" CRLF CRLF "body";
+	const char *t =
+		"INVITE sip:bob@example.com SIP/2.0" CRLF
+		"v: SIP/2.0/UDP a.example.com;branch=z9hG4bK1 , SIP/2.0/TCP b.example.com" CRLF
+		"TO :" CRLF " <sip:bob@example.com>;tag=\"a,b\"" CRLF
+		"Contact: \"Doe, John\" <sip:j@x;a=b,c>, <sip:k@y>" CRLF "X-Unknown: a, b ,c" CRLF
+		"VIA: SIP/2.0/UDP c.example.com" CRLF "l: 4" CRLF CRLF "body";
 	const struct sip_hdr *h;
 
 	assert_int_equal(parse_dgram(t), (int)strlen(t));
@@ -162,7 +164,8 @@ static void test_lookup(void **state)
 			up[i] = (char)((n[i] >= 'a' && n[i] <= 'z') ? n[i] - 32 : n[i]);
 		assert_int_equal(sip_hdr_lookup(str_make(up, i)), id);
 		if (sip_hdr_compact(id))
-			assert_int_equal(sip_hdr_lookup(str_make(&(char){ sip_hdr_compact(id) }, 1)), id);
+			assert_int_equal(sip_hdr_lookup(str_make(&(char){sip_hdr_compact(id)}, 1)),
+					 id);
 	}
 	for (unsigned m = 1; m < SIP_METHOD__COUNT; m++)
 		assert_int_equal(sip_method_lookup(str_from_cstr(sip_method_name(m))), m);
@@ -190,7 +193,8 @@ static void test_bad_headers(void **state)
 	char text[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "OPTIONS sip:a@b SIP/2.0" CRLF "%s" CRLF "x", bad[i].hdrs);
+		snprintf(text, sizeof(text), "OPTIONS sip:a@b SIP/2.0" CRLF "%s" CRLF "x",
+			 bad[i].hdrs);
 		assert_int_equal(parse_dgram(text), -EBADMSG);
 		assert_string_equal(err.reason, bad[i].reason);
 		assert_int_equal(err.line, bad[i].line);
@@ -257,7 +261,8 @@ static void test_stream_framing(void **state)
 		free(copy);
 		assert_int_equal(rc, SIP_INCOMPLETE);
 	}
-	assert_int_equal(sip_parse(&msg, "\r\n\r", 3, SIP_FRAME_STREAM, NULL, &err), SIP_INCOMPLETE);
+	assert_int_equal(sip_parse(&msg, "\r\n\r", 3, SIP_FRAME_STREAM, NULL, &err),
+			 SIP_INCOMPLETE);
 
 	/* Content-Length is mandatory on a stream */
 	rc = sip_parse(&msg, "OPTIONS sip:a@b SIP/2.0" CRLF CRLF, 27, SIP_FRAME_STREAM, NULL, &err);
@@ -268,8 +273,8 @@ static void test_stream_framing(void **state)
 static void test_limits(void **state)
 {
 	struct sip_limits lim = sip_limits_default;
-	const char *t = "OPTIONS sip:a@b SIP/2.0" CRLF "Via: a, b, c" CRLF "X-Long: 0123456789012345678901234567890" CRLF
-			"l: 4" CRLF CRLF "body";
+	const char *t = "OPTIONS sip:a@b SIP/2.0" CRLF "Via: a, b, c" CRLF
+			"X-Long: 0123456789012345678901234567890" CRLF "l: 4" CRLF CRLF "body";
 	struct sip_hdr big[200];
 	char *huge;
 	int rc;

@@ -122,14 +122,16 @@ static void test_edits(void **state)
 	contact = sip_msg_hdr(&msg, SIP_HDR_CONTACT);
 	route = sip_msg_hdr(&msg, SIP_HDR_ROUTE);
 	sip_edit_init(&e, &msg);
-	assert_int_equal(sip_edit_prepend_via(&e, STR_LIT("SIP/2.0/UDP 198.18.0.1;branch=z9hG4bKnew")), 0);
+	assert_int_equal(
+		sip_edit_prepend_via(&e, STR_LIT("SIP/2.0/UDP 198.18.0.1;branch=z9hG4bKnew")), 0);
 	assert_int_equal(sip_edit_remove(&e, v2), 0);
 	assert_int_equal(sip_edit_remove(&e, v2), -EINVAL);
 	assert_int_equal(sip_edit_replace(&e, contact, STR_LIT("<sip:alice@198.18.0.7>")), 0);
 	assert_int_equal(sip_edit_remove(&e, route), 0);
 	assert_int_equal(sip_edit_insert(&e, SIP_EDIT_BOTTOM, SIP_HDR_PATH,
 					 STR_LIT("<sip:term@pcscf.example.net;lr>")), 0);
-	assert_int_equal(sip_edit_insert_named(&e, SIP_EDIT_TOP, STR_LIT("X-Top"), STR_LIT("1")), 0);
+	assert_int_equal(sip_edit_insert_named(&e, SIP_EDIT_TOP, STR_LIT("X-Top"), STR_LIT("1")),
+			 0);
 	sip_edit_set_ruri(&e, STR_LIT("sip:vivekg@198.18.0.9"));
 	buf_init(&b);
 	assert_int_equal(sip_edit_print(&e, &b), 0);
@@ -141,8 +143,11 @@ static void test_edits(void **state)
 	assert_int_equal(sip_msg_hdr_count(&out_msg, SIP_HDR_VIA), 3);
 	assert_int_equal(sip_via_parse(sip_msg_hdr(&out_msg, SIP_HDR_VIA)->value, &via, NULL), 0);
 	assert_true(str_eq_cstr(via.branch, "z9hG4bKnew"));
-	assert_true(strstr(b.p, "\r\nv: SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n z9hG4bK30239\r\n"));
-	assert_true(str_eq_cstr(sip_msg_hdr(&out_msg, SIP_HDR_CONTACT)->raw, "m: <sip:alice@198.18.0.7>\r\n"));
+	assert_true(strstr(
+		b.p,
+		"\r\nv: SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n z9hG4bK30239\r\n"));
+	assert_true(str_eq_cstr(sip_msg_hdr(&out_msg, SIP_HDR_CONTACT)->raw,
+				"m: <sip:alice@198.18.0.7>\r\n"));
 	assert_null(sip_msg_hdr(&out_msg, SIP_HDR_ROUTE));
 	assert_int_equal(sip_msg_hdr_count(&out_msg, SIP_HDR_PATH), 1);
 	/* untouched fields are byte for byte what they were, folding and case included */
@@ -172,7 +177,8 @@ static void test_body(void **state)
 	struct buf b;
 
 	sip_msg_init(&msg);
-	assert_int_equal(sip_parse(&msg, t, strlen(t), SIP_FRAME_DATAGRAM, NULL, NULL), (int)strlen(t));
+	assert_int_equal(sip_parse(&msg, t, strlen(t), SIP_FRAME_DATAGRAM, NULL, NULL),
+			 (int)strlen(t));
 	sip_edit_init(&e, &msg);
 	sip_edit_set_body(&e, STR_LIT("application/reginfo+xml"), STR_LIT(body));
 	buf_init(&b);
@@ -200,8 +206,11 @@ static void test_body(void **state)
 	/* too many changes */
 	sip_edit_init(&e, &msg);
 	for (int i = 0; i < SIP_EDIT_MAX_OPS; i++)
-		assert_int_equal(sip_edit_insert(&e, SIP_EDIT_BOTTOM, SIP_HDR_SUPPORTED, STR_LIT("path")), 0);
-	assert_int_equal(sip_edit_insert(&e, SIP_EDIT_BOTTOM, SIP_HDR_SUPPORTED, STR_LIT("path")), -ENOSPC);
+		assert_int_equal(
+			sip_edit_insert(&e, SIP_EDIT_BOTTOM, SIP_HDR_SUPPORTED, STR_LIT("path")),
+			0);
+	assert_int_equal(sip_edit_insert(&e, SIP_EDIT_BOTTOM, SIP_HDR_SUPPORTED, STR_LIT("path")),
+			 -ENOSPC);
 	sip_edit_init(&e, &msg);
 	assert_int_equal(sip_edit_insert(&e, 99, SIP_HDR_SUPPORTED, STR_LIT("path")), -EINVAL);
 	assert_int_equal(sip_edit_insert(&e, 0, SIP_HDR_OTHER, STR_LIT("x")), -EINVAL);
@@ -212,18 +221,20 @@ static void test_body(void **state)
 /* The P-CSCF strips sec-agree from SM1 (TS 24.229 5.2.2): remove_all on list headers. */
 static void test_remove_all(void **state)
 {
-	const char *t = "REGISTER sip:ims.example.net SIP/2.0\r\n"
-			"Via: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bK1;rport\r\n"
-			"Security-Client: ipsec-3gpp;alg=hmac-sha-1-96;spi-c=1;spi-s=2;port-c=3;port-s=4, "
-			"ipsec-3gpp;alg=hmac-md5-96;spi-c=1;spi-s=2;port-c=3;port-s=4\r\n"
-			"Require: sec-agree\r\n"
-			"Supported: path, sec-agree\r\n"
-			"Content-Length: 0\r\n\r\n";
+	const char *t =
+		"REGISTER sip:ims.example.net SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bK1;rport\r\n"
+		"Security-Client: ipsec-3gpp;alg=hmac-sha-1-96;spi-c=1;spi-s=2;port-c=3;port-s=4, "
+		"ipsec-3gpp;alg=hmac-md5-96;spi-c=1;spi-s=2;port-c=3;port-s=4\r\n"
+		"Require: sec-agree\r\n"
+		"Supported: path, sec-agree\r\n"
+		"Content-Length: 0\r\n\r\n";
 	struct sip_edit e;
 	struct buf b;
 
 	sip_msg_init(&msg);
-	assert_int_equal(sip_parse(&msg, t, strlen(t), SIP_FRAME_DATAGRAM, NULL, NULL), (int)strlen(t));
+	assert_int_equal(sip_parse(&msg, t, strlen(t), SIP_FRAME_DATAGRAM, NULL, NULL),
+			 (int)strlen(t));
 	sip_edit_init(&e, &msg);
 	assert_int_equal(sip_edit_remove_all(&e, SIP_HDR_SECURITY_CLIENT), 0);
 	assert_int_equal(sip_edit_remove_all(&e, SIP_HDR_REQUIRE), 0);
@@ -249,7 +260,8 @@ static void test_build(void **state)
 
 	buf_init_fixed(&b, fixed, sizeof(fixed));
 	sip_print_request_line(&b, STR_LIT("SUBSCRIBE"), STR_LIT("sip:alice@ims.example.net"));
-	sip_print_hdr(&b, SIP_HDR_VIA, STR_LIT("SIP/2.0/UDP 198.18.0.2:7531;branch=z9hG4bKs1;rport"));
+	sip_print_hdr(&b, SIP_HDR_VIA,
+		      STR_LIT("SIP/2.0/UDP 198.18.0.2:7531;branch=z9hG4bKs1;rport"));
 	sip_print_hdrf(&b, SIP_HDR_MAX_FORWARDS, "%u", 70);
 	sip_print_hdr(&b, SIP_HDR_FROM, STR_LIT("<sip:alice@ims.example.net>;tag=f1"));
 	sip_print_hdr(&b, SIP_HDR_TO, STR_LIT("<sip:alice@ims.example.net>"));
@@ -274,7 +286,8 @@ static void test_build(void **state)
 	assert_true(str_eq_cstr(to->tag, "t9"));
 	assert_int_equal(sip_msg_cseq(&out_msg, &cseq, NULL), 0);
 	assert_int_equal(cseq->method_id, SIP_METHOD_SUBSCRIBE);
-	assert_true(str_eq(sip_msg_hdr(&out_msg, SIP_HDR_VIA)->raw, sip_msg_hdr(&msg, SIP_HDR_VIA)->raw));
+	assert_true(str_eq(sip_msg_hdr(&out_msg, SIP_HDR_VIA)->raw,
+			   sip_msg_hdr(&msg, SIP_HDR_VIA)->raw));
 	assert_string_equal(sip_reason_phrase(494), "Security Agreement Required");
 	assert_string_equal(sip_reason_phrase(299), "");
 	buf_free(&r);
@@ -283,9 +296,12 @@ static void test_build(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_identity), cmocka_unit_test(test_identity_adds_content_length),
-		cmocka_unit_test(test_edits),    cmocka_unit_test(test_body),
-		cmocka_unit_test(test_remove_all), cmocka_unit_test(test_build),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_identity_adds_content_length),
+		cmocka_unit_test(test_edits),
+		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_remove_all),
+		cmocka_unit_test(test_build),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

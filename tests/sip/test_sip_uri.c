@@ -23,8 +23,9 @@ static struct sip_uri parse_ok(const char *text)
 
 static void test_parts(void **state)
 {
-	struct sip_uri u = parse_ok("sips:alice:secret@[2001:db8::10]:5061;transport=tcp;lr;ob;"
-				    "maddr=198.18.0.9;ttl=5;user=phone;method=INVITE?Subject=hi&Priority=urgent");
+	struct sip_uri u = parse_ok(
+		"sips:alice:secret@[2001:db8::10]:5061;transport=tcp;lr;ob;"
+		"maddr=198.18.0.9;ttl=5;user=phone;method=INVITE?Subject=hi&Priority=urgent");
 
 	assert_int_equal(u.scheme, SIP_URI_SIPS);
 	assert_true(str_eq_cstr(u.user, "alice"));
@@ -93,7 +94,8 @@ static void test_bad(void **state)
 		if (sip_uri_parse(str_from_cstr(bad[i].uri), &u, &err) != -EBADMSG)
 			fail_msg("%s accepted", bad[i].uri);
 		if (strcmp(err.reason, bad[i].reason) != 0)
-			fail_msg("%s: \"%s\", expected \"%s\"", bad[i].uri, err.reason, bad[i].reason);
+			fail_msg("%s: \"%s\", expected \"%s\"", bad[i].uri, err.reason,
+				 bad[i].reason);
 	}
 }
 
@@ -125,7 +127,8 @@ static bool same(const char *a, const char *b)
 /* The examples of RFC 3261 19.1.4, then tel (RFC 3966 4). */
 static void test_compare(void **state)
 {
-	assert_true(same("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"));
+	assert_true(same("sip:%61lice@atlanta.com;transport=TCP",
+			 "sip:alice@AtLanTa.CoM;Transport=tcp"));
 	assert_true(same("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"));
 	assert_true(same("sip:carol@chicago.com", "sip:carol@chicago.com;security=on"));
 	assert_true(same("sip:carol@chicago.com;newparam=5", "sip:carol@chicago.com;security=on"));
@@ -134,13 +137,22 @@ static void test_compare(void **state)
 	assert_true(same("sip:alice@atlanta.com?subject=project%20x&priority=urgent",
 			 "sip:alice@atlanta.com?priority=urgent&subject=project%20x"));
 
-	assert_false(same("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"));
+	assert_false(
+		same("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"));
 	assert_false(same("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
+	assert_false(same("sip:bob@biloxi.com", "sip:bob@biloxi.com:0"));
 	assert_false(same("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"));
 	assert_false(same("sip:bob@biloxi.com", "sip:bob@biloxi.com:6000;transport=tcp"));
 	assert_false(same("sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"));
 	assert_false(same("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"));
-	assert_false(same("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off"));
+	assert_false(
+		same("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off"));
+
+	/* repeated parameters (found by fuzz_sip_uri): a URI still equals itself */
+	assert_true(same("sip:a@h;transport=.com;transport=TCP",
+			 "sip:a@h;transport=.com;transport=TCP"));
+	assert_true(same("sip:h;x=1;x=2", "sip:h;x=2;x=1"));
+	assert_false(same("sip:h;x=1;x=2", "sip:h;x=3"));
 
 	/* escapes are decoded exactly once, sip and sips never match */
 	assert_false(same("sip:value%41@h", "sip:value%2541@h"));
@@ -149,7 +161,8 @@ static void test_compare(void **state)
 	assert_false(same("sip:a:pw@h", "sip:a@h"));
 
 	assert_true(same("tel:+1-201-555-0123", "tel:+12015550123"));
-	assert_true(same("tel:7042;phone-context=Example.COM", "tel:7042;phone-context=example.com"));
+	assert_true(
+		same("tel:7042;phone-context=Example.COM", "tel:7042;phone-context=example.com"));
 	assert_false(same("tel:7042;phone-context=example.com", "tel:7042"));
 	assert_false(same("tel:+12015550123", "sip:+12015550123@example.com;user=phone"));
 	assert_true(same("urn:x:y", "URN:x:y"));
