@@ -52,8 +52,8 @@ static void sa_json(struct json_writer *w, const char *name, const struct ue_sa 
 	kv_uint(w, "spi_ps", p->server.spi_s);
 	kv_uint(w, "port_pc", p->server.port_c);
 	kv_uint(w, "port_ps", p->server.port_s);
-	json_kv_cstring(w, "alg", esp_auth_alg_name((enum esp_auth_alg)sa->algs.alg));
-	json_kv_cstring(w, "ealg", esp_enc_alg_name((enum esp_enc_alg)sa->algs.ealg));
+	json_kv_cstring(w, "alg", esp_auth_alg_name(sa->algs.alg));
+	json_kv_cstring(w, "ealg", esp_enc_alg_name(sa->algs.ealg));
 	json_end_object(w);
 }
 
