@@ -272,6 +272,7 @@ void ipsec_backend_close(struct ipsec_backend *b)
 {
 	if (!b)
 		return;
+	ipsec_backend_detach(b);
 	ipsec_table_each(&b->sets, free_set, NULL);
 	ipsec_table_free(&b->sets);
 	ipsec_table_free(&b->selectors);
@@ -395,6 +396,20 @@ static bool selectors_taken(const struct ipsec_backend *b, const struct ipsec_sa
 
 /* ---- sets ------------------------------------------------------------- */
 
+/* Field by field: padding bytes of two equal sets may differ. */
+static bool same_sas(const struct ipsec_sa_set *a, const struct ipsec_sa_set *b)
+{
+	for (unsigned i = 0; i < IPSEC_SET_SAS; i++) {
+		const struct ipsec_sa *x = &a->sa[i], *y = &b->sa[i];
+
+		if (x->index != y->index || x->dir != y->dir || x->sport != y->sport ||
+		    x->dport != y->dport || x->spi != y->spi || !ipsec_addr_eq(&x->src, &y->src) ||
+		    !ipsec_addr_eq(&x->dst, &y->dst))
+			return false;
+	}
+	return true;
+}
+
 int ipsec_backend_install(struct ipsec_backend *b, struct ipsec_sa_set *set)
 {
 	struct ipsec_sa_set check, *copy;
@@ -402,8 +417,7 @@ int ipsec_backend_install(struct ipsec_backend *b, struct ipsec_sa_set *set)
 	int ret;
 
 	/* Only what ipsec_sa_set_build() made, and not installed yet. */
-	if (set->id || ipsec_sa_set_build(&check, set->side, &set->p) ||
-	    memcmp(check.sa, set->sa, sizeof(check.sa)) != 0) {
+	if (set->id || ipsec_sa_set_build(&check, set->side, &set->p) || !same_sas(&check, set)) {
 		ret = -EINVAL;
 		goto out;
 	}
@@ -538,6 +552,18 @@ int ipsec_backend_counters(struct ipsec_backend *b, uint32_t id,
 	return b->ops->counters(b, set, out);
 }
 
+int ipsec_backend_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi)
+{
+	return b->ops->spi_in_use(b, dst, spi);
+}
+
+bool ipsec_spi_veto(void *ctx, uint32_t spi)
+{
+	struct ipsec_spi_veto *v = ctx;
+
+	return ipsec_backend_spi_in_use(v->b, &v->local, spi) == 0;
+}
+
 size_t ipsec_backend_fds(const struct ipsec_backend *b, int *fds, size_t cap)
 {
 	return b->ops->fds ? b->ops->fds(b, fds, cap) : 0;
@@ -546,6 +572,45 @@ size_t ipsec_backend_fds(const struct ipsec_backend *b, int *fds, size_t cap)
 int ipsec_backend_input(struct ipsec_backend *b, int fd)
 {
 	return b->ops->input ? b->ops->input(b, fd) : -EINVAL;
+}
+
+static void on_readable(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	struct ipsec_backend *b = io->ctx;
+	int ret = ipsec_backend_input(b, io->fd);
+
+	if (ret)
+		log_warn("input on fd %d: %s", io->fd, strerror(-ret));
+}
+
+int ipsec_backend_attach(struct ipsec_backend *b, struct loop *loop)
+{
+	int fds[IPSEC_BACKEND_FDS];
+	size_t n = ipsec_backend_fds(b, fds, IPSEC_BACKEND_FDS);
+	int ret;
+
+	if (b->loop)
+		return -EEXIST;
+	for (b->nio = 0; b->nio < n; b->nio++) {
+		memset(&b->io[b->nio], 0, sizeof(b->io[b->nio]));
+		ret = loop_io_add(loop, &b->io[b->nio], fds[b->nio], LOOP_READ, on_readable, b);
+		if (ret) {
+			while (b->nio)
+				loop_io_remove(loop, &b->io[--b->nio]);
+			return ret;
+		}
+	}
+	b->loop = loop;
+	return 0;
+}
+
+void ipsec_backend_detach(struct ipsec_backend *b)
+{
+	if (!b->loop)
+		return;
+	while (b->nio)
+		loop_io_remove(b->loop, &b->io[--b->nio]);
+	b->loop = NULL;
 }
 
 /* ---- endpoints -------------------------------------------------------- */
@@ -580,8 +645,14 @@ int ipsec_endpoint_send(struct ipsec_endpoint *ep, const struct ipsec_addr *to, 
 ssize_t ipsec_endpoint_recv(struct ipsec_endpoint *ep, void *buf, size_t cap,
 			    struct ipsec_dgram_info *info)
 {
-	memset(info, 0, sizeof(*info));
-	return ep->b->ops->ep_recv(ep, buf, cap, info);
+	struct ipsec_dgram_info got;
+	ssize_t n;
+
+	memset(&got, 0, sizeof(got));
+	n = ep->b->ops->ep_recv(ep, buf, cap, &got);
+	if (n >= 0)
+		*info = got;
+	return n;
 }
 
 /* ---- checksum ---------------------------------------------------------- */

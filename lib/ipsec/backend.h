@@ -92,6 +92,8 @@ struct ipsec_probe {
  * XFRM_MSG_NEWSA for an ESP transport SA with cbc(aes) + hmac(sha1), and
  * open a raw ESP socket. Always fills *out; returns 0, or a negative errno
  * if the probe itself could not run (no fork; the reason says so).
+ * The child allocates: call this (and ipsec_backend_open() with AUTO)
+ * before the process starts threads.
  */
 int ipsec_probe_run(struct ipsec_probe *out);
 
@@ -153,6 +155,28 @@ struct ipsec_sa_counters {
 	uint64_t other;   /* inbound drops for any other reason */
 };
 
+/*
+ * Whether an inbound ESP SA to our address dst already uses spi, whoever
+ * installed it (xfrm: asks the kernel, so other IKE daemons' SAs count).
+ * Returns 1, 0, or a negative errno.
+ */
+int ipsec_backend_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi);
+
+/*
+ * The allocator's SPI veto for one local address, so that SPIs are unique
+ * among everything the host holds, not only among simreg's:
+ *
+ *     struct ipsec_spi_veto v = { backend, local_addr };
+ *     struct ipsec_alloc_seam seam = { .spi_usable = ipsec_spi_veto, .ctx = &v };
+ *
+ * An error asking the kernel counts as "not usable" (another SPI is drawn).
+ */
+struct ipsec_spi_veto {
+	struct ipsec_backend *b;
+	struct ipsec_addr local;
+};
+bool ipsec_spi_veto(void *ctx, uint32_t spi);
+
 /* Counters of SA1..SA4 of set `id` (out[0] is SA1). -ENOENT if unknown. */
 int ipsec_backend_counters(struct ipsec_backend *b, uint32_t id,
 			   struct ipsec_sa_counters out[IPSEC_SET_SAS]);
@@ -165,6 +189,18 @@ int ipsec_backend_counters(struct ipsec_backend *b, uint32_t id,
 size_t ipsec_backend_fds(const struct ipsec_backend *b, int *fds, size_t cap);
 /* Process everything readable on fd (non-blocking). 0 or a negative errno. */
 int ipsec_backend_input(struct ipsec_backend *b, int fd);
+
+struct loop;
+
+/*
+ * Let the event loop drive the backend: watch its descriptors and call
+ * ipsec_backend_input() whenever one is readable (a no-op for xfrm, which
+ * has none). Endpoints are watched by their users as before.
+ * Returns 0, -EEXIST if attached already, or loop_io_add()'s error (nothing
+ * stays watched). ipsec_backend_close() detaches.
+ */
+int ipsec_backend_attach(struct ipsec_backend *b, struct loop *loop);
+void ipsec_backend_detach(struct ipsec_backend *b);
 
 /* How an inbound datagram reached an endpoint. */
 struct ipsec_dgram_info {
@@ -199,7 +235,8 @@ int ipsec_endpoint_send(struct ipsec_endpoint *ep, const struct ipsec_addr *to, 
 /*
  * Receive one datagram (non-blocking). Returns its length, -EAGAIN when
  * none waits, -EMSGSIZE if it did not fit in cap (it is dropped), or a
- * socket errno; *info says where it came from and over which SA.
+ * socket errno; *info (written only when a datagram is returned) says where
+ * it came from and over which SA.
  */
 ssize_t ipsec_endpoint_recv(struct ipsec_endpoint *ep, void *buf, size_t cap,
 			    struct ipsec_dgram_info *info);

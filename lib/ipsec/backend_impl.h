@@ -10,8 +10,11 @@
 
 #include <stdio.h>
 
+#include "core/loop.h"
 #include "ipsec/backend.h"
 #include "ipsec/table.h"
+
+#define IPSEC_BACKEND_FDS 2
 
 struct ipsec_backend_ops {
 	enum ipsec_backend_kind kind;
@@ -26,6 +29,8 @@ struct ipsec_backend_ops {
 		    int (*found)(struct ipsec_backend *b, const struct ipsec_sa_set *set));
 	int (*counters)(struct ipsec_backend *b, const struct ipsec_sa_set *set,
 			struct ipsec_sa_counters out[IPSEC_SET_SAS]);
+	/* 1 if an ESP SA to dst with this SPI exists (anybody's), 0 if not, or -errno. */
+	int (*spi_in_use)(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi);
 	size_t (*fds)(const struct ipsec_backend *b, int *fds, size_t cap);
 	int (*input)(struct ipsec_backend *b, int fd);
 	int (*ep_open)(struct ipsec_backend *b, const struct ipsec_addr *local, uint16_t port,
@@ -46,6 +51,9 @@ struct ipsec_backend {
 	struct ipsec_table selectors; /* struct ipsec_sel_key -> struct ipsec_sa_set * */
 	uint32_t next_id;
 	FILE *keylog;
+	struct loop *loop; /* when attached */
+	struct loop_io io[IPSEC_BACKEND_FDS];
+	size_t nio;
 };
 
 struct ipsec_endpoint {

@@ -41,6 +41,23 @@ static int default_random(void *ctx, uint8_t *buf, size_t len)
 	return RAND_bytes(buf, (int)len) == 1 ? 0 : -EIO;
 }
 
+int esp_pool_random(void *ctx, uint8_t *buf, size_t len)
+{
+	struct esp_random_pool *p = ctx;
+
+	if (len > sizeof(p->buf))
+		return default_random(NULL, buf, len);
+	if (p->left < len) {
+		if (RAND_bytes(p->buf, sizeof(p->buf)) != 1)
+			return -EIO;
+		p->left = sizeof(p->buf);
+	}
+	memcpy(buf, p->buf + sizeof(p->buf) - p->left, len);
+	memset(p->buf + sizeof(p->buf) - p->left, 0, len);
+	p->left -= len;
+	return 0;
+}
+
 int esp_sa_init(struct esp_sa *sa, uint32_t spi, bool outbound, const struct esp_keys *keys,
 		const struct esp_seam *seam)
 {

@@ -18,7 +18,10 @@
  * transport reads the other, so the event loop watches it like a UDP
  * socket. A full queue drops the datagram (counted), as a UDP socket would.
  *
- * Only UDP is carried; TCP over the SAs needs the xfrm backend.
+ * Only UDP is carried; TCP over the SAs needs the xfrm backend. Every raw
+ * ESP socket of a namespace gets a copy of every ESP packet: two processes
+ * with userspace backends in one namespace each drop (and count) the
+ * other's SPIs.
  */
 #define SLOG_COMPONENT "ipsec"
 #include "core/log.h"
@@ -69,6 +72,7 @@ struct us_backend {
 	struct ipsec_table eps;    /* struct ep_key -> struct us_ep * */
 	uint64_t unknown_spi;
 	uint64_t malformed;
+	struct esp_random_pool ivs; /* IVs and padding lengths of all our SAs */
 	uint8_t rx[MAX_DGRAM + 64];
 	uint8_t udp[MAX_DGRAM];
 	uint8_t tx[MAX_DGRAM + 128];
@@ -144,7 +148,9 @@ static int us_install(struct ipsec_backend *b, const struct ipsec_sa_set *set)
 
 		a->sa = sa;
 		a->set_id = set->id;
-		ret = esp_sa_init(&a->esp, sa->spi, sa->dir == IPSEC_DIR_OUT, &set->p.keys, NULL);
+		struct esp_seam seam = { esp_pool_random, &u->ivs };
+
+		ret = esp_sa_init(&a->esp, sa->spi, sa->dir == IPSEC_DIR_OUT, &set->p.keys, &seam);
 		if (ret)
 			goto fail;
 		a->esp.pad_blocks_max = b->cfg.pad_blocks_max;
@@ -208,6 +214,14 @@ static int us_counters(struct ipsec_backend *b, const struct ipsec_sa_set *set,
 			       c->drops[ESP_E_CRYPTO] + a->dropped;
 	}
 	return 0;
+}
+
+static int us_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi)
+{
+	struct spi_key k;
+
+	spi_key(&k, dst, spi);
+	return ipsec_table_get(&us(b)->by_spi, &k) != NULL;
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -588,6 +602,7 @@ static const struct ipsec_backend_ops us_ops = {
 	.remove = us_remove,
 	.scan = NULL,
 	.counters = us_counters,
+	.spi_in_use = us_spi_in_use,
 	.fds = us_fds,
 	.input = us_input,
 	.ep_open = us_ep_open,

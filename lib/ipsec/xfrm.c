@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "ipsec/backend_impl.h"
@@ -425,6 +426,19 @@ static int xfrm_counters(struct ipsec_backend *b, const struct ipsec_sa_set *set
 	return 0;
 }
 
+static int xfrm_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, uint32_t spi)
+{
+	struct xfrm_backend *x = xb(b);
+	struct ipsec_sa probe = { .dst = *dst, .spi = spi };
+	struct ipsec_sa_counters ignored;
+	int ret = talk(x, build_sa_id(x->buf, XFRM_MSG_GETSA, ++x->seq, &probe), counters_cb,
+		       &ignored);
+
+	if (ret == -ESRCH || ret == -ENOENT)
+		return 0;
+	return ret ? ret : 1;
+}
+
 /* ---- listing and adoption ------------------------------------------------ */
 
 /* A set seen in the dump, SA by SA. */
@@ -768,6 +782,7 @@ static const struct ipsec_backend_ops xfrm_ops = {
 	.remove = xfrm_remove,
 	.scan = xfrm_scan,
 	.counters = xfrm_counters,
+	.spi_in_use = xfrm_spi_in_use,
 	.fds = NULL,
 	.input = NULL,
 	.ep_open = xfrm_ep_open,
@@ -779,6 +794,8 @@ static const struct ipsec_backend_ops xfrm_ops = {
 
 static int open_netlink(struct xfrm_backend *x)
 {
+	/* The kernel always answers; this only turns a bug into an error. */
+	struct timeval limit = { .tv_sec = 5 };
 	int one = 1;
 
 	x->nl = mnl_socket_open2(NETLINK_XFRM, SOCK_CLOEXEC);
@@ -790,6 +807,7 @@ static int open_netlink(struct xfrm_backend *x)
 	/* Errors with the kernel's reason, without our request (keys) echoed. */
 	mnl_socket_setsockopt(x->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(x->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	setsockopt(mnl_socket_get_fd(x->nl), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
 	return 0;
 }
 

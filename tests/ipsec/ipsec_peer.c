@@ -19,6 +19,11 @@
  *   counters                     -> "sa1 out packets=.. bytes=.. replay=.. auth=.. other=.."
  *                                   ... "end"
  *   list                         -> "set ID side=.. ue=.. pcscf=.." per owned set, "end"
+ *   spi HEX                      -> "spi 0x.. in use" / "spi 0x.. free": an inbound SA to
+ *                                   our address with that SPI exists (anybody's)
+ *   alloc N                      -> N local halves from an allocator whose RNG is
+ *                                   stuck on SPI 0x4242, with the backend's veto:
+ *                                   "alloc spi_c=0x.. spi_s=0x.." per half, "end"
  *   quit                         remove the set (unless --keep) and exit 0
  *
  *   ipsec_peer inject --pcap FILE --spi HEX [--nth N] [--seq N] [--flip OFF]
@@ -46,7 +51,7 @@
 #include "ipsec/backend.h"
 #include "ipsec/sa.h"
 
-static void die(const char *fmt, const char *arg)
+static __attribute__((noreturn)) void die(const char *fmt, const char *arg)
 {
 	slog_drain(); /* the library's lines first */
 	fprintf(stderr, "ipsec_peer: ");
@@ -163,6 +168,39 @@ static void cmd_counters(struct peer *p)
 		       (unsigned long long)c[i].replay, (unsigned long long)c[i].auth,
 		       (unsigned long long)c[i].other);
 	printf("end\n");
+}
+
+/* An RNG stuck at 0: every draw proposes the bottom of the range, 0x4242. */
+static uint32_t stuck(void *ctx)
+{
+	return 0;
+}
+
+static void cmd_alloc(struct peer *p, unsigned long n)
+{
+	struct ipsec_spi_veto veto = { p->b, *ipsec_sa_set_local(&p->set) };
+	struct ipsec_alloc_seam seam = { .random32 = stuck, .spi_usable = ipsec_spi_veto,
+					 .ctx = &veto };
+	/* Draws give 0x4242; when it is vetoed the allocator scans upwards. */
+	struct ipsec_alloc_config cfg = { 0x4242, 0x4250, 20000, 20099 };
+	struct ipsec_alloc a;
+
+	if (ipsec_alloc_init(&a, &cfg, &seam)) {
+		printf("error alloc init\n");
+		return;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		struct ipsec_sec_params half;
+		int ret = ipsec_alloc_local(&a, ipsec_sa_set_remote(&p->set), &half);
+
+		if (ret) {
+			printf("error alloc: %s\n", strerror(-ret));
+			break;
+		}
+		printf("alloc spi_c=0x%08x spi_s=0x%08x\n", half.spi_c, half.spi_s);
+	}
+	printf("end\n");
+	ipsec_alloc_destroy(&a);
 }
 
 static int print_set(void *arg, const struct ipsec_sa_set *set)
@@ -290,6 +328,15 @@ static int run_peer(int argc, char **argv)
 		} else if (strcmp(line, "list") == 0) {
 			ipsec_backend_list(p.b, print_set, NULL);
 			printf("end\n");
+		} else if (sscanf(line, "spi %lx", &a) == 1) {
+			int r = ipsec_backend_spi_in_use(p.b, ipsec_sa_set_local(&p.set), (uint32_t)a);
+
+			if (r < 0)
+				printf("error spi: %s\n", strerror(-r));
+			else
+				printf("spi 0x%08lx %s\n", a, r ? "in use" : "free");
+		} else if (sscanf(line, "alloc %lu", &a) == 1) {
+			cmd_alloc(&p, a);
 		} else if (strcmp(line, "quit") == 0) {
 			break;
 		} else {
@@ -330,7 +377,7 @@ static int run_inject(int argc, char **argv)
 	bool set_seq = false;
 	static uint8_t file[1 << 22];
 	size_t len, off;
-	FILE *f;
+	FILE *f = NULL;
 	int c, link;
 	bool swap;
 

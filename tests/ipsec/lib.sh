@@ -250,6 +250,10 @@ run_pair() {
 		--keylog "$work/keys.$name"
 	peer_start ue "$ns_ue" --backend "$ueb" --side ue "${sec[@]}" "${keys[@]}"
 	exchange "$ue" "$pc" "$uc" "$us" "$pcp" "$ps"
+	r=$(peer_cmd pc "spi $(printf %x $spi_ps)")
+	expect "the P-CSCF's backend knows spi_ps is taken" "$r" "^spi 0x[0-9a-f]{8} in use$"
+	r=$(peer_cmd pc "spi $(printf %x $((spi_ps + 100)))")
+	expect "and another SPI is free" "$r" "^spi 0x[0-9a-f]{8} free$"
 	capture_wait
 	attack "$ns_ue" "$work/$name.pcap" "$(printf %x $spi_ps)" pc "$ps"
 	peer_counters pc | sed 's/^/  pcscf /'

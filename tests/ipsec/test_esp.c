@@ -409,6 +409,22 @@ static void test_random_iv_and_padding(void **state)
 	esp_sa_clear(&in);
 }
 
+/* The IV pool: pieces never repeat across a refill, big requests still work. */
+static void test_random_pool(void **state)
+{
+	static struct esp_random_pool pool;
+	static uint8_t seen[300][16];
+	uint8_t big[5000];
+
+	for (int i = 0; i < 300; i++) { /* 4800 bytes: one refill on the way */
+		assert_int_equal(esp_pool_random(&pool, seen[i], 16), 0);
+		for (int j = 0; j < i; j++)
+			assert_memory_not_equal(seen[i], seen[j], 16);
+	}
+	assert_int_equal(esp_pool_random(&pool, big, sizeof(big)), 0);
+	assert_int_equal(esp_pool_random(&pool, big, 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_replay_packets),
 		cmocka_unit_test(test_sequence_exhausted),
 		cmocka_unit_test(test_random_iv_and_padding),
+		cmocka_unit_test(test_random_pool),
 	};
 
 	return cmocka_run_group_tests(tests, load_vectors, NULL);

@@ -61,6 +61,15 @@ expect "a clash fails" "$rc" "^2$"
 expect "the error names SPI, addresses and the kernel's errno" "$(cat "$work/dup.err")" \
 	"xfrm NEWSA for SA1 of set 1 \(spi 0x00000200 198.18.7.3 port 24001 -> 198.18.7.1 port 24012\): File exists"
 expect "nothing of the failed set stays" "$(ip -n "$ns_pc" xfrm state | grep -c '^src' || true)" "^5$"
+echo "== SPIs unique among everything the host holds =="
+expect "somebody else's SPI is seen as taken" "$(peer_cmd pc "spi 4242")" "^spi 0x00004242 in use$"
+expect "so is ours" "$(peer_cmd pc "spi 200")" "^spi 0x00000200 in use$"
+expect "a free one is free" "$(peer_cmd pc "spi 4243")" "^spi 0x00004243 free$"
+echo "alloc 2" >&"${peer_in[pc]}"
+got=$(while read -t 30 -r line <&"${peer_out[pc]}" && [ "$line" != end ]; do echo "$line"; done)
+echo "$got"
+expect "the allocator skips the kernel's SPI 0x4242" "$got" \
+	"^alloc spi_c=0x00004243 spi_s=0x00004244"$'\n'"alloc spi_c=0x00004245 spi_s=0x00004246$"
 peer_stop pc
 expect "the first set is gone with its peer" "$(ip -n "$ns_pc" xfrm state | grep -c '^src' || true)" "^1$"
-echo "6 pairs, adoption, error reporting: all passed"
+echo "6 pairs, adoption, error reporting, SPI vetoes: all passed"

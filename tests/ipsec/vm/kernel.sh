@@ -73,7 +73,15 @@ chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 
 say "downloading $pkg (about 70 MB, once)"
-(cd "$work" && apt-get download -q "$pkg" >&2)
+if ! (cd "$work" && apt-get download -q "$pkg" >&2); then
+	# Stale package lists name a version the mirror no longer has.
+	say "download failed; refreshing the package lists and trying again"
+	apt-get update -qq >&2 || true
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+	dir=$cache_root/$pkg
+	(cd "$work" && apt-get download -q "$pkg" >&2) || { say "cannot download $pkg"; exit 1; }
+fi
 deb=$(ls "$work"/*.deb)
 dpkg-deb -x "$deb" "$work/x"
 kver=$(ls "$work/x/lib/modules")

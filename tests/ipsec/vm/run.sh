@@ -8,10 +8,11 @@
 # SCRIPT's output is in RESULTS_DIR/console.log, the VM's own console in
 # RESULTS_DIR/qemu.log.
 #
-# Exit status: SCRIPT's, or 77 when the VM cannot be started at all (no
-# qemu, no kernel, qemu refusing to boot): the caller reports a skip and the
-# reason is printed loudly on stderr. A VM that started but did not report a
-# status (timeout, crash) is a failure (1), never a skip.
+# Exit status: SCRIPT's, or 77 when qemu itself cannot start (not
+# installed, or refusing to boot): the caller reports a skip and the reason
+# is printed loudly on stderr. No kernel (the Debian mirror unreachable, a
+# broken package) and a VM that started but did not report a status
+# (timeout, crash) are failures (1), never skips.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 script=$(realpath "$1")
@@ -29,7 +30,10 @@ skip() {
 }
 
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (scripts/deps.sh)"
-kdir=$("$here/kernel.sh") || skip "no bootable kernel (see the messages above)"
+kdir=$("$here/kernel.sh") || {
+	echo "vm: FAIL: no bootable kernel (see the messages above)" >&2
+	exit 1
+}
 
 rm -f "$results/rc" "$results/console.log"
 # Software emulation (TCG) as the recipe in kernel-esp-in-qemu.md says: KVM
