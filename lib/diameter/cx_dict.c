@@ -276,7 +276,8 @@ static int define_avps(struct cx_dict *d)
 			.avp_vendor = CX_VENDOR_3GPP,
 			.avp_name = (char *)info->name,
 			.avp_flag_mask = AVP_FLAG_VENDOR | AVP_FLAG_MANDATORY,
-			.avp_flag_val = AVP_FLAG_VENDOR | (info->mandatory ? AVP_FLAG_MANDATORY : 0),
+			.avp_flag_val = AVP_FLAG_VENDOR |
+					(info->mandatory ? AVP_FLAG_MANDATORY : 0),
 			.avp_basetype = basetype(info->type),
 		};
 		struct dict_object *type;
@@ -409,7 +410,8 @@ int cx_answer_new(const struct cx_dict *d, struct msg **msg)
 	if (!err)
 		err = dmsg_add_u32(vsai, d->base[CX_BASE_AUTH_APPLICATION_ID], CX_APPLICATION_ID);
 	if (!err)
-		err = dmsg_add_i32(*msg, d->base[CX_BASE_AUTH_SESSION_STATE], CX_NO_STATE_MAINTAINED);
+		err = dmsg_add_i32(*msg, d->base[CX_BASE_AUTH_SESSION_STATE],
+				   CX_NO_STATE_MAINTAINED);
 	if (!err)
 		err = -fd_msg_add_origin(*msg, 0);
 	return err;

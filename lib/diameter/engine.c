@@ -76,7 +76,8 @@ int dia_peer_parse(char *buf, struct dia_peer *out, char *why, size_t whylen)
 				char *close = strchr(val, ']');
 
 				if (!close)
-					return peer_error(why, whylen, "address '%s' lacks ']'", val);
+					return peer_error(why, whylen, "address '%s' lacks ']'",
+							  val);
 				*close = '\0';
 				colon = close[1] == ':' ? close + 1 : NULL;
 				val++;
@@ -287,7 +288,8 @@ static int fill_conf(FILE *fp, void *ctx)
 		"TLS_Cred = \"%s\", \"%s\";\n"
 		"TLS_CA = \"%s\";\n"
 		"TLS_DH_File = \"%s\";\n",
-		cfg->identity, cfg->realm, cfg->listen ? (cfg->port ? cfg->port : DIA_PORT_DEFAULT) : 0,
+		cfg->identity, cfg->realm,
+		cfg->listen ? (cfg->port ? cfg->port : DIA_PORT_DEFAULT) : 0,
 		cfg->threads ? cfg->threads : 4, c->cert, c->key, c->cert, c->dh);
 	if (cfg->listen)
 		fprintf(fp, "ListenOn = \"%s\";\n", cfg->listen);
@@ -361,10 +363,16 @@ static void emit(int slevel, const char *line)
 static void fd_logger(int level, const char *format, va_list args)
 {
 	char line[1024];
+	int slevel;
 
 	vsnprintf(line, sizeof(line), format, args);
-	emit(level >= FD_LOG_FATAL ? SLOG_ERROR : level >= FD_LOG_ERROR ? SLOG_WARN : SLOG_DEBUG,
-	     line);
+	slevel = level >= FD_LOG_FATAL ? SLOG_ERROR :
+		 level >= FD_LOG_ERROR ? SLOG_WARN : SLOG_DEBUG;
+	/* freeDiameter announces every shutdown at FATAL, so that it always
+	 * shows; a normal stop is not an error. */
+	if (strncmp(line, "Initiating freeDiameter shutdown", 32) == 0)
+		slevel = SLOG_INFO;
+	emit(slevel, line);
 }
 
 static void peer_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
@@ -449,8 +457,9 @@ int dia_engine_start(const struct dia_config *cfg, struct cx_dict *dict, dia_log
 	if (!err)
 		err = -fd_peer_validate_register(validate_peer);
 	if (!err)
-		err = -fd_hook_register(HOOK_MASK(HOOK_PEER_CONNECT_SUCCESS, HOOK_PEER_CONNECT_FAILED),
-					peer_hook, NULL, NULL, &engine.hook);
+		err = -fd_hook_register(
+			HOOK_MASK(HOOK_PEER_CONNECT_SUCCESS, HOOK_PEER_CONNECT_FAILED), peer_hook,
+			NULL, NULL, &engine.hook);
 	if (!err) {
 		rc = fd_core_start();
 		if (!rc)

@@ -60,8 +60,8 @@ static void usage(FILE *out)
 		"\n"
 		"FIELDS\n");
 	for (int i = 0; i < SF__COUNT; i++)
-		fprintf(out, "       --%s %s\n              %s\n", sub_field_name[i], sub_field_arg[i],
-			sub_field_help[i]);
+		fprintf(out, "       --%s %s\n              %s\n", sub_field_name[i],
+			sub_field_arg[i], sub_field_help[i]);
 	fprintf(out,
 		"\n"
 		"EXIT STATUS\n"

@@ -128,7 +128,8 @@ static int make_dir(const char *path)
 
 /* Diameter set-up from the `hss:` section. */
 static int diameter_config(struct hss *h, const char *run_dir, struct dia_config *dc,
-			   struct dia_peer *peers, char (*bufs)[512], char *listen, size_t listen_len)
+			   struct dia_peer *peers, char (*bufs)[512], char *listen,
+			   size_t listen_len)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&h->cfg.listen.sa;
 	uint16_t port;

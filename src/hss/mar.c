@@ -216,7 +216,8 @@ int hss_mar_encode(struct hss *h, struct hss_req *r, struct msg *ans)
 		if (!err)
 			err = dmsg_add_u32(item, d->avp[CX_AVP_SIP_ITEM_NUMBER], (uint32_t)i + 1);
 		if (!err)
-			err = dmsg_add_str(item, d->avp[CX_AVP_SIP_AUTHENTICATION_SCHEME], r->scheme);
+			err = dmsg_add_str(item, d->avp[CX_AVP_SIP_AUTHENTICATION_SCHEME],
+					   r->scheme);
 		if (!err)
 			err = dmsg_add_octets(item, d->avp[CX_AVP_SIP_AUTHENTICATE], authenticate,
 					      sizeof(authenticate));

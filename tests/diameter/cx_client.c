@@ -17,7 +17,9 @@
  *
  * auts=SQN_MS answers the last challenge the card saw with a sync failure
  * claiming SQN_MS (an AUTS the HSS can verify); authorization= sends raw
- * octets instead. Lines starting with '#' are skipped.
+ * octets instead. Lines starting with '#' are skipped. With --stop-on-error
+ * the script ends at the first request without an answer or with a 3xxx
+ * (the crash test kills the HSS under it).
  */
 #include <errno.h>
 #include <freeDiameter/freeDiameter-host.h>
@@ -59,6 +61,10 @@ static struct {
 	const char *hss;
 	const char *hss_realm;
 	unsigned timeout_ms;
+	bool stop_on_error;     /* --stop-on-error: no answer or a 3xxx ends the script */
+	const char *dump_dir;   /* --dump-dir: also write each request's bytes there */
+	unsigned dumped;
+	bool stopped;
 	struct card cards[MAX_CARDS];
 	int n_cards;
 } c;
@@ -501,12 +507,43 @@ static int do_request(const char *cmdname, const struct args *a)
 		return err;
 	}
 	omit(m, arg(a, "omit", NULL));
+	if (c.dump_dir) {
+		/* The bytes on the wire, e.g. as fuzzing seeds. */
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		char path[512];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/%s-%03u.dat", c.dump_dir, cmdname, ++c.dumped);
+		if (fd_msg_bufferize(m, &buf, &len) == 0 && (fp = fopen(path, "wb"))) {
+			fwrite(buf, 1, len, fp);
+			fclose(fp);
+		}
+		free(buf);
+	}
 	m = transact(m);
 	print_answer(m, answer_name);
+	if (c.stop_on_error) {
+		uint32_t code = 0;
+		bool exp;
+
+		if (!m || cx_get_result(&c.d, m, &code, &exp) || (code >= 3000 && code < 4000))
+			c.stopped = true;
+	}
 	if (m)
 		fd_msg_free(m);
 	fflush(stdout);
 	return 0;
+}
+
+/* CX_CLIENT_DEBUG=1: every freeDiameter line on stderr, for debugging. */
+static void debug_log(void *ctx, int level, const char *line)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "%ld.%03ld freeDiameter[%d]: %s\n", (long)ts.tv_sec % 100,
+		ts.tv_nsec / 1000000, level, line);
 }
 
 static int parse_line(char *line, char **cmd, struct args *a)
@@ -538,6 +575,8 @@ int main(int argc, char **argv)
 		{ "address", required_argument, NULL, 'a' },
 		{ "run-dir", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "stop-on-error", no_argument, NULL, 's' },
+		{ "dump-dir", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *identity = "scscf.ims.test", *realm = "ims.test", *run_dir = NULL;
@@ -569,6 +608,12 @@ int main(int argc, char **argv)
 		case 't':
 			c.timeout_ms = (unsigned)atoi(optarg);
 			break;
+		case 's':
+			c.stop_on_error = true;
+			break;
+		case 'D':
+			c.dump_dir = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: cx_client --run-dir DIR [--identity I] [--realm R]"
 					" [--hss ID] [--address IP:PORT] [--timeout MS]\n");
@@ -587,18 +632,20 @@ int main(int argc, char **argv)
 	}
 	cfg = (struct dia_config){ .identity = identity, .realm = realm, .run_dir = run_dir,
 				   .peers = &peer, .n_peers = 1 };
-	if (dia_engine_start(&cfg, &c.d, NULL, NULL)) {
+	if (dia_engine_start(&cfg, &c.d, getenv("CX_CLIENT_DEBUG") ? debug_log : NULL, NULL)) {
 		fprintf(stderr, "cx_client: freeDiameter did not start\n");
 		return 1;
 	}
-	if (dia_peer_wait_open(c.hss, c.timeout_ms)) {
+	/* freeDiameter makes its first connection attempt after a random 0 to 4
+	 * seconds (p_psm.c), so waiting less than that fails at random. */
+	if (dia_peer_wait_open(c.hss, 10000)) {
 		fprintf(stderr, "cx_client: %s is not reachable at %s\n", c.hss, address);
 		dia_engine_stop();
 		return 1;
 	}
 	printf("connected to %s\n", c.hss);
 	fflush(stdout);
-	while (fgets(line, sizeof(line), stdin)) {
+	while (!c.stopped && fgets(line, sizeof(line), stdin)) {
 		char copy[2048], *cmd;
 		struct args a;
 		int err;
@@ -623,6 +670,12 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < c.n_cards; i++)
 		usim_free(&c.cards[i].usim);
-	dia_engine_stop();
-	return rc;
+	/*
+	 * No freeDiameter shutdown: under load, freeDiameter 1.2.1 can abort
+	 * in its own shutdown (fd_fifo_del gives waiting threads 20 ms to
+	 * leave, then asserts). This is a test tool; the HSS sees the
+	 * connection close.
+	 */
+	fflush(stdout);
+	_exit(rc);
 }

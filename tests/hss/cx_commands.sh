@@ -57,11 +57,11 @@ show alice@ims.test
 client "$here/cx_deregister.cx"
 show alice@ims.test
 show bob@ims.test
-stop_hss
+stop_hss "$work/hss.log"
 start_hss "$work/hss-nokeep.yaml" "$work/data" "$work/hss2.log"
 client "$here/cx_store_name.cx"
 show bob@ims.test
-stop_hss
+stop_hss "$work/hss2.log"
 
 # Whatever the transcript says, the HSS never logs key material.
 if grep -qi -e "$K" -e "$OPC" "$work"/hss*.log; then

@@ -8,7 +8,7 @@ work=$(mktemp -d /tmp/simreg-hss-XXXXXX)
 hss_pid=
 cleanup() {
 	if [ -n "$hss_pid" ]; then kill -9 "$hss_pid" 2>/dev/null || true; fi
-	rm -rf "$work"
+	[ -n "${SIMREG_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -36,9 +36,17 @@ start_hss() {
 	return 1
 }
 
+# stop_hss [LOG]: SIGTERM, and the HSS must exit 0 (in the sanitizer
+# build, a leak or an error report makes it fail; LOG is shown then).
 stop_hss() {
+	local rc=0
 	[ -n "$hss_pid" ] || return 0
 	kill "$hss_pid" 2>/dev/null || true
-	wait "$hss_pid" 2>/dev/null || true
+	wait "$hss_pid" 2>/dev/null || rc=$?
 	hss_pid=
+	if [ "$rc" -ne 0 ]; then
+		echo "hss exited with status $rc" >&2
+		[ -n "${1:-}" ] && tail -40 "$1" >&2
+		return 1
+	fi
 }
