@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,7 +61,18 @@ static const int syslog_prio[] = {
  */
 static int open_stderr_nonblocking(void)
 {
-	int fd = open("/proc/self/fd/2", O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	int fd;
+
+	/*
+	 * A regular file never makes write() wait for a reader, and reopening
+	 * it would give a second file offset that overwrites what others
+	 * write through fd 2 (a shell's `2>file` is not O_APPEND). Write to
+	 * it directly.
+	 */
+	if (fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+		return STDERR_FILENO;
+	fd = open("/proc/self/fd/2", O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
 	return fd >= 0 ? fd : STDERR_FILENO;
 }
 

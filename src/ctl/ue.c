@@ -3,15 +3,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "core/arena.h"
+#include "core/ctlsock.h"
 #include "core/json.h"
 #include "ctl/ctl.h"
 
@@ -28,8 +25,9 @@ static void usage(FILE *out)
 		"       simreg ctl [--data DIR] ue [--ctl PATH] REQUEST...\n"
 		"\n"
 		"DESCRIPTION\n"
-		"       Sends REQUEST (its words joined by spaces) to the UE's control socket\n"
-		"       and prints the one-line JSON answer. Requests:\n"
+		"       Sends REQUEST (its words joined by spaces; quote a word that holds\n"
+		"       spaces) to the UE's control socket and prints the one-line JSON\n"
+		"       answer. Requests (`help` lists them too):\n"
 		"\n"
 		"       status                     every access: state, SA sets, subscription\n"
 		"       register ACCESS            register (or re-register now)\n"
@@ -49,44 +47,6 @@ static void usage(FILE *out)
 		"EXIT STATUS\n"
 		"       0 the answer says ok; 1 it says why not, or the UE cannot be reached;\n"
 		"       2 bad usage.\n");
-}
-
-static int roundtrip(const char *path, const char *req, size_t len, char *ans, size_t cap)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	size_t got = 0;
-	int fd, rc = 0;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
-		rc = -errno;
-		goto out;
-	}
-	while (got + 1 < cap && !memchr(ans, '\n', got)) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&pfd, 1, ANSWER_TIMEOUT_MS) <= 0) {
-			rc = -ETIMEDOUT;
-			goto out;
-		}
-		n = recv(fd, ans + got, cap - 1 - got, 0);
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -ECONNRESET;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	ans[got] = '\0';
-out:
-	close(fd);
-	return rc;
 }
 
 int ctl_ue(struct ctl *c, int argc, char **argv)
@@ -136,12 +96,13 @@ int ctl_ue(struct ctl *c, int argc, char **argv)
 		snprintf(path, sizeof(path), "%s", ctl);
 	else
 		snprintf(path, sizeof(path), "%s/ue.ctl", c->data_dir);
-	rc = roundtrip(path, req, len, ans, sizeof(ans));
-	if (rc) {
+	req[len - 1] = '\0'; /* ctl_client_call() adds the newline */
+	rc = ctl_client_call(path, req, ans, sizeof(ans), ANSWER_TIMEOUT_MS);
+	if (rc < 0) {
 		fprintf(stderr, "simreg ctl ue: %s: %s\n", path, strerror(-rc));
 		return CLI_FAIL;
 	}
-	fputs(ans, stdout);
+	puts(ans);
 	arena_init(&a, 0, 0);
 	if (json_parse(&a, str_trim(str_from_cstr(ans)), &root, NULL) == 0)
 		json_get_bool(root, "ok", &ok);

@@ -12,6 +12,7 @@
 #include "aka/esp_keys.h"
 #include "aka/milenage.h"
 #include "aka/sqn.h"
+#include "ipsec/secagree.h"
 
 static const char *const bindings[] = { "registration", "impi", NULL };
 
@@ -189,23 +190,25 @@ bad_value:
 	return 0;
 }
 
-int ue_offer_parse(const char *text, struct ue_offer *out, char *why, size_t whylen)
+int ue_offers_parse(const struct config_strlist *l, struct ipsec_prefs *out, char *why,
+		    size_t whylen)
 {
-	struct str t = str_from_cstr(text);
-	ptrdiff_t slash = str_chr(t, '/');
-	enum esp_auth_alg alg;
-	enum esp_enc_alg ealg;
-
-	if (slash < 0 || esp_auth_alg_parse(str_make(t.s, (size_t)slash), &alg) < 0 ||
-	    esp_enc_alg_parse(str_make(t.s + slash + 1, t.len - (size_t)slash - 1), &ealg) < 0) {
-		snprintf(why, whylen,
-			 "offer '%s': expected ALG/EALG, ALG hmac-md5-96 or hmac-sha-1-96, EALG "
-			 "null, aes-cbc or des-ede3-cbc",
-			 text);
+	if (l->n == 0 || l->n > UE_MAX_OFFERS) {
+		snprintf(why, whylen, "ue.offers: 1 to %d entries", UE_MAX_OFFERS);
 		return -EINVAL;
 	}
-	out->alg = (int)alg;
-	out->ealg = (int)ealg;
+	out->n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		int rc = ipsec_prefs_add(out, str_from_cstr(l->v[i]));
+
+		if (rc) {
+			snprintf(why, whylen,
+				 "ue.offers: '%s' %s: ALG/EALG, ALG hmac-md5-96 or hmac-sha-1-96, "
+				 "EALG null, aes-cbc or des-ede3-cbc",
+				 l->v[i], rc == -EEXIST ? "is listed twice" : "is not usable");
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -214,6 +217,7 @@ static int ue_check(const void *data, char *why, size_t whylen)
 {
 	const struct ue_config *c = data;
 	struct ue_access_config acc[UE_MAX_ACCESSES];
+	struct ipsec_prefs prefs;
 	const char *at = strrchr(c->impi, '@');
 
 	if (!at || at == c->impi || !at[1] || strlen(c->impi) >= UE_IMPI_MAX) {
@@ -263,16 +267,8 @@ static int ue_check(const void *data, char *why, size_t whylen)
 			}
 		}
 	}
-	if (c->offers.n == 0 || c->offers.n > UE_MAX_OFFERS) {
-		snprintf(why, whylen, "ue.offers: 1 to %d entries", UE_MAX_OFFERS);
+	if (ue_offers_parse(&c->offers, &prefs, why, whylen) < 0)
 		return -EINVAL;
-	}
-	for (size_t i = 0; i < c->offers.n; i++) {
-		struct ue_offer o;
-
-		if (ue_offer_parse(c->offers.v[i], &o, why, whylen) < 0)
-			return -EINVAL;
-	}
 	if (c->sip.listen.n) {
 		snprintf(why, whylen, "ue.sip.listen: the UE listens on its accesses (ue.accesses)");
 		return -EINVAL;

@@ -102,12 +102,13 @@ struct ue_access_config {
 int ue_access_config_parse(const char *text, struct ue_access_config *out, char *why,
 			   size_t whylen);
 
-/* One entry of ue.offers ("hmac-sha-1-96/aes-cbc"), parsed. */
-struct ue_offer {
-	int alg;  /* enum esp_auth_alg */
-	int ealg; /* enum esp_enc_alg */
-};
-
-int ue_offer_parse(const char *text, struct ue_offer *out, char *why, size_t whylen);
+/*
+ * The ue.offers list as lib/ipsec's preference list (secagree.h): the
+ * pairs the UE offers in Security-Client and accepts in Security-Server.
+ * Returns 0, or -EINVAL with the reason in why.
+ */
+struct ipsec_prefs;
+int ue_offers_parse(const struct config_strlist *l, struct ipsec_prefs *out, char *why,
+		    size_t whylen);
 
 #endif

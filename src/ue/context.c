@@ -15,6 +15,7 @@
 
 #include "core/hex.h"
 #include "core/log.h"
+#include "ipsec/sip_transport.h"
 #include "sip/msg.h"
 #include "ue/evlog.h"
 #include "ue/msg.h"
@@ -125,21 +126,6 @@ struct ue_access *ue_access_by_local(struct ue *ue, const struct ipsec_addr *add
 	return NULL;
 }
 
-static int sockaddr_ip(const union sip_sockaddr *sa, struct ipsec_addr *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (sa->sa.sa_family == AF_INET) {
-		out->family = AF_INET;
-		out->v4 = sa->in.sin_addr;
-	} else if (sa->sa.sa_family == AF_INET6) {
-		out->family = AF_INET6;
-		out->v6 = sa->in6.sin6_addr;
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* ---- life ----------------------------------------------------------------- */
 
 /* The allocator draws SPIs from the UE's seam, so injected entropy fixes them too. */
@@ -181,12 +167,9 @@ int ue_create(struct ue **out, const struct ue_config *cfg, const struct ue_acce
 	ue->backoff.max_ms = cfg->backoff_max_ms;
 	snprintf(ue->domain, sizeof(ue->domain), "%s",
 		 cfg->domain[0] ? cfg->domain : strrchr(cfg->impi, '@') + 1);
-	for (size_t i = 0; i < cfg->offers.n && i < UE_MAX_OFFERS; i++) {
-		rc = ue_offer_parse(cfg->offers.v[i], &ue->offers[i], why, whylen);
-		if (rc)
-			goto free_ue;
-		ue->noffers++;
-	}
+	rc = ue_offers_parse(&cfg->offers, &ue->offers, why, whylen);
+	if (rc)
+		goto free_ue;
 	if (ue->seam.fill) {
 		struct ipsec_alloc_seam as = { .random32 = alloc_random32, .ctx = ue };
 
@@ -209,8 +192,8 @@ int ue_create(struct ue **out, const struct ue_config *cfg, const struct ue_acce
 		a->n = (unsigned)i + 1;
 		a->cfg = accs[i];
 		a->link_up = true;
-		if (sockaddr_ip(&a->cfg.local, &a->local_ip) < 0 ||
-		    sockaddr_ip(&a->cfg.pcscf, &a->pcscf_ip) < 0) {
+		if (ipsec_addr_from_sockaddr(&a->cfg.local, &a->local_ip, NULL) < 0 ||
+		    ipsec_addr_from_sockaddr(&a->cfg.pcscf, &a->pcscf_ip, NULL) < 0) {
 			snprintf(why, whylen, "access %s: no local address", a->cfg.name);
 			rc = -EINVAL;
 			goto fail_accesses;

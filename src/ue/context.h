@@ -24,6 +24,7 @@
 #include "core/loop.h"
 #include "core/str.h"
 #include "ipsec/alloc.h"
+#include "ipsec/secagree.h"
 #include "ue/auth.h"
 #include "ue/config.h"
 #include "ue/mech.h"
@@ -109,8 +110,7 @@ struct ue {
 	const char *name;            /* for the event log: the IMPI */
 	unsigned mech_flags;         /* UE_MF_* */
 	char domain[128];
-	struct ue_offer offers[UE_MAX_OFFERS];
-	size_t noffers;
+	struct ipsec_prefs offers;   /* what Security-Client offers, in order */
 	struct ue_backoff backoff;
 	struct ue_access acc[UE_MAX_ACCESSES];
 	size_t nacc;

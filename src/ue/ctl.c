@@ -1,35 +1,32 @@
 /*
- * ctl.c - the UE's control commands.
+ * ctl.c - the UE's control commands (the server is lib/core's ctlsock).
  */
 #define SLOG_COMPONENT "ue"
 #include "ue/ctl.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "ue/context.h"
 
-#define MAX_WORDS 8
+/* Room for an error that names an access and a state, until the next request. */
+static char errbuf[160];
 
-static void answer_error(struct json_writer *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static const char *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static void answer_error(struct json_writer *w, const char *fmt, ...)
+static const char *errorf(const char *fmt, ...)
 {
-	char text[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
 	va_end(ap);
-	json_begin_object(w);
-	json_kv_bool(w, "ok", false);
-	json_kv_cstring(w, "error", text);
-	json_end_object(w);
+	return errbuf;
 }
-
 static void kv_uint(struct json_writer *w, const char *k, uint64_t v)
 {
 	json_key(w, k);
@@ -55,8 +52,8 @@ static void sa_json(struct json_writer *w, const char *name, const struct ue_sa 
 	kv_uint(w, "spi_ps", p->server.spi_s);
 	kv_uint(w, "port_pc", p->server.port_c);
 	kv_uint(w, "port_ps", p->server.port_s);
-	json_kv_cstring(w, "alg", esp_auth_alg_name((enum esp_auth_alg)sa->algs.alg));
-	json_kv_cstring(w, "ealg", esp_enc_alg_name((enum esp_enc_alg)sa->algs.ealg));
+	json_kv_cstring(w, "alg", esp_auth_alg_name(sa->algs.alg));
+	json_kv_cstring(w, "ealg", esp_enc_alg_name(sa->algs.ealg));
 	json_end_object(w);
 }
 
@@ -115,10 +112,11 @@ static void access_json(struct ue *ue, struct json_writer *w, const struct ue_ac
 	json_end_object(w);
 }
 
-static int cmd_status(struct ue *ue, struct json_writer *w)
+static int cmd_status(void *ctx, const struct ctl_request *req, struct json_writer *w,
+		      const char **error)
 {
-	json_begin_object(w);
-	json_kv_bool(w, "ok", true);
+	struct ue *ue = ctx;
+
 	json_kv_cstring(w, "function", "ue");
 	json_kv_cstring(w, "impi", ue->cfg->impi);
 	json_kv_cstring(w, "mechanism", ue_mech_name((enum ue_mech)ue->cfg->mechanism));
@@ -129,129 +127,103 @@ static int cmd_status(struct ue *ue, struct json_writer *w)
 	for (size_t i = 0; i < ue->nacc; i++)
 		access_json(ue, w, &ue->acc[i]);
 	json_end_array(w);
-	json_end_object(w);
 	return 0;
 }
 
 /* register / deregister / reauth / drop / restore ACCESS */
-static int cmd_event(struct ue *ue, struct json_writer *w, enum ue_reg_event ev, struct str name)
+static int cmd_event(struct ue *ue, enum ue_reg_event ev, const struct ctl_request *req,
+		     struct json_writer *w, const char **error)
 {
-	struct ue_access *a = ue_access_by_name(ue, name);
+	struct ue_access *a = ue_access_by_name(ue, req->argv[1]);
 	enum ue_reg_state before;
 	int rc;
 
 	if (!a) {
-		answer_error(w, "no access '%.*s'", STR_FMT(name));
+		*error = errorf("no access '%.*s'", STR_FMT(req->argv[1]));
 		return -ENOENT;
 	}
 	before = a->reg.state;
 	rc = ue_reg_event(ue, a, ev, NULL);
-	if (rc == -EPERM) {
-		answer_error(w, "%s: %s refused in state %s", a->cfg.name, ue_reg_event_name(ev),
-			     ue_reg_state_name(before));
+	if (rc) {
+		*error = errorf("%s: %s refused in state %s", a->cfg.name, ue_reg_event_name(ev),
+				ue_reg_state_name(before));
 		return rc;
 	}
-	json_begin_object(w);
-	json_kv_bool(w, "ok", true);
 	json_kv_cstring(w, "access", a->cfg.name);
 	json_kv_cstring(w, "from", ue_reg_state_name(before));
 	json_kv_cstring(w, "state", ue_reg_state_name(a->reg.state));
-	json_end_object(w);
 	return 0;
 }
 
-/* send METHOD TO via ACCESS [TEXT...]: the text is the rest of the line. */
-static int cmd_send(struct ue *ue, struct json_writer *w, struct str *words, unsigned n,
-		    struct str rest)
+#define EVENT_CMD(name, ev)                                                                  \
+	static int cmd_##name(void *ctx, const struct ctl_request *req, struct json_writer *w, \
+			      const char **error)                                              \
+	{                                                                                    \
+		return cmd_event(ctx, ev, req, w, error);                                    \
+	}
+EVENT_CMD(register, UE_REG_EV_REGISTER)
+EVENT_CMD(deregister, UE_REG_EV_DEREGISTER)
+EVENT_CMD(reauth, UE_REG_EV_REAUTH)
+EVENT_CMD(drop, UE_REG_EV_DROP)
+EVENT_CMD(restore, UE_REG_EV_RESTORE)
+#undef EVENT_CMD
+
+/* send METHOD TO via ACCESS [TEXT...]: the text words are joined by spaces. */
+static int cmd_send(void *ctx, const struct ctl_request *req, struct json_writer *w,
+		    const char **error)
 {
+	struct ue *ue = ctx;
 	struct ue_access *a;
-	char call_id[40];
+	char call_id[40], text[CTL_LINE_MAX];
+	struct buf b;
 	int rc;
 
-	if (n < 5 || !str_eq_cstr(words[3], "via")) {
-		answer_error(w, "usage: send MESSAGE|OPTIONS TO via ACCESS [TEXT]");
+	if (!str_eq_cstr(req->argv[3], "via")) {
+		*error = "usage: send MESSAGE|OPTIONS TO via ACCESS [TEXT]";
 		return -EINVAL;
 	}
-	a = ue_access_by_name(ue, words[4]);
+	a = ue_access_by_name(ue, req->argv[4]);
 	if (!a) {
-		answer_error(w, "no access '%.*s'", STR_FMT(words[4]));
+		*error = errorf("no access '%.*s'", STR_FMT(req->argv[4]));
 		return -ENOENT;
 	}
-	rc = ue_send_request(ue, a, words[1], words[2], rest, call_id);
+	buf_init_fixed(&b, text, sizeof(text));
+	for (int i = 5; i < req->argc; i++)
+		buf_printf(&b, "%s%.*s", i > 5 ? " " : "", STR_FMT(req->argv[i]));
+	rc = ue_send_request(ue, a, req->argv[1], req->argv[2], buf_str(&b), call_id);
 	switch (rc) {
 	case 0:
 		break;
 	case -EPERM:
-		answer_error(w, "%s is not registered (state %s)", a->cfg.name,
-			     ue_reg_state_name(a->reg.state));
+		*error = errorf("%s is not registered (state %s)", a->cfg.name,
+				ue_reg_state_name(a->reg.state));
 		return rc;
 	case -EINVAL:
-		answer_error(w, "method must be MESSAGE or OPTIONS, TO a SIP URI");
+		*error = "method must be MESSAGE or OPTIONS, TO a SIP URI";
 		return rc;
 	default:
-		answer_error(w, "not sent: %s", strerror(-rc));
+		*error = errorf("not sent: %s", strerror(-rc));
 		return rc;
 	}
-	json_begin_object(w);
-	json_kv_bool(w, "ok", true);
 	json_kv_cstring(w, "access", a->cfg.name);
 	json_kv_cstring(w, "call_id", call_id);
-	json_end_object(w);
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	enum ue_reg_event ev;
-} event_cmds[] = {
-	{ "register", UE_REG_EV_REGISTER },  { "deregister", UE_REG_EV_DEREGISTER },
-	{ "reauth", UE_REG_EV_REAUTH },      { "drop", UE_REG_EV_DROP },
-	{ "restore", UE_REG_EV_RESTORE },
+const struct ctl_command ue_ctl_commands[] = {
+	{ "status", "", "every access: registration state, SA sets, subscription, beliefs", 0, 0,
+	  cmd_status },
+	{ "register", "ACCESS", "register the access (or re-register it now)", 1, 1,
+	  cmd_register },
+	{ "deregister", "ACCESS", "deregister the access (REGISTER with Expires 0)", 1, 1,
+	  cmd_deregister },
+	{ "reauth", "ACCESS", "re-register asking to be challenged", 1, 1, cmd_reauth },
+	{ "drop", "ACCESS", "the link goes away: sockets closed, SAs deleted, nothing sent", 1, 1,
+	  cmd_drop },
+	{ "restore", "ACCESS", "the link is back: register after the RFC 5626 back-off", 1, 1,
+	  cmd_restore },
+	{ "send", "MESSAGE|OPTIONS TO via ACCESS [TEXT...]",
+	  "a request to TO through the access's Service-Route", 4, CTL_ARGS_MAX - 1, cmd_send },
 };
 
-int ue_ctl_exec(struct ue *ue, struct str line, struct json_writer *w)
-{
-	struct str words[MAX_WORDS], rest = STR_NULL;
-	unsigned n = 0;
-	size_t i = 0;
-
-	line = str_trim(line);
-	/* Split into words; after the fifth ("send M TO via A") the rest is text. */
-	while (i < line.len && n < MAX_WORDS) {
-		size_t s;
-
-		while (i < line.len && (line.s[i] == ' ' || line.s[i] == '\t'))
-			i++;
-		if (i == line.len)
-			break;
-		if (n == 5 && str_eq_cstr(words[0], "send")) {
-			rest = str_make(line.s + i, line.len - i);
-			break;
-		}
-		s = i;
-		while (i < line.len && line.s[i] != ' ' && line.s[i] != '\t')
-			i++;
-		words[n++] = str_make(line.s + s, i - s);
-	}
-	if (n == 0) {
-		answer_error(w, "empty request");
-		return -EINVAL;
-	}
-	if (str_eq_cstr(words[0], "status") && n == 1)
-		return cmd_status(ue, w);
-	if (str_eq_cstr(words[0], "send"))
-		return cmd_send(ue, w, words, n, rest);
-	for (size_t k = 0; k < sizeof(event_cmds) / sizeof(event_cmds[0]); k++) {
-		if (!str_eq_cstr(words[0], event_cmds[k].name))
-			continue;
-		if (n != 2) {
-			answer_error(w, "usage: %s ACCESS", event_cmds[k].name);
-			return -EINVAL;
-		}
-		return cmd_event(ue, w, event_cmds[k].ev, words[1]);
-	}
-	answer_error(w, "unknown request '%.*s' (status, register, deregister, reauth, drop, "
-			"restore, send)",
-		     STR_FMT(words[0]));
-	return -EINVAL;
-}
+const size_t ue_ctl_ncommands = sizeof(ue_ctl_commands) / sizeof(ue_ctl_commands[0]);

@@ -1,30 +1,24 @@
 /*
- * ctl.h - the UE's control commands (docs/architecture.md, control
- * sockets): one request line of words in, one JSON object out.
+ * ctl.h - the UE's control commands, served by lib/core's control socket
+ * (core/ctlsock.h; docs/architecture.md, control sockets):
  *
  *   status
  *   register ACCESS | deregister ACCESS | reauth ACCESS
  *   drop ACCESS | restore ACCESS
  *   send MESSAGE|OPTIONS TO via ACCESS [TEXT...]
  *
- * The answer is {"ok":true,...} or {"ok":false,"error":"..."}. A command
- * the access's state refuses changes nothing and says which state refused
- * it. The commands are independent of the socket that carries them
- * (ctlsock.h), so tests call ue_ctl_exec() directly.
+ * A command the access's state refuses changes nothing and its error names
+ * the state that refused it.
  */
 #ifndef SIMREG_UE_CTL_H
 #define SIMREG_UE_CTL_H
 
-#include "core/json.h"
-#include "core/str.h"
+#include <stddef.h>
 
-struct ue;
+#include "core/ctlsock.h"
 
-/*
- * Run one request line against ue and write the answer into w (an
- * initialised writer, left holding one complete object). Returns 0 when
- * the answer says ok, a negative errno when it carries an error.
- */
-int ue_ctl_exec(struct ue *ue, struct str line, struct json_writer *w);
+/* The commands; the handlers' context is the struct ue. */
+extern const struct ctl_command ue_ctl_commands[];
+extern const size_t ue_ctl_ncommands;
 
 #endif

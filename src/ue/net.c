@@ -19,98 +19,28 @@ static struct ue_net_access *nacc(struct ue_net *net, const struct ue_access *a)
 	return &net->acc[a->n - 1];
 }
 
-static int addr_of(const union sip_sockaddr *sa, struct ipsec_addr *out)
+/* ---- protected ports ---------------------------------------------------- */
+
+static int port_get(struct ue_net *net, struct ue_access *a, uint16_t port)
 {
-	memset(out, 0, sizeof(*out));
-	if (sa->sa.sa_family == AF_INET) {
-		out->family = AF_INET;
-		out->v4 = sa->in.sin_addr;
-		return 0;
-	}
-	if (sa->sa.sa_family == AF_INET6) {
-		out->family = AF_INET6;
-		out->v6 = sa->in6.sin6_addr;
-		return 0;
-	}
-	return -EINVAL;
-}
+	int rc = ipsec_sip_port_get(net->ports, &a->local_ip, port, NULL);
 
-/* ---- protected listeners ------------------------------------------------ */
-
-static struct ue_net_port *port_find(struct ue_net_access *na, uint16_t port)
-{
-	for (unsigned i = 0; i < UE_NET_PORTS; i++)
-		if (na->ports[i].refs && na->ports[i].port == port)
-			return &na->ports[i];
-	return NULL;
-}
-
-/* Hold a listener on local:port (opened on first use). */
-static int port_hold(struct ue_net *net, struct ue_access *a, uint16_t port)
-{
-	struct ue_net_access *na = nacc(net, a);
-	struct ue_net_port *p = port_find(na, port);
-	struct sip_listen l;
-	int rc;
-
-	if (p) {
-		p->refs++;
-		return 0;
-	}
-	for (unsigned i = 0; i < UE_NET_PORTS && !p; i++)
-		if (!na->ports[i].refs)
-			p = &na->ports[i];
-	if (!p)
-		return -ENOSPC;
-	memset(&l, 0, sizeof(l));
-	l.proto = a->cfg.proto;
-	l.addr = a->cfg.local;
-	sip_sockaddr_set_port(&l.addr, port);
-	rc = sip_stack_listen(net->st, &l, &p->tp);
-	if (rc) {
-		log_error("%s: cannot listen on protected port %u: %s", a->cfg.name, port,
+	if (rc)
+		log_error("%s: cannot open protected port %u: %s", a->cfg.name, port,
 			  strerror(-rc));
-		return rc;
-	}
-	p->port = port;
-	p->refs = 1;
-	return 0;
+	return rc;
 }
 
 static void port_put(struct ue_net *net, struct ue_access *a, uint16_t port)
 {
-	struct ue_net_port *p = port_find(nacc(net, a), port);
-
-	if (!p || --p->refs)
-		return;
-	sip_stack_unlisten(net->st, p->tp);
-	memset(p, 0, sizeof(*p));
-}
-
-/* The live set of access a a datagram between these endpoints belongs to, 0 if none. */
-static uint32_t set_of_flow(struct ue_access *a, const struct sip_flow *f)
-{
-	const struct ue_sa *sets[2] = { &a->sec.est, &a->sec.tmp };
-	struct ipsec_addr local, remote;
-
-	if (f->sa_set)
-		return f->sa_set;
-	if (addr_of(&f->local, &local) || addr_of(&f->remote, &remote))
-		return 0;
-	for (unsigned i = 0; i < 2; i++) {
-		if (sets[i]->live &&
-		    ipsec_sa_set_match(&sets[i]->set, &remote, sip_sockaddr_port(&f->remote), &local,
-				       sip_sockaddr_port(&f->local)))
-			return sets[i]->set.id;
-	}
-	return 0;
+	ipsec_sip_port_put(net->ports, &a->local_ip, port);
 }
 
 static struct ue_access *access_of_flow(struct ue_net *net, const struct sip_flow *f)
 {
 	struct ipsec_addr local;
 
-	if (!net->ue || addr_of(&f->local, &local))
+	if (!net->ue || ipsec_addr_from_sockaddr(&f->local, &local, NULL))
 		return NULL;
 	return ue_access_by_local(net->ue, &local);
 }
@@ -127,17 +57,27 @@ static const struct sip_client_ops client_ops = {
 	.failure = on_client_failure,
 };
 
-/* Where a request of access a goes: the P-CSCF's SIP port, or port_ps from port_uc. */
-static void dest_flow(struct ue_access *a, const struct ue_sa *sa, struct sip_flow *f)
+/*
+ * Where a request of access a goes: from its listener to the P-CSCF's SIP
+ * port, or over SA1 from port_uc to port_ps (UDP, the protected ports'
+ * only transport).
+ */
+static void dest_flow(struct ue_net *net, struct ue_access *a, const struct ue_sa *sa,
+		      struct sip_flow *f)
 {
 	union sip_sockaddr remote = a->cfg.pcscf;
 
-	if (sa)
-		sip_sockaddr_set_port(&remote, sa->set.p.server.port_s);
-	sip_flow_to(f, a->cfg.proto, &remote);
+	if (!sa) {
+		sip_flow_to(f, a->cfg.proto, &remote);
+		f->tp = nacc(net, a)->tp;
+		f->local = a->cfg.local;
+		return;
+	}
+	sip_sockaddr_set_port(&remote, sa->set.p.server.port_s);
+	sip_flow_to(f, SIP_TRANSPORT_UDP, &remote);
+	f->tp = ipsec_sip_port_tp(net->ports, &a->local_ip, sa->set.p.client.port_c);
 	f->local = a->cfg.local;
-	if (sa)
-		sip_sockaddr_set_port(&f->local, sa->set.p.client.port_c);
+	sip_sockaddr_set_port(&f->local, sa->set.p.client.port_c);
 }
 
 static int net_send(void *ctx, struct ue_access *a, const struct ue_sa *sa, struct str msg,
@@ -150,7 +90,9 @@ static int net_send(void *ctx, struct ue_access *a, const struct ue_sa *sa, stru
 		return -ENETDOWN;
 	memset(&req, 0, sizeof(req));
 	req.msg = msg;
-	dest_flow(a, sa, &req.dest);
+	dest_flow(net, a, sa, &req.dest);
+	if (!req.dest.tp)
+		return -ENETDOWN;
 	req.ops = &client_ops;
 	req.ctx = net;
 	req.ref = ref;
@@ -163,10 +105,10 @@ static int net_sa_install(void *ctx, struct ue_access *a, struct ue_sa *sa)
 	uint16_t port_uc = sa->set.p.client.port_c, port_us = sa->set.p.client.port_s;
 	int rc;
 
-	rc = port_hold(net, a, port_uc);
+	rc = port_get(net, a, port_uc);
 	if (rc)
 		return rc;
-	rc = port_hold(net, a, port_us);
+	rc = port_get(net, a, port_us);
 	if (rc)
 		goto put_uc;
 	rc = ipsec_backend_install(net->ipsec, &sa->set);
@@ -194,28 +136,23 @@ static void net_sa_remove(void *ctx, struct ue_access *a, struct ue_sa *sa)
 }
 
 /*
- * RFC 5626 4.4: CRLFCRLF on a stream, a STUN binding request on UDP, over
- * the flow from port_uc to port_ps. The transport layer answers pings and
- * STUN requests but does not hand their answers to its user, so the
- * keepalive only keeps the flow's state alive (1: no answer to wait for);
- * a broken TCP flow is still seen (on_flow_failure).
+ * RFC 5626 4.4.2: a STUN binding request over the flow from port_uc to
+ * port_ps (the protected flows are UDP). The transport layer answers STUN
+ * requests but does not hand the answers to its user, so the keepalive
+ * keeps the flow's state alive without being judged (1: no answer to wait
+ * for).
  */
 static int net_keepalive(void *ctx, struct ue_access *a, const struct ue_sa *sa)
 {
 	struct ue_net *net = ctx;
 	uint8_t txid[12], stun[SIP_STUN_HDR];
 	struct sip_flow f;
-	struct str msg;
 	int rc;
 
-	dest_flow(a, sa, &f);
-	if (a->cfg.proto == SIP_TRANSPORT_TCP) {
-		msg = STR_LIT("\r\n\r\n");
-	} else {
-		ue_random(net->ue, txid, sizeof(txid));
-		msg = str_make((const char *)stun, sip_stun_request(stun, txid));
-	}
-	rc = sip_stack_send_raw(net->st, &f, msg);
+	dest_flow(net, a, sa, &f);
+	ue_random(net->ue, txid, sizeof(txid));
+	rc = sip_stack_send_raw(net->st, &f,
+				str_make((const char *)stun, sip_stun_request(stun, txid)));
 	return rc ? rc : 1;
 }
 
@@ -243,14 +180,10 @@ static int net_link(void *ctx, struct ue_access *a, bool up)
 
 	if (up)
 		return na->tp ? 0 : listen_unprotected(net, a);
+	/* The SA sets are gone already (reg.c), and with them the protected ports. */
 	if (na->tp)
 		sip_stack_unlisten(net->st, na->tp);
 	na->tp = 0;
-	for (unsigned i = 0; i < UE_NET_PORTS; i++) {
-		if (na->ports[i].refs)
-			sip_stack_unlisten(net->st, na->ports[i].tp);
-		memset(&na->ports[i], 0, sizeof(na->ports[i]));
-	}
 	return 0;
 }
 
@@ -276,11 +209,10 @@ static void on_client_response(struct sip_stack *st, void *ctx, sip_txn_id id, u
 			       struct sip_rx *rx)
 {
 	struct ue_net *net = ctx;
-	struct ue_access *a = access_of_flow(net, &rx->flow);
 
 	if (rx->msg->status < 200)
 		return;
-	ue_on_response(net->ue, ref, rx->msg, a ? set_of_flow(a, &rx->flow) : 0);
+	ue_on_response(net->ue, ref, rx->msg, rx->flow.sa_set);
 	check_stopped(net);
 }
 
@@ -308,7 +240,7 @@ static void on_request(struct sip_stack *st, void *ctx, sip_txn_id stx, struct s
 		sip_server_txn_respond(st, stx, 404, STR_NULL);
 		return;
 	}
-	ue_on_request(net->ue, a, rx->msg, set_of_flow(a, &rx->flow), &rep);
+	ue_on_request(net->ue, a, rx->msg, rx->flow.sa_set, &rep);
 	if (!rep.code)
 		return;
 	buf_init(&b);
@@ -336,7 +268,7 @@ static void on_flow_failure(struct sip_stack *st, void *ctx, const struct sip_fl
 	struct ue_access *a = access_of_flow(net, flow);
 	struct ue_reg_input in = { .err = err };
 
-	if (!a || !set_of_flow(a, flow))
+	if (!a || !flow->sa_set)
 		return;
 	if (ue_reg_accepts(a->reg.state, UE_REG_EV_FLOW_FAIL))
 		ue_reg_event(net->ue, a, UE_REG_EV_FLOW_FAIL, &in);
@@ -361,20 +293,9 @@ static int shutdown_begin(struct loop *loop, struct loop_shutdown_hook *h)
 	return LOOP_SHUTDOWN_PENDING;
 }
 
-static void on_ipsec_input(struct loop *loop, struct loop_io *io, unsigned events)
-{
-	struct ue_net *net = io->ctx;
-	int rc = ipsec_backend_input(net->ipsec, io->fd);
-
-	if (rc && rc != -EAGAIN)
-		log_warn("ESP input: %s", strerror(-rc));
-}
-
 int ue_net_init(struct ue_net *net, struct loop *loop, const struct sip_stack_config *cfg,
 		struct ipsec_backend *ipsec)
 {
-	int fds[4];
-	size_t n;
 	int rc;
 
 	memset(net, 0, sizeof(*net));
@@ -387,13 +308,9 @@ int ue_net_init(struct ue_net *net, struct loop *loop, const struct sip_stack_co
 	rc = sip_stack_create(&net->st, loop, cfg, &tu_ops, net);
 	if (rc)
 		goto fail;
-	n = ipsec_backend_fds(ipsec, fds, 4);
-	for (size_t i = 0; i < n; i++) {
-		rc = loop_io_add(loop, &net->ipsec_io[i], fds[i], LOOP_READ, on_ipsec_input, net);
-		if (rc)
-			goto fail;
-		net->nipsec_io++;
-	}
+	rc = ipsec_sip_create(&net->ports, ipsec, sip_stack_transports(net->st));
+	if (rc)
+		goto fail;
 	return 0;
 fail:
 	ue_net_fini(net);
@@ -414,9 +331,8 @@ int ue_net_attach(struct ue_net *net, struct ue *ue)
 
 void ue_net_fini(struct ue_net *net)
 {
-	for (size_t i = 0; i < net->nipsec_io; i++)
-		loop_io_remove(net->loop, &net->ipsec_io[i]);
-	net->nipsec_io = 0;
+	ipsec_sip_destroy(net->ports);
+	net->ports = NULL;
 	sip_stack_destroy(net->st);
 	net->st = NULL;
 	loop_shutdown_hook_remove(net->loop, &net->hook);

@@ -3,10 +3,12 @@
  * access, and the IPsec backend.
  *
  * Per access the stack has an unprotected listener on the access's
- * address and SIP port, and, while SA sets live, listeners on the
- * protected ports port_uc and port_us. With the xfrm backend those are
- * ordinary UDP or TCP sockets that the kernel protects; the set a message
- * came over is found from its addresses and ports (ipsec_sa_set_match()).
+ * address and SIP port, and, while SA sets live, the protected ports
+ * port_uc and port_us as transports of lib/ipsec (sip_transport.h): with
+ * the userspace backend simreg's own ESP, with xfrm sockets the kernel
+ * protects. They carry UDP only, whatever the access's transport (which
+ * is that of its unprotected REGISTER), and they name the SA set every
+ * message came over.
  *
  * `drop` closes the access's listeners and forgets its flows; its SAs are
  * deleted by the registration machine. Nothing is sent: the P-CSCF and the
@@ -20,31 +22,21 @@
 
 #include "core/loop.h"
 #include "ipsec/backend.h"
+#include "ipsec/sip_transport.h"
 #include "sip/stack.h"
 #include "ue/context.h"
 
-/* A protected listener of an access, shared by the sets that use its port. */
-struct ue_net_port {
-	uint16_t port;
-	uint32_t tp;
-	unsigned refs;
-};
-
-#define UE_NET_PORTS 6
-
 struct ue_net_access {
 	uint32_t tp; /* unprotected listener, 0 while the link is down */
-	struct ue_net_port ports[UE_NET_PORTS];
 };
 
 struct ue_net {
 	struct loop *loop;
 	struct sip_stack *st;
 	struct ipsec_backend *ipsec;
+	struct ipsec_sip *ports; /* the protected ports */
 	struct ue *ue;
 	struct ue_net_access acc[UE_MAX_ACCESSES];
-	struct loop_io ipsec_io[4];
-	size_t nipsec_io;
 	struct loop_shutdown_hook hook;
 	bool stopping;
 };
@@ -55,7 +47,7 @@ extern const struct ue_env_ops ue_net_ops;
  * ue_net_init
  *	Create the stack on `loop` (its shutdown hook is registered after
  *	net->hook, so the UE deregisters before the stack stops taking new
- *	transactions) and watch the IPsec backend's descriptors.
+ *	transactions) and tie the IPsec backend to its transports.
  *	cfg   : stack configuration
  *	ipsec : the opened backend; owned by the caller
  * Returns 0 or a negative errno.

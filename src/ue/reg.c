@@ -112,8 +112,8 @@ static void ev_sa(struct ue *ue, struct ue_access *a, const char *op, const stru
 	json_uint(&w, p->server.port_c);
 	json_key(&w, "port_ps");
 	json_uint(&w, p->server.port_s);
-	json_kv_cstring(&w, "alg", esp_auth_alg_name((enum esp_auth_alg)sa->algs.alg));
-	json_kv_cstring(&w, "ealg", esp_enc_alg_name((enum esp_enc_alg)sa->algs.ealg));
+	json_kv_cstring(&w, "alg", esp_auth_alg_name(sa->algs.alg));
+	json_kv_cstring(&w, "ealg", esp_enc_alg_name(sa->algs.ealg));
 	if (why)
 		json_kv_cstring(&w, "why", why);
 	ue_ev_end(ue, &w);
@@ -256,7 +256,7 @@ static int act_initial(struct ue *ue, struct ue_access *a, const struct ue_reg_i
 	ue_challenge_wipe(&a->reg.digest.ch);
 	memset(&a->reg.digest, 0, sizeof(a->reg.digest));
 	a->reg.reauth = false;
-	rc = ue_sec_offer(&a->sec, &ue->alloc, &a->pcscf_ip, ue->offers, ue->noffers, false);
+	rc = ue_sec_offer(&a->sec, &ue->alloc, &a->pcscf_ip, &ue->offers, false);
 	if (rc) {
 		log_error("%s: no SPIs or ports for Security-Client: %s", a->cfg.name,
 			  strerror(-rc));
@@ -283,7 +283,7 @@ static int act_challenge(struct ue *ue, struct ue_access *a, const struct ue_reg
 	ue_challenge_wipe(ch);
 	a->reg.digest.have = false;
 	a->reg.digest.nc = 0;
-	if (ue_sec_read_server(&a->sec, in->msg, ue->offers, ue->noffers, &why) < 0) {
+	if (ue_sec_read_server(&a->sec, in->msg, &ue->offers, &why) < 0) {
 		ch->verdict = UE_AKA_BAD;
 		ch->why = why;
 	} else {
@@ -375,7 +375,7 @@ static int act_invalid_initial(struct ue *ue, struct ue_access *a, const struct 
 {
 	int rc;
 
-	rc = ue_sec_offer(&a->sec, &ue->alloc, &a->pcscf_ip, ue->offers, ue->noffers, false);
+	rc = ue_sec_offer(&a->sec, &ue->alloc, &a->pcscf_ip, &ue->offers, false);
 	if (rc)
 		return rc;
 	a->reg.next_cred = a->reg.digest.ch.verdict == UE_AKA_SYNC_FAILURE ? UE_CRED_AUTS
@@ -390,7 +390,7 @@ static int act_invalid_reauth(struct ue *ue, struct ue_access *a, const struct u
 {
 	int rc;
 
-	rc = ue_sec_offer(&a->sec, &ue->alloc, &a->pcscf_ip, ue->offers, ue->noffers, true);
+	rc = ue_sec_offer(&a->sec, &ue->alloc, &a->pcscf_ip, &ue->offers, true);
 	if (rc)
 		return rc;
 	a->reg.next_cred = a->reg.digest.ch.verdict == UE_AKA_SYNC_FAILURE ? UE_CRED_AUTS
@@ -516,7 +516,7 @@ static int act_refresh(struct ue *ue, struct ue_access *a, const struct ue_reg_i
 {
 	int rc;
 
-	rc = ue_sec_offer(&a->sec, &ue->alloc, &a->pcscf_ip, ue->offers, ue->noffers, true);
+	rc = ue_sec_offer(&a->sec, &ue->alloc, &a->pcscf_ip, &ue->offers, true);
 	if (rc)
 		return rc;
 	/*

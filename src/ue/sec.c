@@ -20,106 +20,69 @@ void ue_sec_offer_drop(struct ue_sec *s, struct ipsec_alloc *al, const struct ip
 }
 
 int ue_sec_offer(struct ue_sec *s, struct ipsec_alloc *al, const struct ipsec_addr *pcscf,
-		 const struct ue_offer *offers, size_t noffers, bool renew)
+		 const struct ipsec_prefs *offers, bool renew)
 {
-	struct ipsec_sec_params half;
+	struct ipsec_mech m = { .q = IPSEC_Q_NONE };
 	struct buf b;
 	int rc;
 
 	ue_sec_offer_drop(s, al, pcscf);
 	if (renew && s->est.live)
-		rc = ipsec_alloc_renew(al, pcscf, &s->est.set.p.client, &half);
+		rc = ipsec_alloc_renew(al, pcscf, &s->est.set.p.client, &m.sp);
 	else
-		rc = ipsec_alloc_local(al, pcscf, &half);
+		rc = ipsec_alloc_local(al, pcscf, &m.sp);
 	if (rc)
 		return rc;
 	buf_init_fixed(&b, s->client, sizeof(s->client));
-	for (size_t i = 0; i < noffers; i++) {
+	for (unsigned i = 0; i < offers->n; i++) {
 		/*
-		 * 33.203 7.1: the UE lists its algorithms with the same SPIs
-		 * and ports in each entry; spi-c/port-c are the client SA's
-		 * receiving side (spi_uc, port_uc), spi-s/port-s the server's.
+		 * 33.203 7.1: one entry per algorithm pair, all with the
+		 * same SPIs and ports: spi-c/port-c receive the client SA
+		 * (spi_uc, port_uc), spi-s/port-s the server SA.
 		 */
-		buf_printf(&b, "%sipsec-3gpp;alg=%s;ealg=%s;spi-c=%u;spi-s=%u;port-c=%u;port-s=%u",
-			   i ? ", " : "", esp_auth_alg_name((enum esp_auth_alg)offers[i].alg),
-			   esp_enc_alg_name((enum esp_enc_alg)offers[i].ealg), half.spi_c,
-			   half.spi_s, half.port_c, half.port_s);
+		m.alg = offers->v[i].alg;
+		m.ealg = offers->v[i].ealg;
+		if (i)
+			buf_puts(&b, ", ");
+		ipsec_mech_print(&b, &m);
 	}
 	if (buf_error(&b)) {
-		ipsec_alloc_release(al, pcscf, &half);
+		ipsec_alloc_release(al, pcscf, &m.sp);
 		return -ENOSPC;
 	}
-	s->offer = half;
+	s->offer = m.sp;
 	s->offer_held = true;
 	return 0;
 }
 
-/* The offer an entry's alg/ealg names, or -1. */
-static int offer_index(const struct sip_secmech *m, const struct ue_offer *offers, size_t n)
+int ue_sec_read_server(struct ue_sec *s, const struct sip_msg *msg,
+		       const struct ipsec_prefs *offers, const char **why)
 {
-	enum esp_auth_alg alg;
-	enum esp_enc_alg ealg = ESP_ENC_NULL;
-
-	if (!(m->present & SIP_SEC_ALG) || esp_auth_alg_parse(m->alg, &alg) < 0)
-		return -1;
-	if ((m->present & SIP_SEC_EALG) && esp_enc_alg_parse(m->ealg, &ealg) < 0)
-		return -1;
-	/* 33.203 Annex H: prot defaults to esp, mod to trans; nothing else is IMS. */
-	if ((m->present & SIP_SEC_PROT) && !str_caseeq_cstr(m->prot, "esp"))
-		return -1;
-	if ((m->present & SIP_SEC_MOD) && !str_caseeq_cstr(m->mod, "trans"))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (offers[i].alg == (int)alg && offers[i].ealg == (int)ealg)
-			return (int)i;
-	return -1;
-}
-
-int ue_sec_read_server(struct ue_sec *s, const struct sip_msg *msg, const struct ue_offer *offers,
-		       size_t noffers, const char **why)
-{
-	const unsigned need = SIP_SEC_SPI_C | SIP_SEC_SPI_S | SIP_SEC_PORT_C | SIP_SEC_PORT_S;
+	struct ipsec_offer o;
+	struct ipsec_mech m;
 	struct buf b;
-	int best = -1, best_q = -1;
-	struct sip_secmech m;
-	struct ipsec_sec_params server = { 0 };
+	int rc;
 
+	/* Security-Verify repeats every entry as received (RFC 3329 2.3.1 step 4). */
 	buf_init_fixed(&b, s->server_text, sizeof(s->server_text));
-	sip_msg_foreach(msg, SIP_HDR_SECURITY_SERVER, h) {
-		int idx, q;
-
-		/* Security-Verify repeats every entry as received (RFC 3329 2.3.1 step 4). */
+	sip_msg_foreach(msg, SIP_HDR_SECURITY_SERVER, h)
 		buf_printf(&b, "%s%.*s", b.len ? ", " : "", STR_FMT(h->value));
-		if (sip_secmech_parse(h->value, &m, NULL) < 0 ||
-		    !str_caseeq_cstr(m.mech, "ipsec-3gpp") || (m.present & need) != need)
-			continue;
-		idx = offer_index(&m, offers, noffers);
-		if (idx < 0)
-			continue;
-		q = (m.present & SIP_SEC_Q) ? m.q : 1000;
-		if (q > best_q) {
-			best_q = q;
-			best = idx;
-			server.spi_c = m.spi_c;
-			server.spi_s = m.spi_s;
-			server.port_c = m.port_c;
-			server.port_s = m.port_s;
-		}
-	}
 	if (buf_error(&b)) {
 		*why = "Security-Server too long";
 		return -EPROTO;
 	}
-	if (b.len == 0) {
+	rc = ipsec_offer_from_msg(msg, SIP_HDR_SECURITY_SERVER, &o, why);
+	if (rc == -ENOENT)
 		*why = "no Security-Server";
+	if (rc)
+		return -EPROTO;
+	if (ipsec_offer_choose_by_q(&o, offers, &m) < 0) {
+		*why = "no ipsec-3gpp entry in Security-Server with an algorithm pair we offered";
 		return -EPROTO;
 	}
-	if (best < 0) {
-		*why = "no complete ipsec-3gpp entry in Security-Server with an algorithm we offered";
-		return -EPROTO;
-	}
-	s->server = server;
-	s->chosen = offers[best];
+	s->server = m.sp;
+	s->chosen.alg = m.alg;
+	s->chosen.ealg = m.ealg;
 	return 0;
 }
 
@@ -137,8 +100,7 @@ int ue_sec_build_temporary(struct ue_sec *s, const struct ipsec_addr *ue,
 	p.pcscf = *pcscf;
 	p.client = s->offer;
 	p.server = s->server;
-	rc = esp_keys_derive((enum esp_auth_alg)s->chosen.alg, (enum esp_enc_alg)s->chosen.ealg,
-			     ik, ck, &p.keys);
+	rc = esp_keys_derive(s->chosen.alg, s->chosen.ealg, ik, ck, &p.keys);
 	if (rc == 0)
 		rc = ipsec_sa_set_build(&s->tmp.set, IPSEC_SIDE_UE, &p);
 	esp_keys_wipe(&p.keys);
@@ -161,6 +123,5 @@ void ue_sa_describe(const struct ue_sa *sa, struct buf *b)
 		   "port_pc=%u port_ps=%u %s/%s",
 		   sa->set.id, p->client.spi_c, p->client.spi_s, p->client.port_c,
 		   p->client.port_s, p->server.spi_c, p->server.spi_s, p->server.port_c,
-		   p->server.port_s, esp_auth_alg_name((enum esp_auth_alg)sa->algs.alg),
-		   esp_enc_alg_name((enum esp_enc_alg)sa->algs.ealg));
+		   p->server.port_s, esp_auth_alg_name(sa->algs.alg), esp_enc_alg_name(sa->algs.ealg));
 }

@@ -24,8 +24,10 @@
  *
  * The allocator (lib/ipsec alloc.h) keeps SPIs unique and ports unique per
  * P-CSCF address; what a set holds is given back when the set is deleted,
- * what an offer holds when the offer is dropped. Installing and removing
- * SAs is the caller's (reg.c, through the UE's environment).
+ * what an offer holds when the offer is dropped. The mechanisms are printed,
+ * read and chosen by lib/ipsec's security agreement (secagree.h), shared
+ * with the P-CSCF. Installing and removing SAs is the caller's (reg.c,
+ * through the UE's environment).
  */
 #ifndef SIMREG_UE_SEC_H
 #define SIMREG_UE_SEC_H
@@ -37,6 +39,7 @@
 #include "core/buf.h"
 #include "ipsec/alloc.h"
 #include "ipsec/sa.h"
+#include "ipsec/secagree.h"
 #include "ue/config.h"
 
 /* Longest Security-Client / Security-Verify value handled. */
@@ -48,7 +51,7 @@ struct ue_sa {
 	bool live;      /* installed (set.id valid) */
 	bool temporary; /* not yet promoted */
 	struct ipsec_sa_set set; /* keys wiped once installed */
-	struct ue_offer algs;    /* alg and ealg, which outlive the keys */
+	struct ipsec_alg_pair algs; /* alg and ealg, which outlive the keys */
 	char verify[UE_SECHDR_MAX]; /* the Security-Server it came with */
 };
 
@@ -59,7 +62,7 @@ struct ue_sec {
 	char client[UE_SECHDR_MAX];
 	/* The mechanism chosen from the last Security-Server. */
 	struct ipsec_sec_params server;
-	struct ue_offer chosen;
+	struct ipsec_alg_pair chosen;
 	char server_text[UE_SECHDR_MAX];
 	struct ue_sa est;
 	struct ue_sa tmp;
@@ -75,7 +78,7 @@ struct ue_sec {
  * Returns 0, -ENOSPC (SPIs or ports exhausted), -ENOMEM.
  */
 int ue_sec_offer(struct ue_sec *s, struct ipsec_alloc *al, const struct ipsec_addr *pcscf,
-		 const struct ue_offer *offers, size_t noffers, bool renew);
+		 const struct ipsec_prefs *offers, bool renew);
 
 /* Give an unused offer back to the allocator. */
 void ue_sec_offer_drop(struct ue_sec *s, struct ipsec_alloc *al, const struct ipsec_addr *pcscf);
@@ -83,15 +86,15 @@ void ue_sec_offer_drop(struct ue_sec *s, struct ipsec_alloc *al, const struct ip
 /*
  * ue_sec_read_server
  *	Read Security-Server from a 401: keep its text for Security-Verify and
- *	choose the ipsec-3gpp entry with the highest q whose alg and ealg we
- *	offered (an entry without ealg means null, 33.203 Annex H) and which
- *	names all four of spi-c, spi-s, port-c, port-s.
+ *	choose, among the usable ipsec-3gpp entries (ipsec_offer_decode()),
+ *	the one with the highest q whose alg and ealg we offered (RFC 3329
+ *	2.3.1, ipsec_offer_choose_by_q()).
  * Returns 0, or -EPROTO with a static reason in *why: TS 24.229
  * 5.1.1.5.1 has the UE abandon a challenge without a usable
  * Security-Server.
  */
-int ue_sec_read_server(struct ue_sec *s, const struct sip_msg *msg, const struct ue_offer *offers,
-		       size_t noffers, const char **why);
+int ue_sec_read_server(struct ue_sec *s, const struct sip_msg *msg,
+		       const struct ipsec_prefs *offers, const char **why);
 
 /*
  * ue_sec_build_temporary

@@ -16,7 +16,6 @@
 #include "ue/config.h"
 #include "ue/context.h"
 #include "ue/ctl.h"
-#include "ue/ctlsock.h"
 #include "ue/net.h"
 
 #define SIMREG_CONFIG_SECTION(var) extern const struct config_section var;
@@ -81,14 +80,9 @@ struct ue_proc {
 	struct ue_net net;
 	bool net_up;
 	struct ue *ue;
-	struct ue_ctlsock ctl;
+	struct ctl_server *ctl;
 	FILE *evlog;
 };
-
-static int ctl_handler(void *ctx, struct str line, struct json_writer *w)
-{
-	return ue_ctl_exec(ctx, line, w);
-}
 
 static int path_in(char *out, size_t cap, const char *given, const char *dir, const char *name)
 {
@@ -171,7 +165,7 @@ static int run(struct ue_proc *p, const struct config *cfg, const char *data, co
 	rc = ue_net_attach(&p->net, p->ue);
 	if (rc)
 		return rc;
-	rc = ue_ctlsock_open(&p->ctl, p->loop, ctlpath, ctl_handler, p->ue);
+	rc = ctl_server_open(&p->ctl, p->loop, ctlpath, ue_ctl_commands, ue_ctl_ncommands, p->ue);
 	if (rc) {
 		log_error("control socket %s: %s", ctlpath, strerror(-rc));
 		return rc;
@@ -188,7 +182,7 @@ static int run(struct ue_proc *p, const struct config *cfg, const char *data, co
 
 static void cleanup(struct ue_proc *p)
 {
-	ue_ctlsock_close(&p->ctl);
+	ctl_server_close(p->ctl);
 	ue_destroy(p->ue);
 	if (p->net_up)
 		ue_net_fini(&p->net);
@@ -215,7 +209,6 @@ int cmd_ue(int argc, char **argv)
 	int opt, rc;
 
 	memset(&p, 0, sizeof(p));
-	p.ctl.fd = -1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "aka/esp_keys.h"
+#include "ipsec/secagree.h"
 #include "ue/config.h"
 #include "ue/mech.h"
 
@@ -167,17 +168,29 @@ static void test_access_config(void **state)
 
 static void test_offers(void **state)
 {
-	struct ue_offer o;
+	static const char *const good[] = { "hmac-sha-1-96/aes-cbc", "HMAC-MD5-96/null" };
+	static const char *const dup[] = { "hmac-sha-1-96/aes-cbc", "hmac-sha-1-96/AES-CBC" };
+	static const char *const bad[] = { "hmac-sha-1-96", "aes-gmac/null", "hmac-sha-1-96/aes-gcm" };
+	struct config_strlist l;
+	struct ipsec_prefs p;
 	char why[256];
 
-	assert_int_equal(ue_offer_parse("hmac-sha-1-96/aes-cbc", &o, why, sizeof(why)), 0);
-	assert_int_equal(o.alg, ESP_AUTH_HMAC_SHA1_96);
-	assert_int_equal(o.ealg, ESP_ENC_AES_CBC);
-	assert_int_equal(ue_offer_parse("HMAC-MD5-96/null", &o, why, sizeof(why)), 0);
-	assert_int_equal(o.alg, ESP_AUTH_HMAC_MD5_96);
-	assert_int_equal(ue_offer_parse("hmac-sha-1-96", &o, why, sizeof(why)), -EINVAL);
-	assert_int_equal(ue_offer_parse("aes-gmac/null", &o, why, sizeof(why)), -EINVAL);
-	assert_int_equal(ue_offer_parse("hmac-sha-1-96/aes-gcm", &o, why, sizeof(why)), -EINVAL);
+	l = (struct config_strlist){ good, 2 };
+	assert_int_equal(ue_offers_parse(&l, &p, why, sizeof(why)), 0);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.v[0].alg, ESP_AUTH_HMAC_SHA1_96);
+	assert_int_equal(p.v[0].ealg, ESP_ENC_AES_CBC);
+	assert_int_equal(p.v[1].alg, ESP_AUTH_HMAC_MD5_96);
+	assert_int_equal(p.v[1].ealg, ESP_ENC_NULL);
+	l = (struct config_strlist){ dup, 2 };
+	assert_int_equal(ue_offers_parse(&l, &p, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "twice"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		l = (struct config_strlist){ &bad[i], 1 };
+		assert_int_equal(ue_offers_parse(&l, &p, why, sizeof(why)), -EINVAL);
+	}
+	l = (struct config_strlist){ good, 0 };
+	assert_int_equal(ue_offers_parse(&l, &p, why, sizeof(why)), -EINVAL);
 }
 
 int main(void)
