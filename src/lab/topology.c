@@ -52,6 +52,13 @@ static const struct lab_service_spec t1_services[] = {
 	{ "hss", "core", C, 0, 2, "tcp", DIAMETER, NULL },
 };
 
+static const struct lab_function_spec t1_functions[] = {
+	{ "hss", "core", LAB_FN_HSS },
+	{ "scscf", "core", LAB_FN_SCSCF },
+	{ "pcscf", "pcscf", LAB_FN_PCSCF },
+	{ "ue", "ue", LAB_FN_UE },
+};
+
 static const struct lab_topology t1 = {
 	.name = "t1",
 	.summary = "both accesses through one P-CSCF",
@@ -59,6 +66,7 @@ static const struct lab_topology t1 = {
 	.links = t1_links, .n_links = N(t1_links),
 	.stubs = core_stubs, .n_stubs = N(core_stubs),
 	.services = t1_services, .n_services = N(t1_services),
+	.functions = t1_functions, .n_functions = N(t1_functions),
 };
 
 /* ---- T2: one P-CSCF per access ----------------------------------------- */
@@ -95,6 +103,14 @@ static const struct lab_service_spec t2_services[] = {
 	{ "hss", "core", C, 0, 2, "tcp", DIAMETER, NULL },
 };
 
+static const struct lab_function_spec t2_functions[] = {
+	{ "hss", "core", LAB_FN_HSS },
+	{ "scscf", "core", LAB_FN_SCSCF },
+	{ "pcscf-a", "pcscf-a", LAB_FN_PCSCF },
+	{ "pcscf-b", "pcscf-b", LAB_FN_PCSCF },
+	{ "ue", "ue", LAB_FN_UE },
+};
+
 static const struct lab_topology t2 = {
 	.name = "t2",
 	.summary = "one P-CSCF per access",
@@ -102,6 +118,7 @@ static const struct lab_topology t2 = {
 	.links = t2_links, .n_links = N(t2_links),
 	.stubs = core_stubs, .n_stubs = N(core_stubs),
 	.services = t2_services, .n_services = N(t2_services),
+	.functions = t2_functions, .n_functions = N(t2_functions),
 };
 
 #undef A
@@ -116,6 +133,26 @@ const struct lab_topology *lab_topology_find(const char *name)
 		if (strcmp(lab_topologies[i]->name, name) == 0)
 			return lab_topologies[i];
 	return NULL;
+}
+
+const char *lab_fn_kind_name(enum lab_fn_kind k)
+{
+	static const char *const names[] = {
+		[LAB_FN_HSS] = "hss",
+		[LAB_FN_SCSCF] = "scscf",
+		[LAB_FN_PCSCF] = "pcscf",
+		[LAB_FN_UE] = "ue",
+	};
+
+	return (unsigned)k < N(names) ? names[k] : "?";
+}
+
+bool lab_service_of(const struct lab_service_spec *s, const struct lab_function_spec *f)
+{
+	size_t n = strlen(f->name);
+
+	return strncmp(s->name, f->name, n) == 0 && (s->name[n] == 0 || s->name[n] == '-') &&
+	       strcmp(s->role, f->role) == 0;
 }
 
 int lab_node_index(const struct lab_topology *t, const char *role)
@@ -201,6 +238,33 @@ static int check_end(const struct lab_topology *t, const struct lab_link_spec *l
 	return 0;
 }
 
+/* Every function runs in a known node; all but the UE serve something. */
+static int check_functions(const struct lab_topology *t)
+{
+	for (size_t i = 0; i < t->n_functions; i++) {
+		const struct lab_function_spec *f = &t->functions[i];
+		size_t n = 0;
+
+		if (lab_node_index(t, f->role) < 0) {
+			log_error("topology %s: function %s runs in unknown node '%s'", t->name,
+				  f->name, f->role);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < t->n_services; j++)
+			n += lab_service_of(&t->services[j], f);
+		if (n == 0 && f->kind != LAB_FN_UE) {
+			log_error("topology %s: function %s has no service", t->name, f->name);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t->functions[j].name, f->name) == 0) {
+				log_error("topology %s: function %s twice", t->name, f->name);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
 static int check_topology(const struct lab_topology *t)
 {
 	if (t->n_nodes > LAB_MAX_NODES || t->n_links > LAB_MAX_LINKS ||
@@ -261,7 +325,7 @@ static int check_topology(const struct lab_topology *t)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return check_functions(t);
 }
 
 /* ---- routes ------------------------------------------------------------ */

@@ -14,12 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/log.h"
 #include "lab/lab.h"
 
-#define DEFAULT_READY_MS 10000
+/* The S-CSCF reports "ready" within 10 s even without the HSS; the lab
+ * waits a little longer for the words that say it is connected. */
+#define DEFAULT_READY_MS 15000
 #define DEFAULT_GRACE_MS 3000
 #define MAX_EXEC 16
 
@@ -97,7 +100,21 @@ static int parse_ms(const char *arg, const char *opt, int *out)
 	return 0;
 }
 
-enum { OPT_TOPOLOGY = 1, OPT_DIR, OPT_READY, OPT_GRACE, OPT_EXEC, OPT_COMMANDS };
+enum {
+	OPT_TOPOLOGY = 1,
+	OPT_DIR,
+	OPT_READY,
+	OPT_GRACE,
+	OPT_EXEC,
+	OPT_COMMANDS,
+	OPT_MECHANISM,
+	OPT_BINDING,
+	OPT_UE_BINDING,
+	OPT_BACKEND,
+	OPT_UE_BACKEND,
+	OPT_NO_KEYS,
+	OPT_CONFIGS,
+};
 
 static const struct option options[] = {
 	{ "topology", required_argument, NULL, OPT_TOPOLOGY },
@@ -106,13 +123,21 @@ static const struct option options[] = {
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "exec", required_argument, NULL, OPT_EXEC },
 	{ "commands", no_argument, NULL, OPT_COMMANDS },
+	{ "mechanism", required_argument, NULL, OPT_MECHANISM },
+	{ "binding", required_argument, NULL, OPT_BINDING },
+	{ "ue-binding", required_argument, NULL, OPT_UE_BINDING },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "ue-backend", required_argument, NULL, OPT_UE_BACKEND },
+	{ "no-keys", no_argument, NULL, OPT_NO_KEYS },
+	{ "configs", no_argument, NULL, OPT_CONFIGS },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct args {
 	const char *topology, *dir;
 	int ready_ms, grace_ms;
-	bool commands;
+	bool commands, configs;
+	struct lab_deploy_opts deploy;
 	struct lab_fn_spec fns[MAX_EXEC];
 	size_t n_fns;
 	unsigned seen; /* bit per option */
@@ -146,12 +171,42 @@ static int parse_exec(struct args *a, int argc, char **argv)
 	return 0;
 }
 
+static int bad_name(const char *opt, const char *arg, const char *const *list)
+{
+	char names[256] = "";
+
+	for (size_t i = 0; list[i]; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 i ? ", " : "", list[i]);
+	cli_usage_error("lab", "%s: no '%s' (%s)", opt, arg, names);
+	return -EINVAL;
+}
+
+/* Our own binary, which the lab runs as every network function. */
+static int self_path(char *out, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", out, size - 1);
+
+	if (n <= 0 || (size_t)n >= size - 1) {
+		log_error("cannot find the simreg binary (/proc/self/exe): %s", strerror(errno));
+		return -ENOENT;
+	}
+	out[n] = 0;
+	return 0;
+}
+
 static int parse(struct args *a, int argc, char **argv, unsigned allowed)
 {
 	int c;
 
 	a->ready_ms = DEFAULT_READY_MS;
 	a->grace_ms = DEFAULT_GRACE_MS;
+	a->deploy = (struct lab_deploy_opts){
+		.mechanism = "none",
+		.binding = "registration",
+		.backend = "auto",
+		.keys = true,
+	};
 	/* '+': stop at the first non-option, so --exec can take its words. */
 	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
 		if (c == '?')
@@ -184,6 +239,31 @@ static int parse(struct args *a, int argc, char **argv, unsigned allowed)
 		case OPT_COMMANDS:
 			a->commands = true;
 			break;
+		case OPT_MECHANISM:
+			a->deploy.mechanism = optarg;
+			if (!lab_name_in(lab_mechanisms, optarg))
+				return bad_name("--mechanism", optarg, lab_mechanisms);
+			break;
+		case OPT_BINDING:
+		case OPT_UE_BINDING:
+			*(c == OPT_BINDING ? &a->deploy.binding : &a->deploy.ue_binding) = optarg;
+			if (!lab_name_in(lab_bindings, optarg))
+				return bad_name(c == OPT_BINDING ? "--binding" : "--ue-binding", optarg,
+						lab_bindings);
+			break;
+		case OPT_BACKEND:
+		case OPT_UE_BACKEND:
+			*(c == OPT_BACKEND ? &a->deploy.backend : &a->deploy.ue_backend) = optarg;
+			if (!lab_name_in(lab_backends, optarg))
+				return bad_name(c == OPT_BACKEND ? "--backend" : "--ue-backend", optarg,
+						lab_backends);
+			break;
+		case OPT_NO_KEYS:
+			a->deploy.keys = false;
+			break;
+		case OPT_CONFIGS:
+			a->configs = true;
+			break;
 		}
 	}
 	if (optind < argc) {
@@ -203,16 +283,29 @@ static int parse(struct args *a, int argc, char **argv, unsigned allowed)
 }
 
 #define BIT(o) (1u << (o))
+#define DEPLOY_BITS                                                                         \
+	(BIT(OPT_MECHANISM) | BIT(OPT_BINDING) | BIT(OPT_UE_BINDING) | BIT(OPT_BACKEND) |   \
+	 BIT(OPT_UE_BACKEND) | BIT(OPT_NO_KEYS))
 
 static int run_up(int argc, char **argv)
 {
 	struct args a = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct lab_up_opts o;
+	char self[PATH_MAX];
 
 	if (parse(&a, argc, argv,
-		  BIT(OPT_TOPOLOGY) | BIT(OPT_DIR) | BIT(OPT_READY) | BIT(OPT_GRACE) | BIT(OPT_EXEC)))
+		  BIT(OPT_TOPOLOGY) | BIT(OPT_DIR) | BIT(OPT_READY) | BIT(OPT_GRACE) | BIT(OPT_EXEC) |
+			  DEPLOY_BITS))
 		return CLI_USAGE;
+	if (a.n_fns && (a.seen & DEPLOY_BITS)) {
+		cli_usage_error("lab", "up: --exec runs your processes instead of the network "
+				       "functions; it takes no --mechanism, --binding or --backend");
+		return CLI_USAGE;
+	}
+	if (!a.n_fns && self_path(self, sizeof(self)))
+		return CLI_FAIL;
+	a.deploy.simreg = self;
 	/* No SA_RESTART: a signal must wake the readiness wait. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -225,6 +318,7 @@ static int run_up(int argc, char **argv)
 		.grace_ms = a.grace_ms,
 		.fns = a.fns,
 		.n_fns = a.n_fns,
+		.deploy = a.n_fns ? NULL : &a.deploy,
 		.cancel = &cancelled,
 	};
 	return lab_up(&o) ? CLI_FAIL : CLI_OK;
@@ -255,9 +349,20 @@ static int run_plan(int argc, char **argv)
 {
 	struct args a = { 0 };
 
-	if (parse(&a, argc, argv, BIT(OPT_TOPOLOGY) | BIT(OPT_COMMANDS)))
+	if (parse(&a, argc, argv, BIT(OPT_TOPOLOGY) | BIT(OPT_COMMANDS) | BIT(OPT_CONFIGS) |
+					  DEPLOY_BITS))
 		return CLI_USAGE;
-	return lab_print_plan(a.topology, a.commands, stdout) ? CLI_FAIL : CLI_OK;
+	if (a.commands && a.configs) {
+		cli_usage_error("lab", "plan: --commands or --configs, not both");
+		return CLI_USAGE;
+	}
+	if ((a.seen & DEPLOY_BITS) && !a.configs) {
+		cli_usage_error("lab", "plan: --mechanism, --binding and --backend go with --configs");
+		return CLI_USAGE;
+	}
+	return lab_print_plan(a.topology, a.commands, a.configs ? &a.deploy : NULL, stdout)
+		       ? CLI_FAIL
+		       : CLI_OK;
 }
 
 static const struct {
