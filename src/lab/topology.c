@@ -12,12 +12,15 @@
 /*
  * Ports follow the usual IMS lab habit (Kamailio's IMS examples and
  * open5gs): P-CSCF 5060, S-CSCF 6060, Diameter 3868 (RFC 6733 section
- * 2.1). Protected ports (TS 33.203 clause 7.1) are negotiated per
+ * 2.1), and 5070 for the application server. Protected ports (TS 33.203 clause 7.1) are negotiated per
  * registration and are not part of the plan.
  */
 #define SIP_PCSCF 5060
 #define SIP_SCSCF 6060
 #define DIAMETER 3868
+/* The application server the lab plays (SIPp sending a MESSAGE to the
+ * IMPU from the core, as an AS or another user's S-CSCF would). */
+#define SIP_AS 5070
 
 #define A LAB_PLANE_ACCESS
 #define C LAB_PLANE_CORE
@@ -50,6 +53,7 @@ static const struct lab_service_spec t1_services[] = {
 	{ "pcscf-core", "pcscf", C, 1, 2, "udp+tcp", SIP_PCSCF, NULL },
 	{ "scscf", "core", C, 0, 1, "udp+tcp", SIP_SCSCF, NULL },
 	{ "hss", "core", C, 0, 2, "tcp", DIAMETER, NULL },
+	{ "as", "core", C, 0, 3, "udp", SIP_AS, NULL },
 };
 
 static const struct lab_function_spec t1_functions[] = {
@@ -101,6 +105,7 @@ static const struct lab_service_spec t2_services[] = {
 	{ "pcscf-b-core", "pcscf-b", C, 2, 2, "udp+tcp", SIP_PCSCF, NULL },
 	{ "scscf", "core", C, 0, 1, "udp+tcp", SIP_SCSCF, NULL },
 	{ "hss", "core", C, 0, 2, "tcp", DIAMETER, NULL },
+	{ "as", "core", C, 0, 3, "udp", SIP_AS, NULL },
 };
 
 static const struct lab_function_spec t2_functions[] = {

@@ -14,11 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "core/log.h"
+#include "lab/command.h"
 #include "lab/lab.h"
+#include "lab/evidence.h"
+#include "lab/matrix.h"
+#include "lab/scenario.h"
 
 /* The S-CSCF reports "ready" within 10 s even without the HSS; the lab
  * waits a little longer for the words that say it is connected. */
@@ -114,6 +119,11 @@ enum {
 	OPT_UE_BACKEND,
 	OPT_NO_KEYS,
 	OPT_CONFIGS,
+	OPT_JSON,
+	OPT_ROWS,
+	OPT_JOBS,
+	OPT_KEEP,
+	OPT_NO_EVIDENCE,
 };
 
 static const struct option options[] = {
@@ -130,13 +140,20 @@ static const struct option options[] = {
 	{ "ue-backend", required_argument, NULL, OPT_UE_BACKEND },
 	{ "no-keys", no_argument, NULL, OPT_NO_KEYS },
 	{ "configs", no_argument, NULL, OPT_CONFIGS },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "rows", required_argument, NULL, OPT_ROWS },
+	{ "jobs", required_argument, NULL, OPT_JOBS },
+	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "no-evidence", no_argument, NULL, OPT_NO_EVIDENCE },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct args {
 	const char *topology, *dir;
 	int ready_ms, grace_ms;
-	bool commands, configs;
+	bool commands, configs, json, keep, no_evidence;
+	const char *rows;
+	int jobs;
 	struct lab_deploy_opts deploy;
 	struct lab_fn_spec fns[MAX_EXEC];
 	size_t n_fns;
@@ -195,7 +212,21 @@ static int self_path(char *out, size_t size)
 	return 0;
 }
 
+static int parse_prefix(struct args *a, int argc, char **argv, unsigned allowed, int *rest);
+
 static int parse(struct args *a, int argc, char **argv, unsigned allowed)
+{
+	int rest, rc = parse_prefix(a, argc, argv, allowed, &rest);
+
+	if (!rc && rest < argc) {
+		cli_usage_error("lab", "%s: unexpected argument '%s'", argv[0], argv[rest]);
+		return -EINVAL;
+	}
+	return rc;
+}
+
+/* Options up to the first other word, whose index goes to *rest. */
+static int parse_prefix(struct args *a, int argc, char **argv, unsigned allowed, int *rest)
 {
 	int c;
 
@@ -264,12 +295,29 @@ static int parse(struct args *a, int argc, char **argv, unsigned allowed)
 		case OPT_CONFIGS:
 			a->configs = true;
 			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case OPT_ROWS:
+			a->rows = optarg;
+			break;
+		case OPT_JOBS:
+			if (parse_ms(optarg, "--jobs", &a->jobs))
+				return -EINVAL;
+			if (a->jobs < 1 || a->jobs > 24) {
+				cli_usage_error("lab", "--jobs: 1 to 24");
+				return -EINVAL;
+			}
+			break;
+		case OPT_KEEP:
+			a->keep = true;
+			break;
+		case OPT_NO_EVIDENCE:
+			a->no_evidence = true;
+			break;
 		}
 	}
-	if (optind < argc) {
-		cli_usage_error("lab", "%s: unexpected argument '%s'", argv[0], argv[optind]);
-		return -EINVAL;
-	}
+	*rest = optind;
 	if ((allowed & (1u << OPT_DIR)) && !a->dir) {
 		cli_usage_error("lab", "%s: --dir is required", argv[0]);
 		return -EINVAL;
@@ -365,6 +413,195 @@ static int run_plan(int argc, char **argv)
 		       : CLI_OK;
 }
 
+/* ---- run: scenario steps on a lab that is up ------------------------------- */
+
+static void print_message(const struct lab_snapshot *s, const struct lab_msg_result *r)
+{
+	printf("  MESSAGE %s: the AS got %d; the UE got it over", r->call_id, r->status);
+	if (!r->delivered)
+		printf(" no access");
+	for (size_t i = 0; i < s->n_accesses; i++)
+		if (r->delivered & (1 << i))
+			printf(" %s", s->accesses[i].name);
+	printf("\n");
+}
+
+static int run_steps(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct lab lab;
+	int rc, i;
+
+	/* The steps follow the options: stop at the first non-option. */
+	if (parse_prefix(&a, argc, argv, BIT(OPT_DIR), &i))
+		return CLI_USAGE;
+	if (i == argc) {
+		cli_usage_error("lab", "run: expected steps (register ACCESS, reauth ACCESS, drop "
+				       "ACCESS, message, observe)");
+		return CLI_USAGE;
+	}
+	rc = lab_state_read(a.dir, &lab);
+	if (rc) {
+		if (rc == -ENOENT)
+			log_error("%s: no lab.json: bring a lab up there first", a.dir);
+		lab_free(&lab);
+		return CLI_FAIL;
+	}
+	if (!lab.deploy.present) {
+		log_error("%s: this lab runs no network functions (it was brought up with --exec)",
+			  a.dir);
+		lab_free(&lab);
+		return CLI_FAIL;
+	}
+	for (rc = 0; !rc && i < argc; i++) {
+		struct lab_snapshot s;
+		const char *step = argv[i], *arg = NULL;
+		bool takes_access = !strcmp(step, "register") || !strcmp(step, "reauth") ||
+				    !strcmp(step, "drop");
+
+		if (takes_access) {
+			if (++i == argc) {
+				cli_usage_error("lab", "run: %s needs an access", step);
+				rc = -EINVAL;
+				break;
+			}
+			arg = argv[i];
+		}
+		printf("step: %s%s%s\n", step, arg ? " " : "", arg ? arg : "");
+		fflush(stdout);
+		if (!strcmp(step, "register"))
+			rc = lab_step_register(&lab, arg, &s);
+		else if (!strcmp(step, "reauth"))
+			rc = lab_step_reauth(&lab, arg, &s);
+		else if (!strcmp(step, "drop"))
+			rc = lab_step_drop(&lab, arg, &s);
+		else if (!strcmp(step, "observe"))
+			rc = lab_observe(&lab, &s);
+		else if (!strcmp(step, "settle"))
+			rc = lab_step_settle(&lab, &s);
+		else if (!strcmp(step, "message")) {
+			struct lab_msg_result r;
+
+			rc = lab_step_message(&lab, "hello from the core", &r);
+			if (!rc)
+				rc = lab_observe(&lab, &s);
+			if (!rc)
+				print_message(&s, &r);
+		} else {
+			cli_usage_error("lab", "run: unknown step '%s'", step);
+			rc = -EINVAL;
+			break;
+		}
+		if (rc == -ENOENT && !strcmp(step, "reauth")) {
+			printf("  %s has no binding at the S-CSCF: nothing to re-authenticate\n", arg);
+			rc = 0;
+		}
+		if (!rc)
+			lab_snapshot_print(&s, stdout);
+		else
+			log_error("step %s failed: %s", step, strerror(-rc));
+	}
+	lab_free(&lab);
+	return rc == -EINVAL ? CLI_USAGE : rc ? CLI_FAIL : CLI_OK;
+}
+
+/* ---- matrix --------------------------------------------------------------------- */
+
+static int run_matrix(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct lab_matrix_opts o;
+	char self[PATH_MAX], tmp[] = "/tmp/simreg-matrix-XXXXXX";
+	bool ours = false;
+	int rc;
+
+	a.jobs = 4;
+	if (parse(&a, argc, argv,
+		  BIT(OPT_DIR) | BIT(OPT_JSON) | BIT(OPT_ROWS) | BIT(OPT_JOBS) | BIT(OPT_KEEP) |
+			  BIT(OPT_BACKEND) | BIT(OPT_UE_BACKEND) | BIT(OPT_NO_EVIDENCE)) == -EINVAL)
+		return CLI_USAGE;
+	if (geteuid() != 0) {
+		log_error("`simreg lab matrix` must run as root: each row is a lab of network "
+			  "namespaces");
+		return CLI_FAIL;
+	}
+	if (self_path(self, sizeof(self)))
+		return CLI_FAIL;
+	if (!a.dir) {
+		/* A short path: the rows' control sockets live under it. */
+		if (!mkdtemp(tmp)) {
+			log_error("mkdtemp: %s", strerror(errno));
+			return CLI_FAIL;
+		}
+		a.dir = tmp;
+		ours = true;
+	} else if (mkdir(a.dir, 0755) && errno != EEXIST) {
+		log_error("%s: %s", a.dir, strerror(errno));
+		return CLI_FAIL;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	o = (struct lab_matrix_opts){
+		.run = {
+			.simreg = self,
+			.backend = a.deploy.backend,
+			.ue_backend = a.deploy.ue_backend,
+			.evidence = !a.no_evidence,
+			.cancel = &cancelled,
+		},
+		.dir = a.dir,
+		.filter = a.rows,
+		.jobs = (unsigned)a.jobs,
+		.json = a.json,
+	};
+	rc = lab_matrix_run(&o, stdout);
+	if (ours && !a.keep && rc == 0) {
+		const char *rm[] = { "rm", "-rf", "--one-file-system", "--", tmp, NULL };
+
+		lab_cmd_run(rm, 0, NULL, 0);
+	} else {
+		log_info("the rows' labs (logs, captures, results) are in %s", a.dir);
+	}
+	return rc < 0 ? CLI_FAIL : rc > 0 ? CLI_FAIL : CLI_OK;
+}
+
+/* ---- evidence: what the captures of a lab that is down prove ------------------- */
+
+static int run_evidence(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct lab_capture_evidence e;
+	struct lab_key_evidence k;
+	struct lab lab;
+	char self[PATH_MAX];
+	int rc;
+
+	if (parse(&a, argc, argv, BIT(OPT_DIR)))
+		return CLI_USAGE;
+	if (self_path(self, sizeof(self)))
+		return CLI_FAIL;
+	rc = lab_state_read(a.dir, &lab);
+	if (rc || !lab.deploy.present) {
+		log_error("%s: no lab with network functions here", a.dir);
+		lab_free(&lab);
+		return CLI_FAIL;
+	}
+	rc = lab_evidence_captures(&lab, -1, -1, &e);
+	if (!rc)
+		rc = lab_evidence_keys(&lab, self, &k);
+	if (!rc) {
+		printf("lab %s (%s, %s, P-CSCF binding %s): what the captures show\n", lab.id,
+		       lab.topology, lab.deploy.mechanism, lab.deploy.binding);
+		lab_evidence_print(&e, &k, stdout);
+	}
+	lab_free(&lab);
+	if (rc)
+		return CLI_FAIL;
+	return e.all_decode && e.counts_agree && lab_keys_ok(&k) ? CLI_OK : CLI_FAIL;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -373,6 +610,9 @@ static const struct {
 	{ "down", run_down },
 	{ "status", run_status },
 	{ "plan", run_plan },
+	{ "run", run_steps },
+	{ "matrix", run_matrix },
+	{ "evidence", run_evidence },
 };
 
 int cmd_lab(int argc, char **argv)
