@@ -60,6 +60,7 @@ struct sip_txn {
 	char to_tag[SIP_TAG_LEN]; /* the To tag of our responses */
 
 	struct sip_flow flow;    /* client: the request's; server: where responses go */
+	const struct sip_timers *tm; /* the transport's timers, or the stack's */
 	uint64_t ref;
 	const struct sip_client_ops *ops;
 	void *ctx;
@@ -102,7 +103,11 @@ struct txn_arg {
 	struct sip_rx *rx;   /* received message, or NULL */
 	struct str out;      /* response from the TU (server) */
 	int err;             /* transport error */
-	bool quiet;          /* RX_REQUEST: do not hand to the TU (a CANCEL the stack answers) */
+	/*
+	 * RX_REQUEST: do not hand to the TU (a CANCEL the stack answers);
+	 * TU_ABORT: end without a 503 and without callbacks.
+	 */
+	bool quiet;
 };
 
 /*

@@ -49,6 +49,7 @@
 
 struct sip_tpset;
 struct sip_tp;
+struct sip_timers;
 
 /* ------------------------------------------------------------------ */
 /* Limits and defaults                                                */
@@ -178,6 +179,14 @@ struct sip_tp {
 	 * address the kernel picks for each destination.
 	 */
 	char sent_by[SIP_SOCKADDR_STRLEN + 192];
+	/*
+	 * Transaction timers for transactions over this transport, or NULL
+	 * for the stack's. The P-CSCF sets its UE-facing listeners to
+	 * &sip_timers_ims_ue (TS 24.229 7.7: T1 2 s, T2 16 s, T4 17 s towards
+	 * the UE) while its core side keeps RFC 3261's. Borrowed: must
+	 * outlive the transactions that use it.
+	 */
+	const struct sip_timers *timers;
 	/* Set by sip_tpset_add(); read-only for the implementation. */
 	uint32_t id;
 	struct sip_tpset *set;
