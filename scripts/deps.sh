@@ -14,7 +14,7 @@ packages=(
   # peers and oracles used by the tests and benchmarks
   sip-tester tshark libosmocore-utils libosmocore-dev libosip2-dev
   kamailio kamailio-ims-modules kamailio-presence-modules freediameter
-  sqlite3 libxml2-utils
+  sqlite3 libxml2-utils socat python3
   # lab: namespaces, and the qemu VM that runs kernel ESP
   iproute2 qemu-system-x86 busybox-static kmod
   procps iputils-ping socat jq

@@ -1,0 +1,345 @@
+/*
+ * cx.c - the Cx client of the S-CSCF over freeDiameter (TS 29.228 /
+ * 29.229): MAR and SAR behind struct scscf_cx_ops.
+ *
+ *   loop thread                     freeDiameter thread
+ *   -----------                     -------------------
+ *   build the request, send it  --> ... the HSS answers, or the timer
+ *                                   runs out: take the answer, post it
+ *   read the answer, hand it   <--  (loop_post, the hand-off queue)
+ *   to the logic, free it
+ *
+ * A request never blocks the loop: fd_msg_send_timeout() returns at once
+ * and the answer comes through the hand-off queue. Every request carries
+ * a deadline (scscf.diameter.timeout); a request without an answer by
+ * then is reported as -ETIMEDOUT, so a REGISTER never waits forever.
+ */
+#define SLOG_COMPONENT "scscf"
+
+#include "scscf/cx.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "diameter/dmsg.h"
+#include "diameter/engine.h"
+
+struct scscf_cx_client {
+	struct scscf *s;
+	struct cx_dict dict;
+	struct str hss, hss_realm, server_name;
+	uint64_t timeout_ms;
+	unsigned in_flight;             /* loop thread only */
+	struct loop_shutdown_hook shutdown;
+	bool stopping;
+};
+
+/* One request on its way; owned by freeDiameter until the answer is posted. */
+struct cx_call {
+	struct loop_work work;
+	struct scscf_cx_client *c;
+	enum cx_command cmd;
+	uint64_t ref;
+	struct msg *ans;                /* NULL: no answer (timeout, no route) */
+	int err;
+};
+
+/* --- the freeDiameter side ---------------------------------------------------- */
+
+static void deliver(void *ctx, int status);
+
+static void on_answer(void *data, struct msg **msg)
+{
+	struct cx_call *call = data;
+
+	call->ans = *msg;
+	*msg = NULL;
+	loop_post(call->c->s->loop, &call->work);
+}
+
+static void on_expire(void *data, DiamId_t to, size_t tolen, struct msg **req)
+{
+	struct cx_call *call = data;
+
+	fd_msg_free(*req);
+	*req = NULL;
+	call->err = -ETIMEDOUT;
+	loop_post(call->c->s->loop, &call->work);
+}
+
+/* --- reading answers (loop thread) ------------------------------------------ */
+
+static void read_result(struct scscf_cx_client *c, struct cx_call *call,
+			struct scscf_cx_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->err = call->err;
+	if (!r->err && !call->ans)
+		r->err = -ENOTCONN;
+	if (!r->err && cx_get_result(&c->dict, call->ans, &r->code, &r->experimental) < 0)
+		r->err = -EBADMSG;
+}
+
+static void read_maa(struct scscf_cx_client *c, struct cx_call *call, struct scscf_maa *a)
+{
+	const struct cx_dict *d = &c->dict;
+	struct avp *item;
+	struct str auth, xres, ck, ik;
+
+	memset(a, 0, sizeof(*a));
+	read_result(c, call, &a->result);
+	if (!scscf_cx_success(&a->result))
+		return;
+	if (dmsg_find(call->ans, d->avp[CX_AVP_SIP_AUTH_DATA_ITEM], NULL, &item) < 0 ||
+	    dmsg_get_str(item, d->avp[CX_AVP_SIP_AUTHENTICATE], &auth) < 0 ||
+	    dmsg_get_str(item, d->avp[CX_AVP_SIP_AUTHORIZATION], &xres) < 0 ||
+	    dmsg_get_str(item, d->avp[CX_AVP_CONFIDENTIALITY_KEY], &ck) < 0 ||
+	    dmsg_get_str(item, d->avp[CX_AVP_INTEGRITY_KEY], &ik) < 0 ||
+	    auth.len < AKA_RAND_LEN + AKA_AUTN_LEN || !xres.len || xres.len > sizeof(a->xres) ||
+	    ck.len != AKA_CK_LEN || ik.len != AKA_IK_LEN) {
+		log_warn("MAA without a usable SIP-Auth-Data-Item");
+		return;
+	}
+	/* SIP-Authenticate = RAND || AUTN, SIP-Authorization = XRES (29.229 6.3.10, 6.3.11). */
+	memcpy(a->rand, auth.s, AKA_RAND_LEN);
+	memcpy(a->autn, auth.s + AKA_RAND_LEN, AKA_AUTN_LEN);
+	memcpy(a->xres, xres.s, xres.len);
+	a->xres_len = xres.len;
+	memcpy(a->ck, ck.s, AKA_CK_LEN);
+	memcpy(a->ik, ik.s, AKA_IK_LEN);
+	a->have_vector = true;
+}
+
+static void read_saa(struct scscf_cx_client *c, struct cx_call *call, struct scscf_saa *a)
+{
+	memset(a, 0, sizeof(*a));
+	read_result(c, call, &a->result);
+	if (scscf_cx_success(&a->result))
+		dmsg_get_str(call->ans, c->dict.avp[CX_AVP_USER_DATA], &a->user_data);
+}
+
+static void deliver(void *ctx, int status)
+{
+	struct cx_call *call = ctx;
+	struct scscf_cx_client *c = call->c;
+
+	if (status) {
+		/* The loop is going away: nobody to tell. */
+		if (call->ans)
+			fd_msg_free(call->ans);
+		free(call);
+		return;
+	}
+	c->in_flight--;
+	if (call->cmd == CX_CMD_MA) {
+		struct scscf_maa a;
+
+		read_maa(c, call, &a);
+		scscf_cx_maa(c->s, call->ref, &a);
+		explicit_bzero(&a, sizeof(a));
+	} else {
+		struct scscf_saa a;
+
+		read_saa(c, call, &a);
+		scscf_cx_saa(c->s, call->ref, &a);
+	}
+	if (call->ans)
+		fd_msg_free(call->ans);
+	free(call);
+	if (c->stopping && !c->in_flight)
+		loop_shutdown_done(c->s->loop, &c->shutdown);
+}
+
+/* --- sending (loop thread) ----------------------------------------------------- */
+
+static int send_request(struct scscf_cx_client *c, struct msg **m, enum cx_command cmd,
+			uint64_t ref)
+{
+	struct cx_call *call = calloc(1, sizeof(*call));
+	struct timespec ts;
+	int rc;
+
+	if (!call)
+		return -ENOMEM;
+	call->c = c;
+	call->cmd = cmd;
+	call->ref = ref;
+	call->work.fn = deliver;
+	call->work.ctx = call;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(c->timeout_ms / 1000);
+	ts.tv_nsec += (long)(c->timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	rc = fd_msg_send_timeout(m, on_answer, call, on_expire, &ts);
+	if (rc) {
+		free(call);
+		return -rc;
+	}
+	c->in_flight++;
+	return 0;
+}
+
+static int new_request(struct scscf_cx_client *c, enum cx_command cmd, struct msg **m)
+{
+	return cx_request_new(&c->dict, cmd, c->hss_realm, c->hss, m);
+}
+
+static int cx_mar(void *ctx, const struct scscf_mar *req, uint64_t ref)
+{
+	struct scscf_cx_client *c = ctx;
+	const struct cx_dict *d = &c->dict;
+	struct msg *m = NULL;
+	struct avp *item;
+	int err;
+
+	if (c->stopping)
+		return -ESHUTDOWN;
+	err = new_request(c, CX_CMD_MA, &m);
+	err = err ?: dmsg_add_str(m, d->base[CX_BASE_USER_NAME], req->impi);
+	err = err ?: dmsg_add_str(m, d->avp[CX_AVP_PUBLIC_IDENTITY], req->impu);
+	err = err ?: dmsg_add_u32(m, d->avp[CX_AVP_SIP_NUMBER_AUTH_ITEMS], 1);
+	err = err ?: dmsg_add_group(m, d->avp[CX_AVP_SIP_AUTH_DATA_ITEM], &item);
+	err = err ?: dmsg_add_str(item, d->avp[CX_AVP_SIP_AUTHENTICATION_SCHEME],
+				  STR_LIT("Digest-AKAv1-MD5"));
+	/* Resynchronisation: RAND of the failed challenge || AUTS (29.229 6.3.11). */
+	if (!err && req->resync)
+		err = dmsg_add_octets(item, d->avp[CX_AVP_SIP_AUTHORIZATION], req->rand_auts,
+				      sizeof(req->rand_auts));
+	err = err ?: dmsg_add_str(m, d->avp[CX_AVP_SERVER_NAME], c->server_name);
+	err = err ?: send_request(c, &m, CX_CMD_MA, ref);
+	if (m)
+		fd_msg_free(m);
+	return err;
+}
+
+static int cx_sar(void *ctx, const struct scscf_sar *req, uint64_t ref)
+{
+	struct scscf_cx_client *c = ctx;
+	const struct cx_dict *d = &c->dict;
+	struct msg *m = NULL;
+	int err;
+
+	if (c->stopping)
+		return -ESHUTDOWN;
+	err = new_request(c, CX_CMD_SA, &m);
+	if (!err && req->impi.len)
+		err = dmsg_add_str(m, d->base[CX_BASE_USER_NAME], req->impi);
+	err = err ?: dmsg_add_str(m, d->avp[CX_AVP_PUBLIC_IDENTITY], req->impu);
+	err = err ?: dmsg_add_str(m, d->avp[CX_AVP_SERVER_NAME], c->server_name);
+	err = err ?: dmsg_add_i32(m, d->avp[CX_AVP_SERVER_ASSIGNMENT_TYPE], (int32_t)req->type);
+	err = err ?: dmsg_add_i32(m, d->avp[CX_AVP_USER_DATA_ALREADY_AVAILABLE],
+				  req->data_available ? CX_USER_DATA_ALREADY_AVAILABLE :
+							CX_USER_DATA_NOT_AVAILABLE);
+	/*
+	 * 29.228 6.1.2: the contact of the registration as restoration
+	 * information, so the HSS keeps one registration per contact, and
+	 * the indication that this flow is an additional one.
+	 */
+	if (!err && req->contact.len && req->impi.len) {
+		struct avp *sri, *ri;
+
+		err = dmsg_add_group(m, d->avp[CX_AVP_SCSCF_RESTORATION_INFO], &sri);
+		err = err ?: dmsg_add_str(sri, d->base[CX_BASE_USER_NAME], req->impi);
+		err = err ?: dmsg_add_group(sri, d->avp[CX_AVP_RESTORATION_INFO], &ri);
+		err = err ?: dmsg_add_str(ri, d->avp[CX_AVP_PATH], req->path);
+		err = err ?: dmsg_add_str(ri, d->avp[CX_AVP_CONTACT], req->contact);
+	}
+	if (!err && req->multiple)
+		err = dmsg_add_i32(m, d->avp[CX_AVP_MULTIPLE_REGISTRATION_INDICATION],
+				   CX_MULTIPLE_REGISTRATION);
+	err = err ?: send_request(c, &m, CX_CMD_SA, ref);
+	if (m)
+		fd_msg_free(m);
+	return err;
+}
+
+const struct scscf_cx_ops scscf_cx_diameter_ops = {
+	.mar = cx_mar,
+	.sar = cx_sar,
+};
+
+/* --- life ---------------------------------------------------------------------- */
+
+static int shutdown_begin(struct loop *loop, struct loop_shutdown_hook *h)
+{
+	struct scscf_cx_client *c = h->ctx;
+
+	c->stopping = true;
+	/* Answers already on their way are still taken (their REGISTERs end). */
+	return c->in_flight ? LOOP_SHUTDOWN_PENDING : 0;
+}
+
+int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *log_ctx,
+		   struct scscf_cx_client **out)
+{
+	const struct scscf_config *cfg = &s->cfg;
+	const struct sockaddr *sa = (const struct sockaddr *)&cfg->hss_address.sa;
+	struct scscf_cx_client *c = calloc(1, sizeof(*c));
+	char addr[INET6_ADDRSTRLEN];
+	struct dia_peer peer = { 0 };
+	struct dia_config dc = { 0 };
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+		peer.port = ntohs(in->sin_port);
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+		peer.port = ntohs(in6->sin6_port);
+	}
+	peer.identity = cfg->hss_identity;
+	peer.realm = cfg->hss_realm;
+	peer.address = addr;
+	peer.connect = true;
+	dc.identity = cfg->identity;
+	dc.realm = cfg->realm;
+	dc.listen = NULL;
+	dc.run_dir = run_dir;
+	dc.threads = (unsigned)cfg->threads;
+	dc.peers = &peer;
+	dc.n_peers = 1;
+	c->s = s;
+	c->hss = str_from_cstr(cfg->hss_identity);
+	c->hss_realm = str_from_cstr(cfg->hss_realm);
+	c->server_name = str_from_cstr(cfg->server_name);
+	c->timeout_ms = cfg->cx_timeout_ms;
+	err = dia_engine_start(&dc, &c->dict, log, log_ctx);
+	if (err) {
+		free(c);
+		return err;
+	}
+	c->shutdown = (struct loop_shutdown_hook){ .name = "Cx requests", .begin = shutdown_begin,
+						   .ctx = c };
+	loop_on_shutdown(s->loop, &c->shutdown);
+	*out = c;
+	return 0;
+}
+
+bool scscf_cx_connected(const struct scscf_cx_client *c)
+{
+	return dia_peer_is_open(c->s->cfg.hss_identity);
+}
+
+void scscf_cx_stop(struct scscf_cx_client *c)
+{
+	if (!c)
+		return;
+	loop_shutdown_hook_remove(c->s->loop, &c->shutdown);
+	dia_engine_stop();
+	free(c);
+}

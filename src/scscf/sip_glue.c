@@ -1,0 +1,241 @@
+/*
+ * sip_glue.c - struct scscf_sip_ops on lib/sip's stack and proxy core.
+ *
+ * Requests reach the logic through the stack's TU callbacks; responses go
+ * out through the server transactions; NOTIFYs through client
+ * transactions; forks through the proxy core (RFC 3261 16), which also
+ * consumes our own Route (the Service-Route the UE uses) and picks the
+ * best response.
+ */
+#define SLOG_COMPONENT "scscf"
+
+#include "scscf/sip_glue.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "sip/print.h"
+#include "sip/proxy.h"
+
+struct scscf_glue {
+	struct scscf *s;
+	struct sip_stack *st;
+	struct sip_proxy *px;
+};
+
+/* --- the TU -------------------------------------------------------------------- */
+
+static void on_request(struct sip_stack *st, void *ctx, sip_txn_id stx, struct sip_rx *rx)
+{
+	struct scscf_glue *g = ctx;
+
+	if (!stx) {
+		/* An ACK for a 2xx: end-to-end, forwarded as it is routed (16.11). */
+		if (rx->msg->method == SIP_METHOD_ACK && sip_msg_hdr(rx->msg, SIP_HDR_ROUTE))
+			sip_proxy_forward_stateless(g->px, rx);
+		return;
+	}
+	scscf_sip_request(g->s, stx, rx->msg);
+}
+
+static void on_cancel(struct sip_stack *st, void *ctx, sip_txn_id invite, uint64_t ref,
+		      struct sip_rx *rx)
+{
+	struct scscf_glue *g = ctx;
+
+	sip_proxy_cancel(g->px, ref);
+}
+
+static void on_server_failure(struct sip_stack *st, void *ctx, sip_txn_id stx, uint64_t ref,
+			      int err)
+{
+	struct scscf_glue *g = ctx;
+
+	scscf_sip_txn_gone(g->s, stx);
+}
+
+static void on_stray(struct sip_stack *st, void *ctx, struct sip_rx *rx)
+{
+	struct scscf_glue *g = ctx;
+
+	sip_proxy_forward_stateless(g->px, rx);
+}
+
+static const struct sip_tu_ops tu_ops = {
+	.request = on_request,
+	.cancel = on_cancel,
+	.server_failure = on_server_failure,
+	.stray_response = on_stray,
+};
+
+/* --- NOTIFY transactions --------------------------------------------------------- */
+
+static void notify_response(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref,
+			    struct sip_rx *rx)
+{
+	struct scscf_glue *g = ctx;
+
+	if (rx->msg->status >= 200)
+		scscf_sip_request_done(g->s, ref, rx->msg->status);
+}
+
+static void notify_failure(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref, int err)
+{
+	struct scscf_glue *g = ctx;
+
+	/* RFC 3261 17.1.2.2 / 8.1.3.1: a timeout is a 408, a transport error a 503. */
+	scscf_sip_request_done(g->s, ref, err == -ETIMEDOUT ? 408 : 503);
+}
+
+static const struct sip_client_ops notify_ops = {
+	.response = notify_response,
+	.failure = notify_failure,
+};
+
+/* --- the seam --------------------------------------------------------------------- */
+
+static int response_start(void *ctx, uint64_t txn, struct buf *b, unsigned code,
+			  struct str reason)
+{
+	struct scscf_glue *g = ctx;
+
+	return sip_server_txn_response_start(g->st, txn, b, code, reason);
+}
+
+static int response_send(void *ctx, uint64_t txn, struct str response)
+{
+	struct scscf_glue *g = ctx;
+
+	return sip_server_txn_send(g->st, txn, response);
+}
+
+static int glue_request(void *ctx, struct str msg, struct str next_hop, uint64_t ref)
+{
+	struct scscf_glue *g = ctx;
+	struct sip_client_req req = { .msg = msg, .ops = &notify_ops, .ctx = g, .ref = ref };
+	struct sip_uri uri;
+	int err;
+
+	err = sip_uri_parse(next_hop, &uri, NULL);
+	if (!err)
+		err = sip_stack_resolve_uri(g->st, &uri, &req.dest);
+	if (!err)
+		err = sip_client_txn_start(g->st, &req, NULL);
+	return err;
+}
+
+static int glue_fork(void *ctx, uint64_t txn, const struct scscf_target *t, unsigned n)
+{
+	struct scscf_glue *g = ctx;
+	struct sip_proxy_target targets[SIP_PROXY_MAX_BRANCHES];
+	struct sip_proxy_req req = { .stx = txn, .targets = targets };
+	int err;
+
+	if (n > SIP_PROXY_MAX_BRANCHES)
+		n = SIP_PROXY_MAX_BRANCHES;
+	memset(targets, 0, sizeof(targets));
+	for (unsigned i = 0; i < n; i++) {
+		targets[i].uri = t[i].uri;
+		targets[i].n_routes = t[i].n_routes < SIP_PROXY_MAX_ROUTES ? t[i].n_routes :
+									     SIP_PROXY_MAX_ROUTES;
+		for (unsigned k = 0; k < targets[i].n_routes; k++)
+			targets[i].routes[k] = t[i].routes[k];
+		sip_flow_init(&targets[i].flow);
+	}
+	req.n_targets = n;
+	err = sip_proxy_forward(g->px, &req, NULL);
+	/* Errors the core answered upstream itself (483, no branch) are not ours to send. */
+	return err == -ELOOP || err == -ENETUNREACH ? 0 : err;
+}
+
+static bool is_local(void *ctx, const struct sip_uri *uri)
+{
+	struct scscf_glue *g = ctx;
+
+	return sip_stack_is_local_uri(g->st, uri);
+}
+
+static const struct scscf_sip_ops glue_ops = {
+	.response_start = response_start,
+	.response_send = response_send,
+	.request = glue_request,
+	.fork = glue_fork,
+	.is_local = is_local,
+};
+
+/* --- life ---------------------------------------------------------------------- */
+
+static void proxy_done(struct sip_proxy *px, void *ctx, uint64_t ref, unsigned status)
+{
+	log_debug("forward %" PRIu64 " done: %u", ref, status);
+}
+
+static const struct sip_proxy_ops proxy_ops = {
+	.done = proxy_done,
+};
+
+int scscf_glue_start(struct scscf *s, struct scscf_glue **out)
+{
+	struct scscf_glue *g = calloc(1, sizeof(*g));
+	struct sip_stack_config sc;
+	const char *why = NULL;
+	struct sip_tp *tp;
+	int err;
+
+	if (!g)
+		return -ENOMEM;
+	g->s = s;
+	sip_stack_config_default(&sc);
+	sc.server_name = "simreg-scscf";
+	err = sip_config_apply(&s->cfg.sip, &sc, &why);
+	if (err) {
+		log_error("scscf.sip: %s", why ? why : "bad timers");
+		goto fail;
+	}
+	err = sip_stack_create(&g->st, s->loop, &sc, &tu_ops, g);
+	if (err)
+		goto fail;
+	if (s->cfg.sip.listen.n) {
+		err = sip_stack_listen_config(g->st, &s->cfg.sip);
+	} else {
+		/* The defaults of docs/architecture.md: UDP and TCP on 127.0.0.1:6060. */
+		err = sip_stack_listen_text(g->st, "udp:127.0.0.1:6060", NULL);
+		if (!err)
+			err = sip_stack_listen_text(g->st, "tcp:127.0.0.1:6060", NULL);
+	}
+	if (err) {
+		log_error("cannot listen for SIP: %s", strerror(-err));
+		goto fail;
+	}
+	err = sip_proxy_create(&g->px, g->st, &proxy_ops, g);
+	if (err)
+		goto fail;
+	/* Service-Route, Contact and NOTIFYs name the first transport. */
+	tp = sip_tpset_next(sip_stack_transports(g->st), NULL);
+	if (tp && tp->sent_by[0])
+		snprintf(s->host, sizeof(s->host), "%s", tp->sent_by);
+	s->sip = &glue_ops;
+	s->sip_ctx = g;
+	*out = g;
+	return 0;
+fail:
+	scscf_glue_stop(g);
+	return err;
+}
+
+void scscf_glue_describe(struct scscf_glue *g, struct buf *out)
+{
+	sip_tpset_describe(sip_stack_transports(g->st), out);
+}
+
+void scscf_glue_stop(struct scscf_glue *g)
+{
+	if (!g)
+		return;
+	sip_proxy_destroy(g->px);
+	sip_stack_destroy(g->st);
+	free(g);
+}
