@@ -209,6 +209,7 @@ struct pcscf_reg {
 	struct loop_timer timer;      /* UNAUTH guard, ENDING linger */
 	struct pcscf_reg *impi_next;  /* flows of the same IMPI */
 	unsigned ended_cause;         /* enum pcscf_reg_event that ended it */
+	bool rev_held;                /* the owner holds a reg-event subscription for it */
 };
 
 /* ---- the registry -------------------------------------------------------- */

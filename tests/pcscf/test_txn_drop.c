@@ -40,8 +40,9 @@ static void test_drop(void **state)
 	struct ctx x = { 0 };
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	socklen_t len = sizeof(to);
+	/* rport: anything the stack answered would come back to fd. */
 	const char msg[] = "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
-			   "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKdrop1\r\n"
+			   "Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bKdrop1\r\n"
 			   "From: <sip:a@ims.test>;tag=1\r\nTo: <sip:x@ims.test>\r\n"
 			   "Call-ID: drop1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
 			   "Content-Length: 0\r\n\r\n";
