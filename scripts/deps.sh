@@ -13,6 +13,7 @@ packages=(
   libfreediameter-dev libcmocka-dev
   # peers and oracles used by the tests and benchmarks
   sip-tester tshark libosmocore-utils libosmocore-dev libosip2-dev
+  coturn  # turnutils_stunclient: STUN against the SIP UDP ports
   kamailio kamailio-ims-modules kamailio-presence-modules freediameter
   sqlite3 libxml2-utils socat python3
   # lab: namespaces, and the qemu VM that runs kernel ESP

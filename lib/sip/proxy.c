@@ -342,11 +342,14 @@ static void maybe_finish(struct px_ctx *c)
 	if (!c->final_sent) {
 		b = best(c);
 		c->final_sent = true;
-		if (!b) {
+		if (!b || (b->status == 408 && !c->invite)) {
+			/*
+			 * RFC 4320 4.2: never a 408 to a non-INVITE; the client
+			 * times out itself, and the server transaction, which
+			 * has no timer before its final response, goes now.
+			 */
 			c->final_status = 0;
-		} else if (b->status == 408 && !c->invite) {
-			/* RFC 4320 4.2: never a 408 to a non-INVITE; the client times out itself. */
-			c->final_status = 0;
+			sip_server_txn_abandon(px->st, c->stx);
 		} else {
 			unsigned code = b->status == 503 ? 500 : b->status;
 

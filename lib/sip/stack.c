@@ -347,6 +347,8 @@ static struct sip_txn *server_new(struct sip_stack *st, struct sip_rx *rx, struc
 	t = txn_new(st, m->method == SIP_METHOD_INVITE ? SIP_TXN_IST : SIP_TXN_NIST);
 	if (!t)
 		return NULL;
+	/* One chunk for the request, its keys and a response of similar size. */
+	arena_init(&t->arena, 2 * m->buf.len + 512, 0);
 	rc = server_keys(t, m);
 	if (rc < 0)
 		goto fail;

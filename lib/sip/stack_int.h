@@ -102,7 +102,11 @@ struct txn_arg {
 	struct sip_rx *rx;   /* received message, or NULL */
 	struct str out;      /* response from the TU (server) */
 	int err;             /* transport error */
-	bool quiet;          /* RX_REQUEST: do not hand to the TU (a CANCEL the stack answers) */
+	/*
+	 * RX_REQUEST: do not hand to the TU (a CANCEL the stack answers);
+	 * TU_ABORT: end without a 503 and without callbacks.
+	 */
+	bool quiet;
 };
 
 /*

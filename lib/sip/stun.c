@@ -269,11 +269,12 @@ int sip_stun_parse_response(const uint8_t *p, size_t len, const uint8_t txid[12]
 		goto out;
 	}
 	memset(mapped, 0, sizeof(*mapped));
-	if (x[1] == 0x01 && a.xor_mapped_len == 8) {
+	/* Length first: a short attribute may end the message. */
+	if (a.xor_mapped_len == 8 && x[1] == 0x01) {
 		mapped->in.sin_family = AF_INET;
 		for (int i = 0; i < 4; i++)
 			((uint8_t *)&mapped->in.sin_addr.s_addr)[i] = x[4 + i] ^ p[4 + i];
-	} else if (x[1] == 0x02 && a.xor_mapped_len == 20) {
+	} else if (a.xor_mapped_len == 20 && x[1] == 0x02) {
 		mapped->in6.sin6_family = AF_INET6;
 		for (int i = 0; i < 16; i++)
 			mapped->in6.sin6_addr.s6_addr[i] = x[4 + i] ^ p[4 + i];

@@ -172,6 +172,8 @@ static void conn_close(struct tcp_conn *c, int err)
 		htab_remove(&l->remotes, &c->by_remote);
 	c->in_map = false;
 	stats(l)->conns_open--;
+	/* The same timer, re-aimed: disarm the idle / connect timeout first. */
+	loop_timer_cancel(l->loop, &c->timer);
 	loop_timer_init(&c->timer, conn_reap, c);
 	loop_timer_arm(l->loop, &c->timer, 0);
 }

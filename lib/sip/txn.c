@@ -137,7 +137,8 @@ static uint64_t timer_ms(const struct sip_txn *t, enum sip_txn_event ev)
 	X(TIMEOUT, "timeout to TU")                                             \
 	X(ERROR, "transport error to TU")                                       \
 	X(ABSORB, "absorb")                                                     \
-	X(ABORT, "fail to TU (client) / answer 503 unless answered (server)")   \
+	X(ABORT_CLIENT, "fail to TU (-ECANCELED)")                              \
+	X(ABORT_SERVER, "answer 503 unless answered; fail to TU")               \
 	X(PASS_REQUEST, "request to TU")                                        \
 	X(SEND_RESPONSE, "send response")                                       \
 	X(RESEND_RESPONSE, "retransmit last response (absorb if none)")         \
@@ -182,14 +183,15 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(RX_2XX, PASS_RESPONSE, ACCEPTED),
 			R(RX_FINAL, ACK_PASS, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
-			R(TU_ABORT, ABORT, TERMINATED),
+			R(TU_ABORT, ABORT_CLIENT, TERMINATED),
 		},
 		[S(PROCEEDING)] = {
 			R(RX_1XX, PASS_RESPONSE, PROCEEDING),
 			R(RX_2XX, PASS_RESPONSE, ACCEPTED),
 			R(RX_FINAL, ACK_PASS, COMPLETED),
+			R(TIMER_CANCEL, TIMEOUT, TERMINATED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
-			R(TU_ABORT, ABORT, TERMINATED),
+			R(TU_ABORT, ABORT_CLIENT, TERMINATED),
 		},
 		[S(COMPLETED)] = {
 			R(RX_FINAL, RESEND_ACK, COMPLETED),
@@ -219,7 +221,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(RX_2XX, PASS_RESPONSE, COMPLETED),
 			R(RX_FINAL, PASS_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
-			R(TU_ABORT, ABORT, TERMINATED),
+			R(TU_ABORT, ABORT_CLIENT, TERMINATED),
 		},
 		[S(PROCEEDING)] = {
 			R(TIMER_E, RESEND_E_T2, PROCEEDING),
@@ -228,7 +230,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(RX_2XX, PASS_RESPONSE, COMPLETED),
 			R(RX_FINAL, PASS_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
-			R(TU_ABORT, ABORT, TERMINATED),
+			R(TU_ABORT, ABORT_CLIENT, TERMINATED),
 		},
 		[S(COMPLETED)] = {
 			R(RX_1XX, ABSORB, COMPLETED),
@@ -250,7 +252,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_2XX, SEND_RESPONSE, ACCEPTED),
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
-			R(TU_ABORT, ABORT, TERMINATED),
+			R(TU_ABORT, ABORT_SERVER, TERMINATED),
 		},
 		[S(COMPLETED)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, COMPLETED),
@@ -286,7 +288,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_2XX, SEND_RESPONSE, COMPLETED),
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
-			R(TU_ABORT, ABORT, TERMINATED),
+			R(TU_ABORT, ABORT_SERVER, TERMINATED),
 		},
 		[S(PROCEEDING)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, PROCEEDING),
@@ -294,7 +296,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_2XX, SEND_RESPONSE, COMPLETED),
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
-			R(TU_ABORT, ABORT, TERMINATED),
+			R(TU_ABORT, ABORT_SERVER, TERMINATED),
 		},
 		[S(COMPLETED)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, COMPLETED),
@@ -393,8 +395,7 @@ int sip_txn_tables_markdown(FILE *out)
 				first = false;
 			}
 		}
-		fprintf(out, "\nAny other event in a state is refused: logged at debug level, counted "
-			     "in `refused_events`, and ignored.\n\n");
+		fprintf(out, "\n");
 	}
 	return ferror(out) ? -EIO : 0;
 }
@@ -424,7 +425,8 @@ struct sip_txn *txn_new(struct sip_stack *st, enum sip_txn_kind kind)
 	t->timer_ev[0] = t->timer_ev[1] = t->immediate = TXN_NO_TIMER;
 	loop_timer_init(&t->timer[SLOT_RETRANS], timer_cb, t);
 	loop_timer_init(&t->timer[SLOT_TIMEOUT], timer_cb, t);
-	/* Room for a request and a response of the usual size in one chunk. */
+	/* Room for a request and a response of the usual size in one chunk;
+	 * server transactions size it from their request. */
 	arena_init(&t->arena, 2048, 0);
 	st->stats.txn_created[kind]++;
 	st->stats.txn_live++;
@@ -572,7 +574,7 @@ static void timer_cb(struct loop *loop, struct loop_timer *lt)
 	t->timer_ev[slot] = TXN_NO_TIMER;
 	if (ev == (enum sip_txn_event)TXN_NO_TIMER)
 		return;
-	if (ev == E(TIMER_B) || ev == E(TIMER_F) || ev == E(TIMER_H))
+	if (ev == E(TIMER_B) || ev == E(TIMER_F) || ev == E(TIMER_H) || ev == E(TIMER_CANCEL))
 		t->st->stats.txn_timeouts++;
 	txn_event(t, ev, NULL);
 }
@@ -750,7 +752,7 @@ static int act_abort(struct sip_txn *t, struct txn_arg *a)
 		client_failure(t, -ECANCELED);
 		return 0;
 	}
-	if (t->last_status >= 200)
+	if (t->last_status >= 200 || a->quiet)
 		return 0;
 	buf_reset(&st->tmp);
 	if (reparse(st, t->req) < 0)
@@ -828,7 +830,8 @@ static int run_action(struct sip_txn *t, enum txn_action a, struct txn_arg *arg)
 		t->absorbed++;
 		t->st->stats.absorbed++;
 		return 0;
-	case A_ABORT:
+	case A_ABORT_CLIENT:
+	case A_ABORT_SERVER:
 		return act_abort(t, arg);
 	case A_PASS_REQUEST:
 		return act_pass_request(t, arg);
@@ -1141,6 +1144,12 @@ static int start_cancel(struct sip_txn *inv)
 	rc = client_launch(t, buf_str(&st->tmp), inv->branch, &inv->cancel);
 	if (rc < 0)
 		log_info("CANCEL of %.*s could not be sent: %s", STR_FMT(inv->branch), strerror(-rc));
+	/*
+	 * 9.1: with no final response 64*T1 after the CANCEL, the INVITE
+	 * counts as cancelled. Proceeding runs no timeout timer of its own,
+	 * and leaving the state cancels this one.
+	 */
+	arm(inv, SLOT_TIMEOUT, E(TIMER_CANCEL), 64ull * st->cfg.timers.t1);
 out:
 	return rc;
 }
@@ -1322,6 +1331,16 @@ int sip_server_txn_respond(struct sip_stack *st, sip_txn_id id, unsigned code, s
 		buf_free(&b);
 out:
 	return rc;
+}
+
+int sip_server_txn_abandon(struct sip_stack *st, sip_txn_id id)
+{
+	struct sip_txn *t = server_get(st, id);
+	struct txn_arg a = { .quiet = true };
+
+	if (!t)
+		return -ENOENT;
+	return txn_event(t, E(TU_ABORT), &a) == -EPROTO ? -ENOENT : 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -137,6 +137,7 @@ enum sip_txn_state {
 	X(TIMER_L, "Timer L")                                                \
 	X(TIMER_M, "Timer M")                                                \
 	X(TIMER_TRYING, "200 ms without TU answer")                          \
+	X(TIMER_CANCEL, "64*T1 after CANCEL")                                \
 	X(TRANSPORT_ERROR, "transport error")                                \
 	X(TU_ABORT, "TU aborts")
 
@@ -335,5 +336,15 @@ int sip_server_txn_send(struct sip_stack *st, sip_txn_id id, struct str response
  * be empty for the standard phrase. Same returns.
  */
 int sip_server_txn_respond(struct sip_stack *st, sip_txn_id id, unsigned code, struct str reason);
+
+/*
+ * End a server transaction that will never be answered, without a
+ * response and without callbacks: a proxy whose branches all timed out on
+ * a non-INVITE request sends nothing (RFC 4320 4.2), and a non-INVITE
+ * server transaction has no timer of its own before its final response
+ * (17.2.2). Later retransmissions of the request are new requests.
+ * Returns 0 or -ENOENT.
+ */
+int sip_server_txn_abandon(struct sip_stack *st, sip_txn_id id);
 
 #endif

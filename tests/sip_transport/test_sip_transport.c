@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/config.h"
+#include "sip/stack.h"
 #include "sip/stun.h"
 #include "sip/transport.h"
 #include "sip/via.h"
@@ -809,6 +811,135 @@ static void test_close_in_callback(void **state)
 	close(ufd);
 }
 
+/* ------------------------------------------------------------------ */
+/* The stack over real sockets                                        */
+
+struct cfg_section {
+	struct sip_config sip;
+};
+
+static const struct config_key test_keys[] = {
+	SIP_CONFIG_KEYS("comp.sip", struct cfg_section, sip),
+};
+
+static const struct config_section test_section =
+	CONFIG_SECTION("comp", "a component with a SIP stack", struct cfg_section, test_keys);
+
+/* SIP_CONFIG_KEYS: a valid schema, defaults, values applied, listeners opened. */
+static void test_config_keys(void **state)
+{
+	static const char yaml[] = "comp:\n"
+				   "  sip:\n"
+				   "    listen: [ \"udp:127.0.0.1:0\", \"tcp:[::1]:0\" ]\n"
+				   "    t1: 2s\n"
+				   "    t2: 16s\n"
+				   "    t4: 17s\n"
+				   "    timer_d: 128s\n"
+				   "    tcp_max_conns: 10\n";
+	static const char bad[] = "comp:\n  sip:\n    t1: 5s\n    t2: 1s\n";
+	const struct config_section *secs[] = { &test_section };
+	struct sip_stack_config sc;
+	const struct cfg_section *c;
+	struct loop *loop;
+	struct sip_stack *st;
+	struct config cfg;
+	struct config_errors err = { 0 };
+	char why[256];
+	const char *w = NULL;
+	unsigned n = 0;
+
+	(void)state;
+	assert_int_equal(config_schema_check(&test_section, why, sizeof(why)), 0);
+	assert_int_equal(config_load_buffer(&cfg, secs, 1, "test.yaml", yaml, strlen(yaml), &err), 0);
+	c = config_get(&cfg, &test_section);
+	sip_stack_config_default(&sc);
+	assert_int_equal(sip_config_apply(&c->sip, &sc, &w), 0);
+	assert_int_equal(sc.timers.t1, 2000);
+	assert_int_equal(sc.timers.t2, 16000);
+	assert_int_equal(sc.timers.td, 128000);
+	assert_int_equal(sc.timers.tc, 181000); /* default */
+	assert_int_equal(sc.tp.tcp_max_conns, 10);
+	assert_int_equal(loop_create(&loop, NULL), 0);
+	assert_int_equal(sip_stack_create(&st, loop, &sc, NULL, NULL), 0);
+	assert_int_equal(sip_stack_listen_config(st, &c->sip), 0);
+	for (struct sip_tp *tp = sip_tpset_next(sip_stack_transports(st), NULL); tp;
+	     tp = sip_tpset_next(sip_stack_transports(st), tp))
+		n++;
+	assert_int_equal(n, 2);
+	sip_stack_destroy(st);
+	loop_destroy(loop);
+	config_free(&cfg);
+	/* T2 below T1: the component gets a reason. */
+	assert_int_equal(config_load_buffer(&cfg, secs, 1, "bad.yaml", bad, strlen(bad), &err), 0);
+	sip_stack_config_default(&sc);
+	assert_int_equal(sip_config_apply(&((const struct cfg_section *)config_get(&cfg, &test_section))->sip,
+					  &sc, &w), -EINVAL);
+	assert_non_null(strstr(w, "T2"));
+	config_free(&cfg);
+}
+
+struct fail_rec {
+	unsigned failures;
+	int err;
+	unsigned flow_failures;
+};
+
+static void fr_failure(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref, int err)
+{
+	struct fail_rec *r = ctx;
+
+	r->failures++;
+	r->err = err;
+}
+
+static void fr_flow(struct sip_stack *st, void *ctx, const struct sip_flow *flow, int err)
+{
+	((struct fail_rec *)ctx)->flow_failures++;
+}
+
+/* 17.1.4: a connection that fails ends its client transactions at once, not at Timer B. */
+static void test_stack_connect_refused(void **state)
+{
+	static const struct sip_client_ops ops = { .failure = fr_failure };
+	static const struct sip_tu_ops tu = { .flow_failure = fr_flow };
+	struct loop_manual_clock clock;
+	struct fail_rec r = { 0 };
+	struct sip_client_req req = {
+		.msg = STR_LIT("OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\n"
+			       "To: <sip:c@d>\r\nCall-ID: refused\r\nCSeq: 1 OPTIONS\r\n"
+			       "Content-Length: 0\r\n\r\n"),
+		.ops = &ops,
+	};
+	union sip_sockaddr dead;
+	socklen_t len = sizeof(dead);
+	struct sip_stack *st;
+	struct loop *loop;
+	int fd;
+
+	(void)state;
+	req.ctx = &r;
+	loop_manual_clock_init(&clock, 0);
+	assert_int_equal(loop_create(&loop, &clock.clock), 0);
+	assert_int_equal(sip_stack_create(&st, loop, NULL, &tu, &r), 0);
+	assert_int_equal(sip_stack_listen_text(st, "tcp:127.0.0.1:0", NULL), 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sip_sockaddr_parse(STR_LIT("127.0.0.1:0"), 0, &dead);
+	bind(fd, &dead.sa, sip_sockaddr_len(&dead));
+	getsockname(fd, &dead.sa, &len);
+	close(fd);
+	sip_flow_to(&req.dest, SIP_TRANSPORT_TCP, &dead);
+	assert_int_equal(sip_client_txn_start(st, &req, NULL), 0);
+	for (int i = 0; i < 200 && !r.failures; i++)
+		loop_run_once(loop, 5);
+	assert_int_equal(r.failures, 1);
+	assert_int_equal(r.err, -ECONNREFUSED);
+	assert_int_equal(r.flow_failures, 1);
+	assert_int_equal(loop_now_ms(loop), 0); /* no timer had to fire */
+	assert_int_equal(sip_stack_stats(st)->txn_live, 0);
+	sip_stack_destroy(st);
+	loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -833,6 +964,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_connect_refused, setup, teardown),
 		cmocka_unit_test(test_tcp_tx_limit),
 		cmocka_unit_test_setup_teardown(test_close_in_callback, setup, teardown),
+		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_stack_connect_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -242,6 +242,28 @@ static void test_ict_cancel(void **state)
 	assert_int_equal(sip_client_txn_cancel(h->st, id, NULL), -EALREADY);
 }
 
+/* 9.1: no final response 64*T1 after the CANCEL: the INVITE counts as cancelled. */
+static void test_ict_cancel_unanswered(void **state)
+{
+	struct harness *h = *state;
+	struct sip_txn_info info;
+	sip_txn_id id;
+
+	assert_int_equal(h_client(h, false, uac_invite, &id), 0);
+	respond_to(h, 0, 183, false);
+	h_advance(h, 1000);
+	assert_int_equal(sip_client_txn_cancel(h->st, id, NULL), 0);
+	h_advance(h, 31999);
+	assert_int_equal(sip_txn_info(h->st, id, &info), 0);
+	assert_int_equal(info.state, SIP_TXN_S_PROCEEDING);
+	h_advance(h, 1);
+	assert_int_equal(sip_txn_info(h->st, id, &info), -ENOENT);
+	/* The CANCEL's own transaction timed out too (F), then the INVITE. */
+	assert_int_equal(h_count_ev(h, H_FAILURE), 2);
+	assert_int_equal(h_last_ev(h, H_FAILURE)->id, id);
+	assert_int_equal(h_last_ev(h, H_FAILURE)->err, -ETIMEDOUT);
+}
+
 /* ------------------------------------------------------------------ */
 /* non-INVITE client                                                  */
 
@@ -902,6 +924,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ict_tcp, setup, teardown),
 		cmocka_unit_test(test_ict_ims_timers),
 		cmocka_unit_test_setup_teardown(test_ict_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ict_cancel_unanswered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nict_timeout_udp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nict_proceeding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nict_tcp, setup, teardown),
