@@ -31,8 +31,8 @@ static const struct config_key hss_keys[] = {
 		      "Diameter realm (Origin-Realm)"),
 	CONFIG_ADDR("hss.diameter.listen", struct hss_config, listen, "127.0.0.1:3868",
 		    "address and port to accept Diameter peers on (TCP)"),
-	CONFIG_INT("hss.diameter.threads", struct hss_config, threads, 1, 64, "4",
-		   "freeDiameter dispatch threads"),
+	CONFIG_INT("hss.diameter.threads", struct hss_config, threads, 1, 64, "1",
+		   "freeDiameter dispatch threads (they only hand requests to the loop)"),
 	CONFIG_STRLIST("hss.diameter.peers", struct hss_config, peers, "[]",
 		       "peers, each \"IDENTITY [realm=R] [address=IP[:PORT]] [connect=yes|no]\";"
 		       " connect=yes: the HSS dials, else the peer connects"),

@@ -15,6 +15,8 @@
 #include "diameter/dmsg.h"
 #include "hss/hss.h"
 
+enum { HOLD_RETRY_MS = 5, HOLD_MAX_MS = 3000 };
+
 static int (*const process_fn[CX_CMD__COUNT])(struct hss *, struct hss_req *) = {
 	[CX_CMD_UA] = hss_uar_process,
 	[CX_CMD_SA] = hss_sar_process,
@@ -37,6 +39,81 @@ static void req_free(struct hss_req *r)
 	free(r);
 }
 
+static void send_answer(struct hss *h, struct hss_req *r)
+{
+	int rc = fd_msg_send(&r->msg, NULL, NULL);
+
+	if (rc)
+		log_error("cannot send the %s: %s", cx_command_info[r->cmd].answer, strerror(rc));
+	else
+		h->answered++;
+	req_free(r);
+}
+
+/*
+ * freeDiameter drops an answer whose peer is not OPEN. A peer that
+ * connects again after its connection broke (no DPR: it crashed, the
+ * network failed) spends a few watchdog exchanges in REOPEN (RFC 3539
+ * section 3.4.1), and freeDiameter hands us its requests meanwhile. Their
+ * answers wait here until the peer is OPEN, HOLD_MAX_MS at most.
+ */
+static bool peer_reopening(struct msg *ans)
+{
+	struct msg *qry = NULL;
+	struct peer_hdr *peer = NULL;
+	DiamId_t src = NULL;
+	size_t len = 0;
+
+	if (fd_msg_answ_getq(ans, &qry) || !qry || fd_msg_source_get(qry, &src, &len) || !src)
+		return false;
+	if (fd_peer_getbyid(src, len, 0, &peer) || !peer)
+		return false;
+	return fd_peer_get_state(peer) == STATE_REOPEN;
+}
+
+static void maybe_shutdown_done(struct hss *h)
+{
+	if (h->stopping && !h->pending && !h->held && !h->shutdown_done) {
+		h->shutdown_done = true;
+		loop_shutdown_done(h->loop, &h->shutdown);
+	}
+}
+
+static void deliver(struct hss *h, struct hss_req *r)
+{
+	uint64_t now = loop_now_ms(h->loop);
+
+	if (!peer_reopening(r->msg) || (r->hold_until && now >= r->hold_until)) {
+		send_answer(h, r);
+		return;
+	}
+	if (!r->hold_until) {
+		r->hold_until = now + HOLD_MAX_MS;
+		h->held_answers++;
+	}
+	r->next = NULL;
+	*h->held_tail = r;
+	h->held_tail = &r->next;
+	if (!loop_timer_armed(&h->hold_timer))
+		loop_timer_arm(h->loop, &h->hold_timer, HOLD_RETRY_MS);
+}
+
+/* Retry the held answers, in their order. */
+static void run_held(struct loop *loop, struct loop_timer *t)
+{
+	struct hss *h = t->ctx;
+	struct hss_req *r = h->held, *next;
+
+	(void)loop;
+	h->held = NULL;
+	h->held_tail = &h->held;
+	for (; r; r = next) {
+		next = r->next;
+		deliver(h, r);
+	}
+	maybe_shutdown_done(h);
+}
+
 /*
  * Turn the request into its answer and send it. Error outcomes carry
  * only the result (and Failed-AVP); success carries what process() left.
@@ -45,7 +122,7 @@ static void answer(struct hss *h, struct hss_req *r)
 {
 	struct msg *ans = r->msg;
 	bool success = r->experimental ? r->result < 3000 : r->result == DIA_SUCCESS;
-	int err, rc;
+	int err;
 
 	err = cx_answer_new(&h->dict, &ans);
 	if (err)
@@ -92,16 +169,10 @@ static void answer(struct hss *h, struct hss_req *r)
 		err = encode_fn[r->cmd](h, r, ans);
 	if (err)
 		goto fail;
-	rc = fd_msg_send(&r->msg, NULL, NULL);
-	if (rc) {
-		log_error("cannot send the %s: %s", cx_command_info[r->cmd].answer, strerror(rc));
-		goto out;
-	}
-	h->answered++;
-	goto out;
+	deliver(h, r);
+	return;
 fail:
 	log_error("cannot build the %s: %s", cx_command_info[r->cmd].answer, strerror(-err));
-out:
 	req_free(r);
 }
 
@@ -156,8 +227,7 @@ static void run_batch(struct loop *loop, struct loop_timer *t)
 		next = r->next;
 		answer(h, r);
 	}
-	if (h->stopping && !h->pending)
-		loop_shutdown_done(loop, &h->shutdown);
+	maybe_shutdown_done(h);
 }
 
 /* On the loop thread: queue a request handed over by freeDiameter. */
@@ -225,7 +295,11 @@ static int shutdown_begin(struct loop *loop, struct loop_shutdown_hook *hook)
 
 	h->stopping = true;
 	/* Requests already queued are still answered (their batch runs). */
-	return h->pending ? LOOP_SHUTDOWN_PENDING : 0;
+	if (!h->pending && !h->held) {
+		h->shutdown_done = true;
+		return 0;
+	}
+	return LOOP_SHUTDOWN_PENDING;
 }
 
 int hss_cx_start(struct hss *h)
@@ -234,7 +308,10 @@ int hss_cx_start(struct hss *h)
 
 	h->pending = NULL;
 	h->pending_tail = &h->pending;
+	h->held = NULL;
+	h->held_tail = &h->held;
 	loop_timer_init(&h->batch_timer, run_batch, h);
+	loop_timer_init(&h->hold_timer, run_held, h);
 	h->shutdown = (struct loop_shutdown_hook){ .name = "hss Cx requests",
 						   .begin = shutdown_begin, .ctx = h };
 	loop_on_shutdown(h->loop, &h->shutdown);
@@ -260,8 +337,16 @@ void hss_cx_stop(struct hss *h)
 		if (h->disp[i])
 			fd_disp_unregister(&h->disp[i], NULL);
 	}
-	if (h->loop)
+	if (h->loop) {
 		loop_timer_cancel(h->loop, &h->batch_timer);
+		loop_timer_cancel(h->loop, &h->hold_timer);
+	}
+	while (h->held) {
+		struct hss_req *r = h->held;
+
+		h->held = r->next;
+		req_free(r);
+	}
 	while (h->pending) {
 		struct hss_req *r = h->pending;
 

@@ -92,6 +92,17 @@ static void log_bridge(void *ctx, int level, const char *line)
 		slog_emit((enum slog_level)level, "diameter", "%s", line);
 		return;
 	}
+	if (atomic_load(&h->loop_over)) {
+		/* freeDiameter's shutdown: no loop runs any more, and a line
+		 * queued now would be lost if freeDiameter aborted. */
+		static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+
+		pthread_mutex_lock(&mtx);
+		slog_emit((enum slog_level)level, "diameter", "%s", line);
+		slog_flush();
+		pthread_mutex_unlock(&mtx);
+		return;
+	}
 	len = strlen(line);
 	l = malloc(sizeof(*l) + len + 1);
 	if (!l)
@@ -213,6 +224,9 @@ static int run(struct hss *h, const struct config *cfg)
 	err = loop_run(h->loop);
 	log_notice("stopping: %" PRIu64 " answers in %" PRIu64 " store transactions",
 		   h->answered, h->batches);
+	if (h->held_answers)
+		log_info("%" PRIu64 " answers waited for a reconnected peer to leave REOPEN",
+			 h->held_answers);
 	return err;
 }
 
@@ -258,11 +272,14 @@ int cmd_hss(int argc, char **argv)
 		h.cfg.data = data;
 
 	err = run(&h, &cfg);
+	atomic_store(&h.loop_over, true);
 
 	hss_cx_stop(&h);
+	/* Only the loop used the store; close it before freeDiameter's
+	 * shutdown, which can abort on a starved CPU (docs/hss.md). */
+	store_close(h.store);
 	dia_engine_stop();
 	loop_destroy(h.loop);
-	store_close(h.store);
 	slog_drain();
 	config_free(&cfg);
 	return err ? CLI_FAIL : CLI_OK;

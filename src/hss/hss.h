@@ -27,6 +27,7 @@
 #define SIMREG_HSS_HSS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,7 +66,7 @@ extern const struct config_section hss_config_section;
 struct hss_req {
 	struct loop_work work;           /* the hand-off from freeDiameter's thread */
 	struct hss *hss;
-	struct hss_req *next;            /* in the pending batch */
+	struct hss_req *next;            /* in the pending batch, then the held answers */
 	struct msg *msg;                 /* the request, later the answer */
 	enum cx_command cmd;
 	struct arena arena;              /* ARENA_WIPE: vectors and keys live here */
@@ -87,6 +88,7 @@ struct hss_req {
 	struct str scheme;               /* MAA SIP-Authentication-Scheme */
 	struct aka_vector *vectors;      /* MAA */
 	size_t n_vectors;
+	uint64_t hold_until;             /* loop ms: the answer waits for its peer until then */
 };
 
 struct hss {
@@ -102,11 +104,16 @@ struct hss {
 	struct hss_req *pending, **pending_tail;
 	size_t n_pending;
 	struct loop_timer batch_timer;
+	struct hss_req *held, **held_tail; /* answers waiting for their peer to be OPEN */
+	struct loop_timer hold_timer;
 	struct loop_shutdown_hook shutdown;
 	bool stopping;
+	bool shutdown_done;
+	atomic_bool loop_over;           /* loop_run returned: log freeDiameter directly */
 
 	uint64_t answered;               /* statistics for the log */
 	uint64_t batches;
+	uint64_t held_answers;           /* answers that waited for a reopening peer */
 };
 
 /* Commands the HSS serves and their halves. */
