@@ -123,6 +123,7 @@ struct pcscf {
 	struct pcscf_stats stats;
 	uint64_t icid_counter;
 	bool restoring;                  /* store writes are off while restoring */
+	struct loop_timer flush_timer;   /* writes the flows marked in this loop turn */
 };
 
 /* The wall clock (ms since the epoch), through the model's seam. */
@@ -182,7 +183,14 @@ int pcscf_store_set_next_id(struct pcscf_store *s, uint64_t next_id);
  */
 int pcscf_store_clean_flag(struct pcscf_store *s, uint8_t *clean, bool *found);
 int pcscf_store_set_clean(struct pcscf_store *s, bool clean);
-int pcscf_store_save(struct pcscf_store *s, struct pcscf *pc, const struct pcscf_reg *r);
+/*
+ * Group commit: flows marked as changed (or gone) during one turn of the
+ * loop are written together, in one transaction, by pcscf_store_flush().
+ * A flow that no longer exists when the flush runs is deleted.
+ */
+int pcscf_store_mark(struct pcscf_store *s, uint64_t id);
+int pcscf_store_flush(struct pcscf_store *s, struct pcscf *pc);
+/* Delete at once (a flow that cannot be restored). */
 int pcscf_store_delete(struct pcscf_store *s, uint64_t id);
 /*
  * Every stored flow, rebuilt (sets not installed yet) and handed to fn,

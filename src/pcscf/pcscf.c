@@ -107,12 +107,34 @@ static void op_remove(void *ctx, struct pcscf_sa *sa)
 	pcscf_ipsec_remove(ctx, sa);
 }
 
+/*
+ * Store writes are grouped: every flow changed while the loop handles what
+ * arrived together is written in one transaction right after (a zero-delay
+ * timer), so a burst of registrations costs one commit, not one per
+ * transition. Nothing is sent on the strength of a write, so nothing waits
+ * for it.
+ */
+static void flush_cb(struct loop *loop, struct loop_timer *t)
+{
+	struct pcscf *pc = t->ctx;
+
+	if (pcscf_store_flush(pc->store, pc) != 0)
+		log_error("flows not stored; a restart now would lose their latest state");
+}
+
+static void mark(struct pcscf *pc, uint64_t id)
+{
+	if (!pc->store || pc->restoring)
+		return;
+	if (pcscf_store_mark(pc->store, id) != 0)
+		log_error("flow %" PRIu64 ": not marked for the store", id);
+	else if (!loop_timer_armed(&pc->flush_timer))
+		loop_timer_arm(pc->loop, &pc->flush_timer, 0);
+}
+
 static void op_save(void *ctx, struct pcscf_reg *r)
 {
-	struct pcscf *pc = ctx;
-
-	if (pc->store && !pc->restoring && pcscf_store_save(pc->store, pc, r) != 0)
-		log_error("flow %" PRIu64 ": not stored; a restart would lose it", r->id);
+	mark(ctx, r->id);
 }
 
 static void op_forget(void *ctx, struct pcscf_reg *r)
@@ -121,8 +143,7 @@ static void op_forget(void *ctx, struct pcscf_reg *r)
 
 	if (r->rev_held)
 		pcscf_regevent_release(pc->rev, r);
-	if (pc->store && pcscf_store_delete(pc->store, r->id) != 0)
-		log_error("flow %" PRIu64 ": still in the store", r->id);
+	mark(pc, r->id);
 }
 
 static void op_registered(void *ctx, struct pcscf_reg *r)
@@ -235,7 +256,6 @@ static int restore(struct pcscf *pc)
 		log_notice("restored %u flows with %u SA sets from the store (%s stop before)%s",
 			   c.flows, c.sets, c.clean ? "clean" : "unclean",
 			   c.lost ? "; some sets could not be restored" : "");
-	/* Flows changed while restoring (expired sets) are written now. */
 	pcscf_store_set_clean(pc->store, false);
 	return 0;
 }
@@ -244,7 +264,7 @@ static int save_flow(void *arg, const void *key, void *value)
 {
 	struct pcscf *pc = arg;
 
-	pcscf_store_save(pc->store, pc, value);
+	pcscf_store_mark(pc->store, ((const struct pcscf_reg *)value)->id);
 	return 0;
 }
 
@@ -315,6 +335,7 @@ static int run(struct pcscf *pc, const struct config *cfg)
 		return rc;
 	if (lc)
 		loop_set_shutdown_grace(pc->loop, lc->shutdown_grace_ms);
+	loop_timer_init(&pc->flush_timer, flush_cb, pc);
 
 	sip_stack_config_default(&sc);
 	sc.server_name = "simreg-pcscf";
@@ -372,9 +393,13 @@ static int run(struct pcscf *pc, const struct config *cfg)
 		   pc->cfg.sa_binding == PCSCF_BIND_IMPI ? "impi" : "registration",
 		   pc->regs.n_flows, pc->ctl_path);
 	rc = loop_run(pc->loop);
-	/* Stopped cleanly: the exact sequence numbers go to the store. */
+	/* Stopped cleanly: every flow, with its exact sequence numbers, to the store. */
 	ipsec_table_each(&pc->regs.by_id, save_flow, pc);
-	pcscf_store_set_clean(pc->store, true);
+	if (pcscf_store_flush(pc->store, pc) == 0)
+		pcscf_store_set_clean(pc->store, true);
+	else
+		log_error("the flows could not be stored at the stop; the next start treats it as "
+			  "a crash");
 	log_notice("stopping: %zu flows stored", pc->regs.n_flows);
 	return rc;
 }

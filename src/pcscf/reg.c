@@ -89,7 +89,9 @@ const char *pcscf_sa_event_name(enum pcscf_sa_event e)
  * a failed or abandoned authentication drops the temporary set and leaves
  * a registered flow registered (its established set untouched); the end
  * of a registration, whatever its cause, keeps the sets for the linger
- * time so that the final responses and NOTIFYs still reach the UE.
+ * time so that the final responses and NOTIFYs still reach the UE. The SIP
+ * side reports a failure (RX_FAILURE) only once the failure response has
+ * gone out, since it goes over the set the failure may drop.
  */
 static const struct pcscf_reg_transition reg_table[] = {
 	R(UNAUTH, RX_INITIAL, UNAUTH, 0),
@@ -106,7 +108,7 @@ static const struct pcscf_reg_transition reg_table[] = {
 	R(CHALLENGED, IMPI_SUPERSEDED, GONE, REMOVE),
 
 	R(AUTHENTICATING, RX_2XX, REGISTERED, PROMOTE),
-	R(AUTHENTICATING, RX_2XX_DEREG, GONE, REMOVE),
+	R(AUTHENTICATING, RX_2XX_DEREG, ENDING, END),
 	R(AUTHENTICATING, RX_401, CHALLENGED, 0),
 	R(AUTHENTICATING, RX_PROTECTED, AUTHENTICATING, 0),
 	R(AUTHENTICATING, RX_FAILURE, GONE, REMOVE),
@@ -640,9 +642,8 @@ static int reg_fire(struct pcscf_regs *rs, struct pcscf_reg *r, enum pcscf_reg_e
 	if (t.actions & PCSCF_ACT_REFRESH)
 		do_refresh(rs, r);
 	if (t.actions & PCSCF_ACT_END) {
+		/* Every set stays for the linger: the final response may need any of them. */
 		r->ended_cause = ev;
-		if (r->temp)
-			sa_fire(rs, r->temp, PCSCF_SA_EV_DISCARD);
 		if (rs->ops->ended)
 			rs->ops->ended(rs->ctx, r);
 	}

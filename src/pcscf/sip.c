@@ -75,6 +75,7 @@ struct pcscf_txn {
 	enum txn_kind kind;
 	uint64_t reg_id;
 	bool final_seen;
+	unsigned failed;   /* a failure response relayed; reported once it is out */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -627,7 +628,11 @@ static enum sip_proxy_verdict on_register_response(struct pcscf *pc, struct pcsc
 	if (status < 300)
 		on_register_2xx(pc, r, rx);
 	else
-		pcscf_reg_failure(&pc->regs, r, status);
+		/*
+		 * The failure may drop the set the response must go out over
+		 * (SA3 of a temporary set): the flow hears of it in on_done().
+		 */
+		t->failed = status;
 	return SIP_PROXY_RELAY;
 }
 
@@ -908,10 +913,13 @@ static void on_done(struct sip_proxy *px, void *ctx, uint64_t ref, unsigned stat
 
 	if (!t)
 		return;
-	/* A REGISTER that never got a final response (Timer F, transport error). */
-	if (t->kind == TXN_REGISTER && !t->final_seen &&
+	/*
+	 * A REGISTER whose failure response has gone out, or that never got a
+	 * final response (Timer F, a transport error).
+	 */
+	if (t->kind == TXN_REGISTER && (!t->final_seen || t->failed) &&
 	    (r = pcscf_reg_by_id(&pc->regs, t->reg_id)))
-		pcscf_reg_failure(&pc->regs, r, status ? status : 408);
+		pcscf_reg_failure(&pc->regs, r, t->failed ? t->failed : status ? status : 408);
 	free(t);
 }
 

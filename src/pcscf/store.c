@@ -112,6 +112,8 @@ struct pcscf_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
 	uint64_t next_id; /* the highest id written + 1, as stored */
+	struct ipsec_table dirty; /* u64 flow id -> (void *)1: to write at the next flush */
+	uint64_t flushes, writes;
 };
 
 static int fail(struct pcscf_store *s, const char *what)
@@ -208,6 +210,7 @@ int pcscf_store_open(const char *path, struct pcscf_store **out)
 			goto close;
 		}
 	}
+	ipsec_table_init(&s->dirty, sizeof(uint64_t));
 	*out = s;
 	return 0;
 close:
@@ -222,6 +225,7 @@ void pcscf_store_close(struct pcscf_store *s)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	ipsec_table_free(&s->dirty);
 	free(s);
 }
 
@@ -351,15 +355,27 @@ static int put_set(struct pcscf_store *s, struct pcscf *pc, const struct pcscf_r
 	return step_done(s, q, "saset");
 }
 
-int pcscf_store_save(struct pcscf_store *s, struct pcscf *pc, const struct pcscf_reg *r)
+static int delete_one(struct pcscf_store *s, uint64_t id)
+{
+	sqlite3_stmt *q = stmt(s, ST_SETS_DELETE);
+	int rc;
+
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)id);
+	rc = step_done(s, q, "saset delete");
+	if (rc)
+		return rc;
+	q = stmt(s, ST_FLOW_DELETE);
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)id);
+	return step_done(s, q, "flow delete");
+}
+
+/* One flow and its sets, inside the caller's transaction. */
+static int save_one(struct pcscf_store *s, struct pcscf *pc, const struct pcscf_reg *r)
 {
 	const struct pcscf_sa *sets[3] = { r->temp, r->est, r->old };
 	sqlite3_stmt *q;
 	int rc;
 
-	rc = step_done(s, stmt(s, ST_BEGIN), "begin");
-	if (rc)
-		return rc;
 	q = stmt(s, ST_FLOW_PUT);
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)r->id);
 	sqlite3_bind_int(q, 2, r->state);
@@ -395,25 +411,63 @@ int pcscf_store_save(struct pcscf_store *s, struct pcscf *pc, const struct pcscf
 		s->next_id = r->id + 1;
 		rc = meta_set(s, "next_id", &s->next_id, sizeof(s->next_id));
 	}
-	if (!rc)
-		rc = step_done(s, stmt(s, ST_COMMIT), "commit");
-	if (rc)
-		step_done(s, stmt(s, ST_ROLLBACK), "rollback");
 	return rc;
 }
 
 int pcscf_store_delete(struct pcscf_store *s, uint64_t id)
 {
-	sqlite3_stmt *q = stmt(s, ST_SETS_DELETE);
+	ipsec_table_del(&s->dirty, &id);
+	return delete_one(s, id);
+}
+
+int pcscf_store_mark(struct pcscf_store *s, uint64_t id)
+{
+	int rc = ipsec_table_add(&s->dirty, &id, (void *)1);
+
+	return rc == -EEXIST ? 0 : rc;
+}
+
+static int collect(void *arg, const void *key, void *value)
+{
+	uint64_t **cursor = arg;
+
+	memcpy(*cursor, key, sizeof(uint64_t));
+	(*cursor)++;
+	return 0;
+}
+
+int pcscf_store_flush(struct pcscf_store *s, struct pcscf *pc)
+{
+	size_t n = s->dirty.count;
+	uint64_t *ids, *cursor;
 	int rc;
 
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)id);
-	rc = step_done(s, q, "saset delete");
-	if (rc)
-		return rc;
-	q = stmt(s, ST_FLOW_DELETE);
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)id);
-	return step_done(s, q, "flow delete");
+	if (!n)
+		return 0;
+	ids = malloc(n * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	cursor = ids;
+	ipsec_table_each(&s->dirty, collect, &cursor);
+	rc = step_done(s, stmt(s, ST_BEGIN), "begin");
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct pcscf_reg *r = pcscf_reg_by_id(&pc->regs, ids[i]);
+
+		/* Gone since it was marked: gone from the store too. */
+		rc = r ? save_one(s, pc, r) : delete_one(s, ids[i]);
+	}
+	if (!rc)
+		rc = step_done(s, stmt(s, ST_COMMIT), "commit");
+	if (rc) {
+		step_done(s, stmt(s, ST_ROLLBACK), "rollback");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			ipsec_table_del(&s->dirty, &ids[i]);
+		s->flushes++;
+		s->writes += n;
+	}
+	free(ids);
+	return rc;
 }
 
 /* ---- loading ------------------------------------------------------------- */

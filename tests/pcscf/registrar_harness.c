@@ -616,6 +616,26 @@ static int cmd_notify_terminated(void *ctx, const struct ctl_request *req, struc
 	return 0;
 }
 
+static int cmd_subscriptions(void *ctx, const struct ctl_request *req, struct json_writer *w,
+			     const char **error)
+{
+	struct reg *r = ctx;
+
+	json_key(w, "subscriptions");
+	json_begin_array(w);
+	for (unsigned i = 0; i < MAX_SUBS; i++) {
+		if (!r->s[i].on)
+			continue;
+		json_begin_object(w);
+		json_kv_cstring(w, "impu", r->s[i].impu);
+		json_kv_cstring(w, "target", r->s[i].target);
+		json_kv_cstring(w, "route", r->s[i].route);
+		json_end_object(w);
+	}
+	json_end_array(w);
+	return 0;
+}
+
 static int cmd_results(void *ctx, const struct ctl_request *req, struct json_writer *w,
 		       const char **error)
 {
@@ -665,6 +685,8 @@ static const struct ctl_command commands[] = {
 	{ "notify-terminated", "IMPU CONTACT", "NOTIFY a contact's end", 2, 2,
 	  cmd_notify_terminated },
 	{ "results", "", "final statuses of what was sent", 0, 0, cmd_results },
+	{ "subscriptions", "", "reg-event subscriptions with their route", 0, 0,
+	  cmd_subscriptions },
 	{ "last-request", "", "the last non-REGISTER request received", 0, 0, cmd_last },
 };
 

@@ -16,6 +16,7 @@
  *   message URI                 MESSAGE over SA1 (port_uc -> port_ps)
  *   message-sa4 URI             a request over SA4 (port_us -> port_pc): the
  *                               P-CSCF must drop it
+ *   subscribe                   reg-event SUBSCRIBE for our IMPU over SA1
  *   state                       registration state, last statuses, SA set
  *
  * Everything is asynchronous: a command starts a procedure; `state` tells
@@ -161,6 +162,16 @@ static void sa1_flow(const struct ue_set *s, struct sip_flow *f)
 
 /* ---- REGISTER ------------------------------------------------------------- */
 
+/* Our contact: the protected server port (24.229 §5.1.1.2.1). */
+static void contact_of(struct ue *u, uint16_t port_us)
+{
+	char a[IPSEC_ADDR_STRLEN];
+	bool v6 = u->local.family == AF_INET6;
+
+	snprintf(u->contact, sizeof(u->contact), "sip:ue@%s%s%s:%u", v6 ? "[" : "",
+		 ipsec_addr_str(&u->local, a), v6 ? "]" : "", port_us);
+}
+
 static void new_local_half(struct ue *u, bool renew)
 {
 	if (u->mine_held)
@@ -170,8 +181,7 @@ static void new_local_half(struct ue *u, bool renew)
 	else
 		ipsec_alloc_local(&u->alloc, &u->pcscf, &u->mine);
 	u->mine_held = true;
-	snprintf(u->contact, sizeof(u->contact), "sip:ue@%s:%u",
-		 ipsec_addr_str(&u->local, (char[IPSEC_ADDR_STRLEN]){ 0 }), u->mine.port_s);
+	contact_of(u, u->mine.port_s);
 }
 
 static void client_header(struct ue *u, bool strong)
@@ -351,9 +361,7 @@ static void on_200(struct ue *u, struct sip_msg *m)
 		/* A refresh without a challenge: the new local half is not used. */
 		ipsec_alloc_release(&u->alloc, &u->pcscf, &u->mine);
 		u->mine_held = false;
-		snprintf(u->contact, sizeof(u->contact), "sip:ue@%s:%u",
-			 ipsec_addr_str(&u->local, (char[IPSEC_ADDR_STRLEN]){ 0 }),
-			 u->est.set.p.client.port_s);
+		contact_of(u, u->est.set.p.client.port_s);
 	}
 	u->state = ST_REGISTERED;
 	log_info("registered: set %u, expires %u", u->est.set.id, u->expires);
@@ -410,6 +418,39 @@ static const struct sip_client_ops msg_ops = {
 	.response = on_msg_response,
 	.failure = on_msg_failure,
 };
+
+/* A reg-event SUBSCRIBE for our own IMPU over SA1 (24.229 §5.1.1.3). */
+static int send_subscribe(struct ue *u)
+{
+	struct sip_client_req req = { .ops = &msg_ops, .ctx = u };
+	char tag[SIP_TAG_LEN], cid[SIP_TAG_LEN];
+	struct buf b;
+	int rc;
+
+	if (!u->est.on)
+		return -ENOTCONN;
+	sa1_flow(&u->est, &req.dest);
+	sip_stack_new_tag(u->st, tag);
+	sip_stack_new_tag(u->st, cid);
+	buf_init(&b);
+	sip_print_request_line(&b, STR_LIT("SUBSCRIBE"), str_from_cstr(u->impu));
+	sip_print_hdr(&b, SIP_HDR_MAX_FORWARDS, STR_LIT("70"));
+	if (u->service_route[0])
+		sip_print_hdr(&b, SIP_HDR_ROUTE, str_from_cstr(u->service_route));
+	sip_print_hdrf(&b, SIP_HDR_FROM, "<%s>;tag=%s", u->impu, tag);
+	sip_print_hdrf(&b, SIP_HDR_TO, "<%s>", u->impu);
+	sip_print_hdr(&b, SIP_HDR_CALL_ID, str_from_cstr(cid));
+	sip_print_hdr(&b, SIP_HDR_CSEQ, STR_LIT("1 SUBSCRIBE"));
+	sip_print_hdr(&b, SIP_HDR_EVENT, STR_LIT("reg"));
+	sip_print_hdrf(&b, SIP_HDR_CONTACT, "<%s>", u->contact);
+	sip_print_hdr(&b, SIP_HDR_EXPIRES, STR_LIT("600000"));
+	sip_print_body(&b, STR_NULL, STR_NULL);
+	req.msg = buf_str(&b);
+	u->message_status = 0;
+	rc = buf_error(&b) ? buf_error(&b) : sip_client_txn_start(u->st, &req, NULL);
+	buf_free(&b);
+	return rc;
+}
 
 static int send_message(struct ue *u, const char *to, bool over_sa4)
 {
@@ -576,6 +617,17 @@ static int cmd_message(void *ctx, const struct ctl_request *req, struct json_wri
 	return 0;
 }
 
+static int cmd_subscribe(void *ctx, const struct ctl_request *req, struct json_writer *w,
+			 const char **error)
+{
+	if (send_subscribe(ctx)) {
+		*error = "SUBSCRIBE not sent";
+		return -EIO;
+	}
+	json_kv_cstring(w, "started", "subscribe");
+	return 0;
+}
+
 static int cmd_state(void *ctx, const struct ctl_request *req, struct json_writer *w,
 		     const char **error)
 {
@@ -611,6 +663,7 @@ static const struct ctl_command commands[] = {
 	{ "message", "URI", "MESSAGE over SA1", 1, 1, cmd_message },
 	{ "message-sa4", "URI", "a request over SA4, which the P-CSCF must drop", 1, 1,
 	  cmd_message },
+	{ "subscribe", "", "reg-event SUBSCRIBE for our IMPU over SA1", 0, 0, cmd_subscribe },
 	{ "state", "", "where the harness is", 0, 0, cmd_state },
 };
 

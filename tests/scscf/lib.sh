@@ -97,11 +97,18 @@ start_scscf() {
 	wait_log "$log" 'ready: .*HSS hss.ims.test connected' "$scscf_pid" scscf
 }
 
+# stop_scscf: SIGTERM, and the exit must be clean (status 0, nothing from
+# the sanitizers in the sanitizer build).
 stop_scscf() {
+	local rc=0
 	[ -n "$scscf_pid" ] || return 0
 	kill "$scscf_pid" 2>/dev/null || true
-	wait "$scscf_pid" 2>/dev/null || true
+	wait "$scscf_pid" 2>/dev/null || rc=$?
 	scscf_pid=
+	[ "$rc" = 0 ] || fail "scscf exited with status $rc after SIGTERM"
+	if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work"/scscf*.log; then
+		fail "sanitizer report in the S-CSCF's log"
+	fi
 }
 
 kill_scscf() {

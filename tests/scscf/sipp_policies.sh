@@ -99,4 +99,5 @@ policy modified-impi+outbound alice+2@ims.test yes \
 	"<sip:ue@127.0.0.1:A> <sip:ue@127.0.0.1:B> " "active registered" "active registered" 2
 policy modified-impi+regevent-probe alice+2@ims.test no \
 	"<sip:ue@127.0.0.1:A> <sip:ue@127.0.0.1:B> " "active registered" "active registered" 2
+stop_scscf
 echo "sipp_policies: ok"

@@ -46,3 +46,4 @@ grep -q '^MESSAGE sip:ue@127.0.0.1:'"$contact_port" "$work/contact.msg" ||
 echo "ok: the MESSAGE reached the contact after the restart"
 sipp_run nobody "$work/nobody.xml" "$peer_port" || fail "an unknown IMPU did not get 404"
 echo "ok: an unknown IMPU gets 404"
+stop_scscf

@@ -81,4 +81,5 @@ if [ "${SIMREG_REGEN:-}" = 1 ]; then
 	exit 0
 fi
 diff -u "$expected" "$out" || fail "transcript differs"
+stop_scscf
 echo "ue_aka: ok"
