@@ -229,12 +229,11 @@ void ue_start(struct ue *ue)
 {
 	for (size_t i = 0; i < ue->nacc; i++) {
 		struct ue_access *a = &ue->acc[i];
+		char local[SIP_SOCKADDR_STRLEN], pcscf[SIP_SOCKADDR_STRLEN];
 
 		log_info("%s: impi=%s local=%s pcscf=%s %s", a->cfg.name, a->impi,
-			 sip_sockaddr_str(&a->cfg.local, (char[SIP_SOCKADDR_STRLEN]){ 0 },
-					  SIP_SOCKADDR_STRLEN),
-			 sip_sockaddr_str(&a->cfg.pcscf, (char[SIP_SOCKADDR_STRLEN]){ 0 },
-					  SIP_SOCKADDR_STRLEN),
+			 sip_sockaddr_str(&a->cfg.local, local, sizeof(local)),
+			 sip_sockaddr_str(&a->cfg.pcscf, pcscf, sizeof(pcscf)),
 			 sip_transport_name(a->cfg.proto));
 		if (ue->cfg->register_at_start)
 			ue_reg_event(ue, a, UE_REG_EV_REGISTER, NULL);
@@ -471,6 +470,23 @@ void ue_on_request(struct ue *ue, struct ue_access *a, struct sip_msg *msg, uint
 
 /* ---- outgoing MESSAGE / OPTIONS ---------------------------------------------- */
 
+static void ev_tx_out(struct ue *ue, struct ue_access *a, const struct ue_out *o, struct str body)
+{
+	struct json_writer w;
+
+	if (!ue_ev_begin(ue, &w, "msg", a))
+		return;
+	json_kv_cstring(&w, "dir", "tx");
+	json_kv_cstring(&w, "method", o->method);
+	json_kv_cstring(&w, "call_id", o->call_id);
+	json_kv_cstring(&w, "to", o->to);
+	if (body.len) {
+		json_key(&w, "body");
+		json_string(&w, body);
+	}
+	ue_ev_end(ue, &w);
+}
+
 int ue_send_request(struct ue *ue, struct ue_access *a, struct str method, struct str to,
 		    struct str body, char call_id[40])
 {
@@ -537,21 +553,7 @@ int ue_send_request(struct ue *ue, struct ue_access *a, struct str method, struc
 	snprintf(o->call_id, sizeof(o->call_id), "%s", call_id);
 	str_copy(o->to, sizeof(o->to), to);
 	log_info("%s: %s to %.*s sent, Call-ID %s", a->cfg.name, o->method, STR_FMT(to), call_id);
-	{
-		struct json_writer w;
-
-		if (ue_ev_begin(ue, &w, "msg", a)) {
-			json_kv_cstring(&w, "dir", "tx");
-			json_kv_cstring(&w, "method", o->method);
-			json_kv_cstring(&w, "call_id", call_id);
-			json_kv_cstring(&w, "to", o->to);
-			if (body.len) {
-				json_key(&w, "body");
-				json_string(&w, body);
-			}
-			ue_ev_end(ue, &w);
-		}
-	}
+	ev_tx_out(ue, a, o, body);
 out:
 	buf_free(&b);
 	return rc;

@@ -158,6 +158,7 @@ static int net_keepalive(void *ctx, struct ue_access *a, const struct ue_sa *sa)
 
 static int listen_unprotected(struct ue_net *net, struct ue_access *a)
 {
+	char addr[SIP_SOCKADDR_STRLEN];
 	struct sip_listen l;
 	int rc;
 
@@ -167,9 +168,7 @@ static int listen_unprotected(struct ue_net *net, struct ue_access *a)
 	rc = sip_stack_listen(net->st, &l, &nacc(net, a)->tp);
 	if (rc)
 		log_error("%s: cannot listen on %s: %s", a->cfg.name,
-			  sip_sockaddr_str(&l.addr, (char[SIP_SOCKADDR_STRLEN]){ 0 },
-					   SIP_SOCKADDR_STRLEN),
-			  strerror(-rc));
+			  sip_sockaddr_str(&l.addr, addr, sizeof(addr)), strerror(-rc));
 	return rc;
 }
 

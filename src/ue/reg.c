@@ -777,6 +777,24 @@ static void on_retry(struct loop *loop, struct loop_timer *t)
 	ue_reg_event(a->ue, a, UE_REG_EV_T_RETRY, NULL);
 }
 
+static void on_later(struct loop *loop, struct loop_timer *t)
+{
+	struct ue_access *a = timer_access(t);
+	struct ue_reg_input in = { .retry_after = a->reg.later_retry_after, .why = a->reg.later_why };
+
+	if (ue_reg_accepts(a->reg.state, a->reg.later_ev))
+		ue_reg_event(a->ue, a, a->reg.later_ev, &in);
+}
+
+void ue_reg_event_later(struct ue *ue, struct ue_access *a, enum ue_reg_event ev,
+			uint32_t retry_after, const char *why)
+{
+	a->reg.later_ev = ev;
+	a->reg.later_retry_after = retry_after;
+	a->reg.later_why = why;
+	loop_timer_arm(ue->loop, &a->reg.t_later, 0);
+}
+
 static void on_expire(struct loop *loop, struct loop_timer *t)
 {
 	struct ue_access *a = timer_access(t);
@@ -957,6 +975,7 @@ void ue_reg_init(struct ue *ue, struct ue_access *a)
 	loop_timer_init(&r->t_expire, on_expire, a);
 	loop_timer_init(&r->t_keepalive, on_keepalive, a);
 	loop_timer_init(&r->t_ka_wait, on_keepalive_timeout, a);
+	loop_timer_init(&r->t_later, on_later, a);
 }
 
 void ue_reg_fini(struct ue *ue, struct ue_access *a)
@@ -968,6 +987,7 @@ void ue_reg_fini(struct ue *ue, struct ue_access *a)
 	loop_timer_cancel(ue->loop, &r->t_expire);
 	loop_timer_cancel(ue->loop, &r->t_keepalive);
 	loop_timer_cancel(ue->loop, &r->t_ka_wait);
+	loop_timer_cancel(ue->loop, &r->t_later);
 	sec_drop_all(ue, a, "UE stopped");
 	ue_challenge_wipe(&r->digest.ch);
 	arena_destroy(&r->result);

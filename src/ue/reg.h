@@ -122,6 +122,15 @@ struct ue_reg {
 	struct loop_timer t_keepalive;
 	struct loop_timer t_ka_wait;
 	bool ka_pending;
+	/*
+	 * An event decided while answering a request (a NOTIFY ending our
+	 * contact), run right after the answer has left: its SAs must carry
+	 * that answer (33.203 7.4: SAs go once their transactions are done).
+	 */
+	struct loop_timer t_later;
+	enum ue_reg_event later_ev;
+	uint32_t later_retry_after;
+	const char *later_why;
 };
 
 /* What came with a network event (responses). */
@@ -148,6 +157,15 @@ struct ue_access;
  */
 int ue_reg_event(struct ue *ue, struct ue_access *a, enum ue_reg_event ev,
 		 const struct ue_reg_input *in);
+
+/*
+ * Feed an event once the current callback is done (a zero-delay timer):
+ * for what a request decides, which must not tear down the SAs its answer
+ * leaves over. A later call replaces an event still pending. `why` must
+ * be static.
+ */
+void ue_reg_event_later(struct ue *ue, struct ue_access *a, enum ue_reg_event ev,
+			uint32_t retry_after, const char *why);
 
 /* True if the current state accepts the event. */
 bool ue_reg_accepts(enum ue_reg_state s, enum ue_reg_event ev);

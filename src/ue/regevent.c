@@ -248,18 +248,16 @@ static void apply(struct ue *ue, struct ue_access *a, const struct reginfo *doc)
 			continue;
 		for (const struct reginfo_reg *r = doc->regs; r; r = r->next) {
 			for (const struct reginfo_contact *c = r->contacts; c; c = c->next) {
-				struct ue_reg_input in = { 0 };
-				enum ue_reg_event e = UE_REG_EV_NET_ENDED;
-
 				if (c->state != REGINFO_CONTACT_TERMINATED || !is_contact_of(b, c))
 					continue;
-				in.why = reginfo_event_name(c->event);
-				if (c->event == REGINFO_EV_PROBATION) {
-					e = UE_REG_EV_NET_PROBATION;
-					in.retry_after = (uint32_t)c->retry_after;
-				}
-				if (ue_reg_accepts(b->reg.state, e))
-					ue_reg_event(ue, b, e, &in);
+				/* After our 200 has left over the SAs this ends. */
+				if (c->event == REGINFO_EV_PROBATION)
+					ue_reg_event_later(ue, b, UE_REG_EV_NET_PROBATION,
+							   (uint32_t)c->retry_after,
+							   reginfo_event_name(c->event));
+				else
+					ue_reg_event_later(ue, b, UE_REG_EV_NET_ENDED, 0,
+							   reginfo_event_name(c->event));
 				goto next_access;
 			}
 		}

@@ -394,6 +394,8 @@ void fn_request(struct fakenet *fn, unsigned access, uint32_t sa_set, const char
 	fprintf(fn->out, "->> answer %u%s%s%s%s\n", rep.code, rep.reason ? " " : "",
 		rep.reason ? rep.reason : "", rep.contact ? " +contact" : "",
 		rep.allow ? " +allow" : "");
+	/* What the UE left for after its answer (zero-delay timers). */
+	loop_advance(fn->loop, 0);
 }
 
 void fn_auth_param(struct fn_sent *req, const char *name, char *out, size_t cap)

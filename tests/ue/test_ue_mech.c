@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -15,6 +17,7 @@
 #include "ipsec/secagree.h"
 #include "ue/config.h"
 #include "ue/mech.h"
+#include "ue/reg.h"
 
 static void test_mechanisms(void **state)
 {
@@ -193,6 +196,48 @@ static void test_offers(void **state)
 	assert_int_equal(ue_offers_parse(&l, &p, why, sizeof(why)), -EINVAL);
 }
 
+/* docs/ue.md holds the state table as ue_reg_table_markdown() prints it. */
+static void test_fsm_doc(void **state)
+{
+	static const char begin[] = "<!-- BEGIN fsm (ue_reg_table_markdown(); a test keeps it equal) -->\n";
+	static const char end[] = "<!-- END fsm -->";
+	char *table = NULL, *doc;
+	size_t tlen = 0;
+	const char *b, *e;
+	FILE *f = open_memstream(&table, &tlen);
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(ue_reg_table_markdown(f), 0);
+	fclose(f);
+	f = fopen(UE_DOC, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	doc = calloc(1, (size_t)n + 1);
+	assert_non_null(doc);
+	assert_int_equal(fread(doc, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	b = strstr(doc, begin);
+	e = strstr(doc, end);
+	assert_non_null(b);
+	assert_non_null(e);
+	b += strlen(begin);
+	if (getenv("SIMREG_REGENERATE")) {
+		f = fopen(UE_DOC, "wb");
+		assert_non_null(f);
+		fwrite(doc, 1, (size_t)(b - doc), f);
+		fwrite(table, 1, tlen, f);
+		fputs(e, f);
+		fclose(f);
+	} else if ((size_t)(e - b) != tlen || memcmp(b, table, tlen) != 0) {
+		fail_msg("docs/ue.md's state table is out of date (SIMREG_REGENERATE=1 rewrites it)");
+	}
+	free(doc);
+	free(table);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_access_config),
 		cmocka_unit_test(test_offers),
+		cmocka_unit_test(test_fsm_doc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
