@@ -194,7 +194,15 @@ static int row_steps(const struct lab *lab, struct lab_row_result *r)
 		return rc;
 	r->msg_status = m.status;
 	r->msg_delivered = m.delivered;
-	return reauth_first(lab, &s, r);
+	rc = reauth_first(lab, &s, r);
+	/* The S-CSCF's counters at the end, to compare with the captures. */
+	if (!rc)
+		rc = lab_observe(lab, &s);
+	if (!rc) {
+		r->scscf_registers = s.scscf.registers;
+		r->scscf_challenges = s.scscf.challenges_sent;
+	}
+	return rc;
 }
 
 int lab_row_run(const struct lab_row_spec *row, const char *dir, const struct lab_run_opts *o,
