@@ -422,11 +422,18 @@ struct seen {
 	size_t n, cap;
 };
 
-static bool first_time(struct seen *s, const char *key)
+static bool seen_has(const struct seen *s, const char *key)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (!strcmp(s->keys[i], key))
-			return false;
+			return true;
+	return false;
+}
+
+static bool first_time(struct seen *s, const char *key)
+{
+	if (seen_has(s, key))
+		return false;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 64;
 		char(*k)[200] = realloc(s->keys, cap * sizeof(*k));
@@ -478,11 +485,41 @@ static void ue_log_counts(const struct lab *lab, long *registers, long *challeng
 	fclose(f);
 }
 
+/*
+ * The S-CSCF's own account, from its log: one "challenged IMPI" line per
+ * 401 it sent, and the REGISTERs it handled in its "stopping:" line.
+ */
+static void scscf_log_counts(const struct lab *lab, long *registers, long *challenges)
+{
+	const struct lab_member *m = lab_function_of_kind(lab, "scscf");
+	const char *stopping = " scscf notice: stopping: ";
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = m && m->log ? fopen(m->log, "re") : NULL;
+
+	*registers = *challenges = -1;
+	if (!f)
+		return;
+	*challenges = 0;
+	while (getline(&line, &cap, f) > 0) {
+		const char *p;
+
+		if (strstr(line, " scscf info: challenged "))
+			(*challenges)++;
+		else if ((p = strstr(line, stopping)))
+			*registers = strtol(p + strlen(stopping), NULL, 10);
+	}
+	free(line);
+	fclose(f);
+}
+
 int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scscf_challenges,
 			  struct lab_capture_evidence *e)
 {
 	struct lab_frames fr;
-	struct seen seen[4][2] = { { { 0 } } }; /* [what][access, core] */
+	/* [what][access, core]: 0-3 as the counts, 4 challenges and 5 the
+	 * REGISTERs answering them, by Call-ID and CSeq number */
+	struct seen seen[6][2] = { { { 0 } } };
 	long n[4][3] = { { 0 } };               /* [what][access, core, cx] */
 	long ue_reg, ue_401;
 	int rc;
@@ -508,6 +545,7 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 		struct lab_link_evidence *l = x->link < e->n_links ? &e->links[x->link] : NULL;
 		enum lab_link_kind kind = fr.links[x->link].kind;
 		int side = kind == LAB_LINK_ACCESS ? 0 : kind == LAB_LINK_CORE ? 1 : -1;
+		unsigned long cseq;
 		char key[200];
 
 		if (!l)
@@ -527,7 +565,9 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 			if (!x->dia_request[d])
 				continue;
 			n[2][2] += x->dia_code[d] == CX_MAR;
-			n[3][2] += x->dia_code[d] == CX_SAR;
+			/* (RE_)REGISTRATION: what follows a successful authentication
+			 * (29.228 6.1.2; the deregistrations come apart). */
+			n[3][2] += x->dia_code[d] == CX_SAR && (x->sat == 1 || x->sat == 2);
 		}
 		if (side < 0 || !x->sip || !strstr(x->cseq, "REGISTER"))
 			continue;
@@ -536,17 +576,40 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 			n[0][side]++;
 		if (x->status == 401 && first_time(&seen[1][side], key))
 			n[1][side]++;
-		/* Every successful REGISTER costs the S-CSCF one SAR. */
-		if (x->status >= 200 && x->status < 300 && first_time(&seen[3][side], key))
+		/* A REGISTER answering a challenge (the next CSeq on the 401's
+		 * Call-ID, TS 24.229 5.1.1.5.1), and its 2xx: the S-CSCF owes the
+		 * HSS one SAR for it. */
+		cseq = strtoul(x->cseq, NULL, 10);
+		snprintf(key, sizeof(key), "%s|%lu", x->call_id, cseq);
+		if (x->status == 401)
+			first_time(&seen[4][side], key);
+		if (!strcmp(x->method, "REGISTER") && x->authenticated && cseq > 0) {
+			char prev[200];
+
+			snprintf(prev, sizeof(prev), "%s|%lu", x->call_id, cseq - 1);
+			if (seen_has(&seen[4][side], prev))
+				first_time(&seen[5][side], key);
+		}
+		if (x->status >= 200 && x->status < 300 && seen_has(&seen[5][side], key) &&
+		    first_time(&seen[3][side], key))
 			n[3][side]++;
 	}
 	ue_log_counts(lab, &ue_reg, &ue_401);
+	if (scscf_registers < 0 || scscf_challenges < 0) {
+		long reg, chal;
+
+		scscf_log_counts(lab, &reg, &chal);
+		if (scscf_registers < 0)
+			scscf_registers = reg;
+		if (scscf_challenges < 0)
+			scscf_challenges = chal;
+	}
 	e->counts[0] = (struct lab_count_row){ "REGISTER", ue_reg, n[0][0], n[0][1],
 					       scscf_registers, -1 };
 	e->counts[1] = (struct lab_count_row){ "401", ue_401, n[1][0], n[1][1], scscf_challenges,
 					       -1 };
 	e->counts[2] = (struct lab_count_row){ "MAR", -1, -1, -1, scscf_challenges, n[2][2] };
-	e->counts[3] = (struct lab_count_row){ "SAR (2xx)", -1, n[3][0], n[3][1], -1, n[3][2] };
+	e->counts[3] = (struct lab_count_row){ "SAR", -1, n[3][0], n[3][1], -1, n[3][2] };
 	/* What must agree by construction: what the UE logged is what went on
 	 * its links; what reached the S-CSCF is what it counted; one MAR per
 	 * challenge; one SAR per successful REGISTER. */
@@ -555,7 +618,7 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 			  (scscf_challenges < 0 || scscf_challenges == n[1][1]) &&
 			  n[2][2] == n[1][1] && n[3][2] == n[3][1] && n[1][0] == n[1][1];
 out:
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
 		for (int j = 0; j < 2; j++)
 			free(seen[i][j].keys);
 	lab_frames_free(&fr);

@@ -99,8 +99,10 @@ struct lab_capture_evidence {
 /*
  * Read every capture of @lab: decoding, ESP decryption with the key logs,
  * and the message counts against the UE's event log and the S-CSCF's
- * counters @scscf_registers, @scscf_challenges (read before `down`; pass
- * -1 when not known). Returns 0 or a negative errno when tshark cannot run.
+ * counters @scscf_registers, @scscf_challenges (pass -1 to take them from
+ * the S-CSCF's log: its "challenged" lines and the REGISTERs its
+ * "stopping:" line counts). Returns 0 or a negative errno when tshark
+ * cannot run.
  */
 int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scscf_challenges,
 			  struct lab_capture_evidence *e);

@@ -172,13 +172,15 @@ static const char *const frame_fields[] = {
 	"frame.number", "frame.time_epoch", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst",
 	"udp.srcport", "tcp.srcport", "udp.dstport", "tcp.dstport", "esp.spi", "esp.sequence",
 	"esp.icv_good", "sip.Method", "sip.Status-Code", "sip.CSeq", "sip.Call-ID",
-	"diameter.cmd.code", "diameter.flags.request", "_ws.col.Protocol", "stun.type", NULL,
+	"diameter.cmd.code", "diameter.flags.request", "_ws.col.Protocol", "stun.type",
+	"ip.proto", "ipv6.nxt", "diameter.Server-Assignment-Type", "sip.auth.digest.response",
+	NULL,
 };
 
 enum {
 	F_NUM, F_TIME, F_SRC4, F_SRC6, F_DST4, F_DST6, F_USPORT, F_TSPORT, F_UDPORT, F_TDPORT,
 	F_SPI, F_SEQ, F_ICV, F_METHOD, F_STATUS, F_CSEQ, F_CALLID, F_DIA, F_DIAREQ, F_PROTO,
-	F_STUN, F_COUNT,
+	F_STUN, F_IPPROTO, F_IP6NXT, F_SAT, F_DIGEST, F_COUNT,
 };
 
 /* The first of a ','-joined list (addresses of an ICMP error's inner
@@ -221,7 +223,8 @@ static int parse_frame(char *line, unsigned link, struct lab_frames *f)
 	first_of(v[F_DST4][0] ? v[F_DST4] : v[F_DST6], x.dst, sizeof(x.dst));
 	x.sport = (uint16_t)strtoul(v[F_USPORT][0] ? v[F_USPORT] : v[F_TSPORT], NULL, 10);
 	x.dport = (uint16_t)strtoul(v[F_UDPORT][0] ? v[F_UDPORT] : v[F_TDPORT], NULL, 10);
-	if ((x.esp = v[F_SPI][0] != 0)) {
+	/* ESP itself, not an ICMP error quoting an ESP header. */
+	if ((x.esp = v[F_SPI][0] && atoi(v[F_IPPROTO][0] ? v[F_IPPROTO] : v[F_IP6NXT]) == 50)) {
 		x.spi = (uint32_t)strtoul(v[F_SPI], NULL, 0);
 		x.esp_seq = (uint32_t)strtoul(v[F_SEQ], NULL, 10);
 		x.icv_good = v[F_ICV][0] == '1' || !strcmp(v[F_ICV], "True");
@@ -241,6 +244,10 @@ static int parse_frame(char *line, unsigned link, struct lab_frames *f)
 		q += *q == ',';
 	}
 	snprintf(x.proto, sizeof(x.proto), "%s", v[F_PROTO]);
+	x.sat = (int)strtol(v[F_SAT], NULL, 10);
+	/* An Authorization with a non-empty response: the answer to a
+	 * challenge. tshark shows the value quoted. */
+	x.authenticated = strlen(v[F_DIGEST]) > 2;
 	x.stun = v[F_STUN][0] != 0;
 	return push(f, &x);
 }

@@ -52,6 +52,8 @@ struct lab_frame {
 	bool dia_request[LAB_FRAME_DIA];
 	char proto[24];       /* tshark's protocol column */
 	bool stun;
+	int sat;              /* Server-Assignment-Type of a SAR, or 0 */
+	bool authenticated;   /* a REGISTER answering a challenge */
 };
 
 struct lab_link_cap {
