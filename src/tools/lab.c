@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "lab/command.h"
 #include "lab/lab.h"
+#include "lab/diagram.h"
 #include "lab/evidence.h"
 #include "lab/matrix.h"
 #include "lab/scenario.h"
@@ -602,6 +603,43 @@ static int run_evidence(int argc, char **argv)
 	return e.all_decode && e.counts_agree && lab_keys_ok(&k) ? CLI_OK : CLI_FAIL;
 }
 
+/* ---- diagram ----------------------------------------------------------------------- */
+
+static int run_diagram(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct lab lab;
+	int rc;
+
+	if (parse(&a, argc, argv, BIT(OPT_DIR)))
+		return CLI_USAGE;
+	rc = lab_state_read(a.dir, &lab);
+	if (rc || !lab.deploy.present) {
+		log_error("%s: no lab with network functions here", a.dir);
+		lab_free(&lab);
+		return CLI_FAIL;
+	}
+	rc = lab_diagram_write(&lab);
+	if (rc >= 0) {
+		char path[PATH_MAX];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/diagram.txt", a.dir);
+		f = fopen(path, "re");
+		if (f) {
+			char buf[4096];
+			size_t n;
+
+			while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+				fwrite(buf, 1, n, stdout);
+			fclose(f);
+		}
+		printf("written: %s/diagram.txt and %s/diagram.svg\n", a.dir, a.dir);
+	}
+	lab_free(&lab);
+	return rc < 0 ? CLI_FAIL : CLI_OK;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -613,6 +651,7 @@ static const struct {
 	{ "run", run_steps },
 	{ "matrix", run_matrix },
 	{ "evidence", run_evidence },
+	{ "diagram", run_diagram },
 };
 
 int cmd_lab(int argc, char **argv)
