@@ -243,8 +243,11 @@ static int yaml_ue(struct buf *b, const struct lab_topology *t,
 	buf_printf(b, "ue:\n  impi: %s\n  impus: [ \"%s\" ]\n", LAB_IMPI, LAB_IMPU);
 	buf_printf(b, "  usim:\n    k: %s\n    opc: %s\n", LAB_K, LAB_OPC);
 	buf_printf(b, "  mechanism: %s\n  sa_binding: %s\n", o->mechanism, o->ue_binding);
-	/* The lab's scenario decides when each access registers. */
-	buf_puts(b, "  register_at_start: false\n");
+	/* The lab's scenario decides when each access registers; an access
+	 * whose link comes back registers again after seconds, not the
+	 * minute and a half of RFC 5626 4.5's usual base time. */
+	buf_puts(b, "  register_at_start: false\n"
+		    "  backoff:\n    base_all_failed: 2s\n    base_some_ok: 2s\n");
 	yaml_data(b, absdir, f);
 	buf_puts(b, "  accesses:\n");
 	for (size_t i = 0; i < t->n_services; i++) {

@@ -155,6 +155,19 @@ int lab_step_drop(const struct lab *lab, const char *access, struct lab_snapshot
 	return rc;
 }
 
+int lab_step_restore(const struct lab *lab, const char *access, struct lab_snapshot *after)
+{
+	struct access_goal g;
+	int rc = access_before(lab, access, &g);
+
+	if (!rc)
+		rc = ue_request(lab, "restore", access);
+	if (!rc || rc == -EPROTO)
+		rc = lab_settle(lab, registered_or_failed, &g, LAB_QUIET_MS, LAB_STEP_TIMEOUT_MS,
+				after);
+	return rc;
+}
+
 /* ---- a MESSAGE from the core ------------------------------------------------- */
 
 static const struct lab_service_spec *service(const struct lab *lab, const char *name)

@@ -42,6 +42,10 @@ int lab_step_reauth(const struct lab *lab, const char *access, struct lab_snapsh
  * close and its SAs go at the UE only. */
 int lab_step_drop(const struct lab *lab, const char *access, struct lab_snapshot *after);
 
+/* The link is back (`ctl ue restore`): wait until the UE has registered
+ * the access again (after its back-off) or given up. */
+int lab_step_restore(const struct lab *lab, const char *access, struct lab_snapshot *after);
+
 struct lab_msg_result {
 	char call_id[96];
 	int status;    /* final response the application server got; 0: none */

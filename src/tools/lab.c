@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "lab/command.h"
 #include "lab/lab.h"
+#include "lab/demo.h"
 #include "lab/diagram.h"
 #include "lab/evidence.h"
 #include "lab/matrix.h"
@@ -91,7 +92,7 @@ static void print_help(void)
 		DEFAULT_READY_MS, DEFAULT_GRACE_MS);
 }
 
-static int parse_ms(const char *arg, const char *opt, int *out)
+static int parse_num(const char *arg, const char *opt, const char *unit, int *out)
 {
 	char *end;
 	long v;
@@ -99,7 +100,7 @@ static int parse_ms(const char *arg, const char *opt, int *out)
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (errno || *end || end == arg || v < 0 || v > INT_MAX) {
-		cli_usage_error("lab", "%s: '%s' is not a number of milliseconds", opt, arg);
+		cli_usage_error("lab", "%s: '%s' is not a number of %s", opt, arg, unit);
 		return -EINVAL;
 	}
 	*out = (int)v;
@@ -125,6 +126,7 @@ enum {
 	OPT_JOBS,
 	OPT_KEEP,
 	OPT_NO_EVIDENCE,
+	OPT_NOTICE_WAIT,
 };
 
 static const struct option options[] = {
@@ -146,6 +148,7 @@ static const struct option options[] = {
 	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "keep", no_argument, NULL, OPT_KEEP },
 	{ "no-evidence", no_argument, NULL, OPT_NO_EVIDENCE },
+	{ "notice-wait", required_argument, NULL, OPT_NOTICE_WAIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -154,7 +157,7 @@ struct args {
 	int ready_ms, grace_ms;
 	bool commands, configs, json, keep, no_evidence;
 	const char *rows;
-	int jobs;
+	int jobs, notice_wait_s;
 	struct lab_deploy_opts deploy;
 	struct lab_fn_spec fns[MAX_EXEC];
 	size_t n_fns;
@@ -213,6 +216,10 @@ static int self_path(char *out, size_t size)
 	return 0;
 }
 
+#define BIT(o) (1u << (o))
+/* Not an option: --dir may be left out (the command picks a directory). */
+#define DIR_OPTIONAL (1u << 31)
+
 static int parse_prefix(struct args *a, int argc, char **argv, unsigned allowed, int *rest);
 
 static int parse(struct args *a, int argc, char **argv, unsigned allowed)
@@ -257,11 +264,11 @@ static int parse_prefix(struct args *a, int argc, char **argv, unsigned allowed,
 			a->dir = optarg;
 			break;
 		case OPT_READY:
-			if (parse_ms(optarg, "--ready-timeout", &a->ready_ms))
+			if (parse_num(optarg, "--ready-timeout", "milliseconds", &a->ready_ms))
 				return -EINVAL;
 			break;
 		case OPT_GRACE:
-			if (parse_ms(optarg, "--grace", &a->grace_ms))
+			if (parse_num(optarg, "--grace", "milliseconds", &a->grace_ms))
 				return -EINVAL;
 			break;
 		case OPT_EXEC:
@@ -303,7 +310,7 @@ static int parse_prefix(struct args *a, int argc, char **argv, unsigned allowed,
 			a->rows = optarg;
 			break;
 		case OPT_JOBS:
-			if (parse_ms(optarg, "--jobs", &a->jobs))
+			if (parse_num(optarg, "--jobs", "processes", &a->jobs))
 				return -EINVAL;
 			if (a->jobs < 1 || a->jobs > 24) {
 				cli_usage_error("lab", "--jobs: 1 to 24");
@@ -316,10 +323,18 @@ static int parse_prefix(struct args *a, int argc, char **argv, unsigned allowed,
 		case OPT_NO_EVIDENCE:
 			a->no_evidence = true;
 			break;
+		case OPT_NOTICE_WAIT:
+			if (parse_num(optarg, "--notice-wait", "seconds", &a->notice_wait_s))
+				return -EINVAL;
+			if (a->notice_wait_s > 600) {
+				cli_usage_error("lab", "--notice-wait: at most 600 seconds");
+				return -EINVAL;
+			}
+			break;
 		}
 	}
 	*rest = optind;
-	if ((allowed & (1u << OPT_DIR)) && !a->dir) {
+	if ((allowed & (1u << OPT_DIR)) && !(allowed & DIR_OPTIONAL) && !a->dir) {
 		cli_usage_error("lab", "%s: --dir is required", argv[0]);
 		return -EINVAL;
 	}
@@ -331,7 +346,6 @@ static int parse_prefix(struct args *a, int argc, char **argv, unsigned allowed,
 	return 0;
 }
 
-#define BIT(o) (1u << (o))
 #define DEPLOY_BITS                                                                         \
 	(BIT(OPT_MECHANISM) | BIT(OPT_BINDING) | BIT(OPT_UE_BINDING) | BIT(OPT_BACKEND) |   \
 	 BIT(OPT_UE_BACKEND) | BIT(OPT_NO_KEYS))
@@ -519,8 +533,9 @@ static int run_matrix(int argc, char **argv)
 
 	a.jobs = 4;
 	if (parse(&a, argc, argv,
-		  BIT(OPT_DIR) | BIT(OPT_JSON) | BIT(OPT_ROWS) | BIT(OPT_JOBS) | BIT(OPT_KEEP) |
-			  BIT(OPT_BACKEND) | BIT(OPT_UE_BACKEND) | BIT(OPT_NO_EVIDENCE)) == -EINVAL)
+		  BIT(OPT_DIR) | DIR_OPTIONAL | BIT(OPT_JSON) | BIT(OPT_ROWS) | BIT(OPT_JOBS) |
+			  BIT(OPT_KEEP) | BIT(OPT_BACKEND) | BIT(OPT_UE_BACKEND) |
+			  BIT(OPT_NO_EVIDENCE)))
 		return CLI_USAGE;
 	if (geteuid() != 0) {
 		log_error("`simreg lab matrix` must run as root: each row is a lab of network "
@@ -603,6 +618,46 @@ static int run_evidence(int argc, char **argv)
 	return e.all_decode && e.counts_agree && lab_keys_ok(&k) ? CLI_OK : CLI_FAIL;
 }
 
+/* ---- demo ------------------------------------------------------------------------- */
+
+static int run_demo(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct lab_demo_opts o;
+	char self[PATH_MAX];
+	int rc;
+
+	a.notice_wait_s = 40;
+	if (parse(&a, argc, argv,
+		  BIT(OPT_DIR) | DIR_OPTIONAL | BIT(OPT_BACKEND) | BIT(OPT_UE_BACKEND) |
+			  BIT(OPT_NOTICE_WAIT)))
+		return CLI_USAGE;
+	if (geteuid() != 0) {
+		log_error("`simreg lab demo` must run as root: it builds network namespaces "
+			  "(sudo simreg lab demo, or scripts/demo.sh)");
+		return CLI_FAIL;
+	}
+	if (self_path(self, sizeof(self)))
+		return CLI_FAIL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	o = (struct lab_demo_opts){
+		.dir = a.dir ? a.dir : "/tmp/simreg-demo",
+		.simreg = self,
+		.backend = a.deploy.backend,
+		.ue_backend = a.deploy.ue_backend,
+		.notice_wait_ms = a.notice_wait_s * 1000,
+		.cancel = &cancelled,
+	};
+	/* The demo's narration on stdout; the lab's own log lines only when
+	 * something goes wrong. */
+	slog_set_level(SLOG_WARN);
+	rc = lab_demo_run(&o, stdout);
+	return rc == 0 ? CLI_OK : CLI_FAIL;
+}
+
 /* ---- diagram ----------------------------------------------------------------------- */
 
 static int run_diagram(int argc, char **argv)
@@ -652,6 +707,7 @@ static const struct {
 	{ "matrix", run_matrix },
 	{ "evidence", run_evidence },
 	{ "diagram", run_diagram },
+	{ "demo", run_demo },
 };
 
 int cmd_lab(int argc, char **argv)
