@@ -61,7 +61,7 @@ echo "transcripts: $n compared"
 # ---- usage errors ----------------------------------------------------------
 # args | text the message must contain
 usage_cases=(
-	"lab|expected up, down, status or plan"
+	"lab|expected demo, matrix, up, run, evidence, diagram, down, status or plan"
 	"lab sideways|unknown subcommand 'sideways'"
 	"lab plan|--topology must be t1 or t2"
 	"lab plan --topology t3|--topology must be t1 or t2"
@@ -82,6 +82,12 @@ usage_cases=(
 	"lab down --dir d --mechanism none|option --mechanism does not apply"
 	"lab plan --topology t1 --mechanism none|go with --configs"
 	"lab plan --topology t1 --configs --commands|--commands or --configs"
+	"lab run --dir d|expected steps"
+	"lab matrix --jobs 0|--jobs: 1 to 24"
+	"lab matrix --jobs many|'many' is not a number of processes"
+	"lab demo --notice-wait 9999|--notice-wait: at most 600"
+	"lab evidence|--dir is required"
+	"lab diagram --dir d extra|unexpected argument 'extra'"
 )
 for c in "${usage_cases[@]}"; do
 	read -r -a args <<<"${c%%|*}"
