@@ -357,7 +357,7 @@ void lab_diagram_text(const struct lab_diagram *d, FILE *out)
 		return;
 	fprintf(out, "%s\n\n%9s  ", d->title, "t (s)");
 	for (size_t i = 0; i < d->n_lanes; i++)
-		fprintf(out, "%-*s", COL, d->lanes[i].name);
+		fprintf(out, "%-*s", i + 1 < d->n_lanes ? COL : 1, d->lanes[i].name);
 	fprintf(out, "\n");
 	for (size_t k = 0; k < d->n; k++) {
 		const struct lab_arrow *a = &d->arrows[k];
@@ -382,9 +382,11 @@ void lab_diagram_text(const struct lab_diagram *d, FILE *out)
 			memcpy(line + at, a->label, len);
 			line[at + len] = ' ';
 		}
+		/* Up to the last lifeline; what follows goes right after it. */
+		line[(d->n_lanes - 1) * COL + 1] = 0;
 		fprintf(out, "%9.3f  %s", a->t, line);
 		if (len + 4 > hi - lo)
-			fprintf(out, " %s", a->label);
+			fprintf(out, "  %s", a->label);
 		if (a->sa[0])
 			fprintf(out, "  [ESP %s]", a->sa);
 		fputc('\n', out);
