@@ -117,11 +117,13 @@ struct sip_rx {
 /*
  * The receiver of a set (the stack). ctx is given back unchanged.
  *   recv        one SIP request or response (not keepalives, not STUN)
- *   flow_error  a stream connection failed or was closed by us for a
- *               limit or an error; err is a negative errno (-ECONNRESET,
- *               -ETIMEDOUT for connect or idle, -EMSGSIZE, -ENOBUFS,
- *               -EBADMSG). Not called for a clean close by the peer
- *               (-EPIPE is reported only if data was waiting). May be NULL.
+ *   flow_error  a stream connection went away: err is a negative errno:
+ *               -ECONNREFUSED / -ETIMEDOUT (connect), -ECONNRESET,
+ *               -ENOTCONN (closed by the peer), -ETIMEDOUT (idle),
+ *               -EMSGSIZE or -ENOBUFS (a limit), -EBADMSG (a broken
+ *               message). Called from the loop, never from inside a send;
+ *               not called for connections closed by sip_tpset_drop_flow()
+ *               or with their transport. May be NULL.
  */
 struct sip_tp_user {
 	void (*recv)(void *ctx, struct sip_rx *rx);
