@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
 	*) echo "bench_scscf: unknown option $1" >&2; exit 2 ;;
 	esac
 done
-for tool in sipp kamailio kamcmd socat; do
+for tool in sipp kamailio kamcmd; do
 	command -v $tool >/dev/null || { echo "bench_scscf: $tool is not installed" >&2; exit 1; }
 done
 
@@ -223,7 +223,7 @@ for r in $(seq 1 "$rounds"); do
 	(($(echo "$rate_k > $best_k" | bc))) && best_k=$rate_k
 	[ "$ok_s" -gt 0 ] && [ "$ok_k" -gt 0 ] || { tail -5 "$work"/*.log >&2; exit 1; }
 done
-bindings=$(echo status | socat -t 5 - "UNIX-CONNECT:$work/data/scscf.ctl" |
+bindings=$("$SIMREG" ctl --data "$work/data" scscf status |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["bindings"])')
 printf 'registrations/s (best of %d rounds, %d users, %d in flight, %d ms UE pause):\n' \
 	"$rounds" "$users" "$concurrency" "$pause"

@@ -19,7 +19,6 @@
 #include "cli.h"
 #include "core/log.h"
 #include "scscf/ctl.h"
-#include "scscf/ctlsock.h"
 #include "scscf/cx.h"
 #include "scscf/scscf.h"
 #include "scscf/sip_glue.h"
@@ -90,7 +89,7 @@ struct scscf_main {
 	pthread_t loop_thread;
 	struct scscf_glue *glue;
 	struct scscf_cx_client *cx;
-	struct ctlsock *ctl;
+	struct ctl_server *ctl;
 	struct scscf_ctl ctl_ctx;
 	struct loop_timer ready_timer;
 	uint64_t ready_waited_ms;
@@ -259,10 +258,13 @@ static int run(struct scscf_main *m, const struct config *cfg, const char *ctl_p
 		log_error("cannot read the state in %s: %s", db, strerror(-err));
 		return err;
 	}
-	m->ctl_ctx = (struct scscf_ctl){ .s = &m->s, .cx = m->cx, .glue = m->glue };
-	err = ctlsock_open(m->loop, ctl, scscf_ctl_handle, &m->ctl_ctx, &m->ctl);
-	if (err)
+	m->ctl_ctx = (struct scscf_ctl){ .s = &m->s, .cx = m->cx };
+	err = ctl_server_open(&m->ctl, m->loop, ctl, scscf_ctl_commands, scscf_ctl_n_commands,
+			      &m->ctl_ctx);
+	if (err) {
+		log_error("control socket %s: %s", ctl, strerror(-err));
 		return err;
+	}
 	loop_timer_init(&m->ready_timer, ready_check, m);
 	loop_timer_arm(m->loop, &m->ready_timer, 0);
 	err = loop_run(m->loop);
@@ -328,7 +330,7 @@ int cmd_scscf(int argc, char **argv)
 	err = run(m, &cfg, ctl_path);
 
 	/* SIP first (nothing new comes in), then the state goes to disk, then Diameter. */
-	ctlsock_close(m->ctl);
+	ctl_server_close(m->ctl);
 	if (m->loop)
 		loop_timer_cancel(m->loop, &m->ready_timer);
 	scscf_glue_stop(m->glue);
