@@ -272,6 +272,18 @@ static struct str auth_rewrite(struct arena *a, struct str value, bool challenge
 	return out;
 }
 
+/* A challenge without ik and ck; one that does not decode goes altogether. */
+static void strip_keys(struct pcscf *pc, struct sip_edit *edit, const struct sip_hdr *h)
+{
+	static const char *const drop_keys[] = { "ik", "ck" };
+	struct str v = auth_rewrite(&pc->resp_arena, h->value, true, drop_keys, 2, NULL);
+
+	if (v.s)
+		sip_edit_replace(edit, h, v);
+	else
+		sip_edit_remove(edit, h);
+}
+
 /* ---- REGISTER --------------------------------------------------------- */
 
 /* The IMPI: Authorization username (24.229 §5.1.1.2.1), else the To URI without its scheme. */
@@ -346,8 +358,14 @@ static void forward_register(struct pcscf *pc, sip_txn_id stx, struct pcscf_reg 
 		struct str v = auth_rewrite(&pc->req_arena, h->value, false, drop_ip, 1,
 					    integrity ? "integrity-protected=\"yes\""
 						      : "integrity-protected=\"no\"");
-		if (v.s)
-			sip_edit_replace(&e, h, v);
+
+		/* Unreadable credentials cannot carry our integrity-protected. */
+		if (!v.s) {
+			respond(pc, stx, 400, "Authorization does not decode");
+			pcscf_reg_failure(&pc->regs, r, 400);
+			return;
+		}
+		sip_edit_replace(&e, h, v);
 	}
 	/* RFC 3327 / RFC 5626 §5.1: our Path first, naming the flow, with ob. */
 	h = sip_msg_hdr(&m, SIP_HDR_PATH);
@@ -517,7 +535,6 @@ static void protected_register(struct pcscf *pc, sip_txn_id stx, struct sip_rx *
 static enum sip_proxy_verdict on_401(struct pcscf *pc, struct pcscf_reg *r, struct sip_rx *rx,
 				     struct sip_edit *edit)
 {
-	static const char *const drop_keys[] = { "ik", "ck" };
 	struct sip_msg *m = rx->msg;
 	uint8_t ik[16], ck[16];
 	struct ipsec_mech chosen;
@@ -535,8 +552,7 @@ static enum sip_proxy_verdict on_401(struct pcscf *pc, struct pcscf_reg *r, stru
 		    hex_decode(sip_auth_get(&a, SIP_AUTH_CK), ck, sizeof(ck)) == 0)
 			keys = true;
 		/* Every challenge loses its keys, whichever one carried them. */
-		sip_edit_replace(edit, h, auth_rewrite(&pc->resp_arena, h->value, true, drop_keys, 2,
-						       NULL));
+		strip_keys(pc, edit, h);
 	}
 	if (!keys) {
 		log_warn("flow %" PRIu64 ": 401 without ik and ck: no SA set, answered 500", r->id);
@@ -896,11 +912,8 @@ static enum sip_proxy_verdict on_response(struct sip_proxy *px, void *ctx, uint6
 		return on_register_response(pc, t, rx, edit);
 	if (t->kind == TXN_FROM_UE && rx->msg->status == 401) {
 		/* Only REGISTER challenges carry keys; strip them anywhere all the same. */
-		static const char *const drop_keys[] = { "ik", "ck" };
-
 		sip_msg_foreach(rx->msg, SIP_HDR_WWW_AUTHENTICATE, h)
-			sip_edit_replace(edit, h, auth_rewrite(&pc->resp_arena, h->value, true,
-							       drop_keys, 2, NULL));
+			strip_keys(pc, edit, h);
 	}
 	return SIP_PROXY_RELAY;
 }
