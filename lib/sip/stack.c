@@ -370,6 +370,8 @@ static struct sip_txn *server_new(struct sip_stack *st, struct sip_rx *rx, struc
 		fixed_rx->msg = &st->fixed;
 	}
 	t->reliable = rx->tp && (rx->tp->ops->flags & SIP_TPF_RELIABLE);
+	if (rx->tp && rx->tp->timers)
+		t->tm = rx->tp->timers;
 	rc = sip_msg_via(fixed_rx->msg, &via, NULL);
 	if (rc == 0)
 		rc = sip_via_reply_flow(via, &rx->flow, t->reliable, &t->flow);

@@ -138,9 +138,9 @@ int sip_config_apply(const struct sip_config *sc, struct sip_stack_config *out, 
 /* The transaction user                                               */
 
 /*
- * The stack's user. Every callback may be NULL (requests are then answered
- * 501, or 500 for a stack without a request callback at all). ctx is the
- * pointer given to sip_stack_create().
+ * The stack's user. Every callback may be NULL; without a request
+ * callback every request is answered 500. ctx is the pointer given to
+ * sip_stack_create().
  *
  *   request         a new request with its server transaction; stx is 0
  *                   for an ACK that matched no transaction (ACK for 2xx,

@@ -60,6 +60,7 @@ struct sip_txn {
 	char to_tag[SIP_TAG_LEN]; /* the To tag of our responses */
 
 	struct sip_flow flow;    /* client: the request's; server: where responses go */
+	const struct sip_timers *tm; /* the transport's timers, or the stack's */
 	uint64_t ref;
 	const struct sip_client_ops *ops;
 	void *ctx;

@@ -49,6 +49,7 @@
 
 struct sip_tpset;
 struct sip_tp;
+struct sip_timers;
 
 /* ------------------------------------------------------------------ */
 /* Limits and defaults                                                */
@@ -116,11 +117,13 @@ struct sip_rx {
 /*
  * The receiver of a set (the stack). ctx is given back unchanged.
  *   recv        one SIP request or response (not keepalives, not STUN)
- *   flow_error  a stream connection failed or was closed by us for a
- *               limit or an error; err is a negative errno (-ECONNRESET,
- *               -ETIMEDOUT for connect or idle, -EMSGSIZE, -ENOBUFS,
- *               -EBADMSG). Not called for a clean close by the peer
- *               (-EPIPE is reported only if data was waiting). May be NULL.
+ *   flow_error  a stream connection went away: err is a negative errno:
+ *               -ECONNREFUSED / -ETIMEDOUT (connect), -ECONNRESET,
+ *               -ENOTCONN (closed by the peer), -ETIMEDOUT (idle),
+ *               -EMSGSIZE or -ENOBUFS (a limit), -EBADMSG (a broken
+ *               message). Called from the loop, never from inside a send;
+ *               not called for connections closed by sip_tpset_drop_flow()
+ *               or with their transport. May be NULL.
  */
 struct sip_tp_user {
 	void (*recv)(void *ctx, struct sip_rx *rx);
@@ -178,6 +181,14 @@ struct sip_tp {
 	 * address the kernel picks for each destination.
 	 */
 	char sent_by[SIP_SOCKADDR_STRLEN + 192];
+	/*
+	 * Transaction timers for transactions over this transport, or NULL
+	 * for the stack's. The P-CSCF sets its UE-facing listeners to
+	 * &sip_timers_ims_ue (TS 24.229 7.7: T1 2 s, T2 16 s, T4 17 s towards
+	 * the UE) while its core side keeps RFC 3261's. Borrowed: must
+	 * outlive the transactions that use it.
+	 */
+	const struct sip_timers *timers;
 	/* Set by sip_tpset_add(); read-only for the implementation. */
 	uint32_t id;
 	struct sip_tpset *set;

@@ -93,7 +93,7 @@ int sip_timers_check(const struct sip_timers *t, const char **why)
 /* Length of a timer in ms for this transaction; NEVER if it does not run. */
 static uint64_t timer_ms(const struct sip_txn *t, enum sip_txn_event ev)
 {
-	const struct sip_timers *tm = &t->st->cfg.timers;
+	const struct sip_timers *tm = t->tm;
 	uint64_t t64 = 64ull * tm->t1;
 
 	switch (ev) {
@@ -420,6 +420,7 @@ struct sip_txn *txn_new(struct sip_stack *st, enum sip_txn_kind kind)
 		return NULL;
 	}
 	t->st = st;
+	t->tm = &st->cfg.timers;
 	t->kind = kind;
 	t->state = S(INIT);
 	t->timer_ev[0] = t->timer_ev[1] = t->immediate = TXN_NO_TIMER;
@@ -791,7 +792,7 @@ static int act_pass_request(struct sip_txn *t, struct txn_arg *a)
 
 static int run_action(struct sip_txn *t, enum txn_action a, struct txn_arg *arg)
 {
-	const struct sip_timers *tm = &t->st->cfg.timers;
+	const struct sip_timers *tm = t->tm;
 	uint64_t next;
 
 	switch (a) {
@@ -1098,6 +1099,8 @@ int sip_client_txn_start(struct sip_stack *st, const struct sip_client_req *req,
 	if (rc < 0)
 		goto fail;
 	t->reliable = tp->ops->flags & SIP_TPF_RELIABLE;
+	if (tp->timers)
+		t->tm = tp->timers;
 	n = sip_tpset_sent_by(st->tps, &t->flow, sent_by, sizeof(sent_by));
 	if (n < 0) {
 		rc = n;
@@ -1138,6 +1141,7 @@ static int start_cancel(struct sip_txn *inv)
 	/* Same destination, same connection as the INVITE. */
 	t->flow = inv->flow;
 	t->reliable = inv->reliable;
+	t->tm = inv->tm;
 	t->ops = inv->ops;
 	t->ctx = inv->ctx;
 	t->ref = inv->ref;
@@ -1149,7 +1153,7 @@ static int start_cancel(struct sip_txn *inv)
 	 * counts as cancelled. Proceeding runs no timeout timer of its own,
 	 * and leaving the state cancels this one.
 	 */
-	arm(inv, SLOT_TIMEOUT, E(TIMER_CANCEL), 64ull * st->cfg.timers.t1);
+	arm(inv, SLOT_TIMEOUT, E(TIMER_CANCEL), 64ull * inv->tm->t1);
 out:
 	return rc;
 }
@@ -1257,6 +1261,8 @@ int sip_server_txn_set_reply_flow(struct sip_stack *st, sip_txn_id id, const str
 		return rc;
 	t->flow = f;
 	t->reliable = tp->ops->flags & SIP_TPF_RELIABLE;
+	if (tp->timers)
+		t->tm = tp->timers;
 	return 0;
 }
 

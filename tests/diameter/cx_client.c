@@ -19,7 +19,9 @@
  * claiming SQN_MS (an AUTS the HSS can verify); authorization= sends raw
  * octets instead. Lines starting with '#' are skipped. With --stop-on-error
  * the script ends at the first request without an answer or with a 3xxx
- * (the crash test kills the HSS under it).
+ * (the crash test kills the HSS under it). --slow-watchdog MS holds every
+ * DWR the client receives for MS before freeDiameter answers it, which
+ * keeps a reconnecting HSS peer in REOPEN that long (tests/hss/reconnect.sh).
  */
 #include <errno.h>
 #include <freeDiameter/freeDiameter-host.h>
@@ -65,6 +67,7 @@ static struct {
 	const char *dump_dir;   /* --dump-dir: also write each request's bytes there */
 	unsigned dumped;
 	bool stopped;
+	unsigned slow_watchdog_ms; /* --slow-watchdog: delay before each DWA */
 	struct card cards[MAX_CARDS];
 	int n_cards;
 } c;
@@ -566,6 +569,25 @@ static int parse_line(char *line, char **cmd, struct args *a)
 	return 0;
 }
 
+/*
+ * freeDiameter calls this on the peer's state machine thread, which also
+ * answers the DWR after it: sleeping here delays the DWA, and the HSS,
+ * whose peer waits in REOPEN for DWAs (RFC 3539 section 3.4.1), stays
+ * there. Requests go out on another thread meanwhile.
+ */
+static void slow_watchdog(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer,
+			  void *other, struct fd_hook_permsgdata *pmd, void *regdata)
+{
+	struct msg_hdr *hdr = NULL;
+	struct timespec ts = { .tv_sec = c.slow_watchdog_ms / 1000,
+			       .tv_nsec = (long)(c.slow_watchdog_ms % 1000) * 1000000L };
+
+	if (!msg || fd_msg_hdr(msg, &hdr) || hdr->msg_code != CC_DEVICE_WATCHDOG ||
+	    !(hdr->msg_flags & CMD_FLAG_REQUEST))
+		return;
+	nanosleep(&ts, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -577,6 +599,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "stop-on-error", no_argument, NULL, 's' },
 		{ "dump-dir", required_argument, NULL, 'D' },
+		{ "slow-watchdog", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *identity = "scscf.ims.test", *realm = "ims.test", *run_dir = NULL;
@@ -614,9 +637,13 @@ int main(int argc, char **argv)
 		case 'D':
 			c.dump_dir = optarg;
 			break;
+		case 'W':
+			c.slow_watchdog_ms = (unsigned)atoi(optarg);
+			break;
 		default:
 			fprintf(stderr, "usage: cx_client --run-dir DIR [--identity I] [--realm R]"
-					" [--hss ID] [--address IP:PORT] [--timeout MS]\n");
+					" [--hss ID] [--address IP:PORT] [--timeout MS]"
+					" [--stop-on-error] [--dump-dir DIR] [--slow-watchdog MS]\n");
 			return 2;
 		}
 	}
@@ -635,6 +662,17 @@ int main(int argc, char **argv)
 	if (dia_engine_start(&cfg, &c.d, getenv("CX_CLIENT_DEBUG") ? debug_log : NULL, NULL)) {
 		fprintf(stderr, "cx_client: freeDiameter did not start\n");
 		return 1;
+	}
+	if (c.slow_watchdog_ms) {
+		struct fd_hook_hdl *hdl = NULL;
+
+		rc = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_RECEIVED), slow_watchdog, NULL, NULL,
+				      &hdl);
+		if (rc) {
+			fprintf(stderr, "cx_client: cannot register the hook: %s\n", strerror(rc));
+			dia_engine_stop();
+			return 1;
+		}
 	}
 	/* freeDiameter makes its first connection attempt after a random 0 to 4
 	 * seconds (p_psm.c), so waiting less than that fails at random. */

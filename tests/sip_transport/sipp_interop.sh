@@ -7,7 +7,7 @@
 # CASE is one of:
 #   uas-udp4 uas-udp6 uas-invite-udp4 uas-tcp4 uas-tcp6   SIPp as UAC, sip_test_tu serves
 #   uac-udp4 uac-udp6 uac-invite-udp4 uac-tcp4 uac-tcp6   sip_test_tu as UAC, SIPp serves
-#   blast4 blast6                                         raw TCP: pipelined and split
+#   blast4 blast6                                         raw TCP: pipelined and split (tshark checks)
 #   garbage                                               raw abuse, then a good request
 #
 # Every transaction must complete exactly once: SIPp's successful calls are
@@ -186,13 +186,42 @@ uac-invite-udp4) tu_uac_vs_sipp udp 4 INVITE 100 ;;
 uac-tcp4) tu_uac_vs_sipp tcp 4 OPTIONS 500 ;;
 uac-tcp6) tu_uac_vs_sipp tcp 6 OPTIONS 500 ;;
 blast4 | blast6)
-	if [ "$case_name" = blast6 ]; then start_tu --listen "tcp:[::1]:0"; else start_tu --listen tcp:127.0.0.1:0; fi
+	if [ "$case_name" = blast6 ]; then
+		start_tu --listen "tcp:[::1]:0"
+	else
+		start_tu --listen tcp:127.0.0.1:0
+	fi
+	# tshark watches the loopback: the segments, and its own SIP dissector's
+	# reading of them, are the evidence that the requests really were
+	# pipelined into one segment and split over many.
+	# "Capturing on" comes before the capture really runs: send a sentinel
+	# datagram (discard port) until it shows up in the file.
+	tshark -i lo -f "tcp port $(port_of "$tu_tcp") or udp port 9" -w "$work/blast.pcap" \
+		>"$work/tshark.out" 2>"$work/tshark.err" &
+	tshark_pid=$!
+	pids+=("$tshark_pid")
+	captured=0
+	for _ in $(seq 1 200); do
+		printf sentinel >/dev/udp/127.0.0.1/9 || true
+		captured=$(capinfos -Mc "$work/blast.pcap" 2>/dev/null | sed -n 's/^Number of packets: *//p' || true)
+		[ "${captured:-0}" -gt 0 ] && break
+		sleep 0.05 # polling interval
+	done
+	[ "${captured:-0}" -gt 0 ] || fail "tshark did not start capturing"
 	"$tu" blast --to "tcp:$tu_tcp" --pipeline 100 --split 7 >"$work/blast.out" 2>"$work/blast.err" ||
 		fail "blast: $(cat "$work/blast.out")"
 	cat "$work/blast.out"
 	stop_tu
+	kill -INT "$tshark_pid"
+	wait "$tshark_pid" || true
 	[ "$(stat_of requests "$tu_stats")" = 200 ] || fail "TU saw $(stat_of requests "$tu_stats") of 200"
 	[ "$(stat_of duplicates "$tu_stats")" = 0 ] || fail "duplicates"
+	most=$(tshark -r "$work/blast.pcap" -Y "sip.Method" -T fields -e sip.Method 2>/dev/null |
+		awk -F, '{ if (NF > m) m = NF } END { print m + 0 }')
+	sevens=$(tshark -r "$work/blast.pcap" -Y "tcp.len == 7" 2>/dev/null | wc -l)
+	echo "tshark: most SIP requests in one segment: $most; 7-byte segments: $sevens"
+	[ "$most" -ge 100 ] || fail "no segment carried the 100 pipelined requests"
+	[ "$sevens" -ge 100 ] || fail "the split requests did not travel in 7-byte segments"
 	;;
 garbage)
 	start_tu --listen tcp:127.0.0.1:0 --listen udp:127.0.0.1:0

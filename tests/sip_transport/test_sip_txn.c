@@ -206,6 +206,40 @@ static void test_ict_ims_timers(void **state)
 	h_free(h);
 }
 
+/* Timers per transport: the UE-facing side of a P-CSCF runs on the IMS UE values. */
+static void test_transport_timers(void **state)
+{
+	struct harness *h = *state;
+	static const uint64_t at[] = { 0, 2000, 6000, 14000, 30000, 62000, 126000 };
+	char *req = h_request("MESSAGE", "z9hG4bKtt", "", NULL, 1);
+	struct sip_txn_info info;
+	sip_txn_id id, stx;
+
+	h->udp.tp.timers = &sip_timers_ims_ue;
+	assert_int_equal(h_client(h, false, uac_invite, &id), 0);
+	/* The TCP side keeps the stack's RFC 3261 values: B at 32 s. */
+	assert_int_equal(h_client(h, true, uac_invite, NULL), 0);
+	h_input(h, false, 5062, req);
+	stx = h->last_stx;
+	assert_int_equal(sip_server_txn_respond(h->st, stx, 200, STR_NULL), 0);
+	h_advance(h, 32000);
+	assert_int_equal(h_count_ev(h, H_FAILURE), 1); /* TCP's Timer B only */
+	assert_int_equal(sip_txn_info(h->st, stx, &info), 0); /* J is not 32 s here */
+	h_advance(h, 96000);
+	assert_int_equal(h_count_ev(h, H_FAILURE), 2);
+	{
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < h->n_sent; i++)
+			if (h->sent[i].tp == h->udp.tp.id && strncmp(h->sent[i].msg, "INVITE", 6) == 0)
+				assert_int_equal(h->sent[i].at_ms, at[k++]);
+		assert_int_equal(k, 7);
+	}
+	/* The server transaction over UDP waits out J = 64 * 2 s. */
+	assert_int_equal(sip_txn_info(h->st, stx, &info), -ENOENT);
+	free(req);
+}
+
 /* 9.1: a CANCEL before any provisional waits for one, then goes with the INVITE's branch. */
 static void test_ict_cancel(void **state)
 {
@@ -923,6 +957,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ict_accepted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ict_tcp, setup, teardown),
 		cmocka_unit_test(test_ict_ims_timers),
+		cmocka_unit_test_setup_teardown(test_transport_timers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ict_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ict_cancel_unanswered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nict_timeout_udp, setup, teardown),
