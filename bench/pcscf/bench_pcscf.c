@@ -10,7 +10,7 @@
  *   - a registrar in this process answers the first REGISTER of each UE
  *     with a 401 carrying fixed ik/ck and the second with a 200 (it stands
  *     for the S-CSCF and costs next to nothing);
- *   - the UEs are in this process too: N distinct IMPIs spread over four
+ *   - the UEs are in this process too: N distinct IMPIs spread over 64
  *     loopback addresses, W registrations in flight at once; each does the
  *     whole IMS AKA exchange of TS 33.203 §6.1 as the P-CSCF sees it:
  *     unprotected REGISTER with Security-Client, 401 with Security-Server,
@@ -22,6 +22,13 @@
  *     headers and stores the flow in SQLite. Flows stay: after the run it
  *     holds N flows, N sets, and the memory reported is its resident size
  *     growth divided by N.
+ *
+ * --ports P gives the P-CSCF P protected ports to allocate from (ipsec.
+ * port_min..port_max; default 256). Ports are unique per UE address only,
+ * so a small range serves any number of UEs; the default range of the
+ * ipsec: section (22768 ports) lets the P-CSCF open thousands of protected
+ * ports, each a transport of its SIP transport set, and lib/sip looks those
+ * up in a list (see docs/performance.md).
  *
  * The peer, measured in the same run, is Kamailio 5.6 as a plain stateful
  * proxy (tm, t_relay) relaying the same two-REGISTER exchange between the
@@ -52,7 +59,7 @@
 #include "sip/print.h"
 #include "sip/stack.h"
 
-#define UE_ADDRS 4
+#define UE_ADDRS 64
 
 static const uint8_t IK[16] = { 0xf7, 0x69, 0xbc, 0xd7, 0x51, 0x04, 0x46, 0x04,
 				0x12, 0x76, 0x72, 0x71, 0x1c, 0x6d, 0x34, 0x41 };
@@ -447,6 +454,7 @@ int main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "simreg", required_argument, NULL, 's' },
 		{ "no-peer", no_argument, NULL, 'p' },
+		{ "ports", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ipsec_config icfg = { .backend = IPSEC_BACKEND_USERSPACE };
@@ -455,6 +463,7 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/bench-pcscf-XXXXXX", cfg[256], log[256], data[300], text[128];
 	struct bench bn;
 	bool peer = true;
+	unsigned ports = 256;
 	double t_simreg, t_peer = 0, rate_simreg;
 	long rss0, rss1;
 	pid_t pid;
@@ -478,11 +487,14 @@ int main(int argc, char **argv)
 		case 'p':
 			peer = false;
 			break;
+		case 'P':
+			ports = (unsigned)atoi(optarg);
+			break;
 		default:
 			return 2;
 		}
 	}
-	if (!bn.n || !bn.window || !mkdtemp(dir))
+	if (!bn.n || !bn.window || ports < 16 || ports > 55535 || !mkdtemp(dir))
 		return 2;
 	slog_init("bench", SLOG_TARGET_STDERR, SLOG_WARN);
 	if (loop_create(&bn.loop, NULL) || sip_stack_create(&bn.reg_st, bn.loop, NULL,
@@ -498,7 +510,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < UE_ADDRS; i++) {
 		char l[160];
 
-		snprintf(text, sizeof(text), "127.0.1.%u", i + 1);
+		snprintf(text, sizeof(text), "127.0.%u.%u", 1 + i / 200, 1 + i % 200);
 		ipsec_addr_parse(text, &bn.ue_addr[i]);
 		snprintf(l, sizeof(l), "udp:%s:0", text);
 		if (sip_stack_listen_text(bn.ue_st, l, &bn.ue_tp[i]))
@@ -513,8 +525,10 @@ int main(int argc, char **argv)
 	if (!f)
 		return 1;
 	fprintf(f, "log:\n  level: notice\nipsec:\n  backend: userspace\n"
+		   "  port_min: 10000\n  port_max: %u\n"
 		   "pcscf:\n  listen: [\"udp:127.0.0.1:45060\"]\n"
-		   "  scscf: \"sip:127.0.0.1:47060\"\n  regevent: false\n");
+		   "  scscf: \"sip:127.0.0.1:47060\"\n  regevent: false\n",
+		   10000 + ports - 1);
 	fclose(f);
 	{
 		char *av[] = { (char *)simreg, "pcscf", "--config", cfg, "--data", data, NULL };
@@ -532,9 +546,9 @@ int main(int argc, char **argv)
 	t_simreg = run(&bn);
 	rss1 = rss_kb(pid);
 	rate_simreg = bn.done / t_simreg;
-	printf("simreg pcscf (security agreement, userspace SA sets, SQLite): %u registrations "
-	       "in %.2f s: %.0f/s (%u failed)\n",
-	       bn.done, t_simreg, rate_simreg, bn.failed);
+	printf("simreg pcscf (security agreement, userspace SA sets, SQLite; %u protected ports): "
+	       "%u registrations in %.2f s: %.0f/s (%u failed)\n",
+	       ports, bn.done, t_simreg, rate_simreg, bn.failed);
 	printf("  P-CSCF resident memory %ld kB -> %ld kB: %.1f kB per registration (flow, set, "
 	       "ports)\n",
 	       rss0, rss1, bn.done ? (double)(rss1 - rss0) / bn.done : 0.0);

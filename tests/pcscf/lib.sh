@@ -185,3 +185,11 @@ await_ue() {
 	done
 	echo "$ans"
 }
+
+# In the sanitizer build a report in any process's log fails the test.
+no_sanitizer_reports() {
+	if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work"/*.log; then
+		fail "sanitizer report in the logs above"
+	fi
+	ok "no sanitizer report in any log"
+}

@@ -68,4 +68,5 @@ s=$(await_ue alice '.state == "registered" or .state == "failed"')
 expect "alice re-authenticates through the restarted P-CSCF" "$(json "$s" .state)" '^registered$'
 round 4 "after re-authentication"
 stop pcscf || fail "the P-CSCF did not stop cleanly"
+no_sanitizer_reports
 echo "all $passed checks passed"

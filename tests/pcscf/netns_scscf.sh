@@ -84,4 +84,5 @@ await "his flow and set are gone" "$P" flows '[.flows[] | select(.impi == "bob@i
 st=$(ctl "$P" status)
 expect "nothing refused by the state tables" "$(json "$st" .counters.refused_events)" '^0$'
 stop pcscf || fail "the P-CSCF did not stop cleanly"
+no_sanitizer_reports
 echo "all $passed checks passed"

@@ -238,7 +238,7 @@ expect "only REGISTER, MESSAGE, SUBSCRIBE, NOTIFY (and responses) crossed access
 	"$(awk 'NF >= 6 && $6 !~ /^[0-9]+$/ {print $6}' "$work/decoded" | sort -u | tr '\n' ' ')" '^MESSAGE NOTIFY REGISTER SUBSCRIBE $'
 
 echo "== two registrations of one IMPI, impi binding (legacy)"
-stop pcscf
+stop pcscf || fail "the P-CSCF did not stop cleanly"
 pcscf_config "$work/pcscf-impi.yaml" impi
 pcscf_start "$work/pcscf-impi.yaml" "$work/data-impi"
 n=$(json "$(ctl "$R" results)" '.results | length')
@@ -258,4 +258,5 @@ sleep 1 # nothing is to happen: give it the time it would take
 expect "access a's own requests go nowhere: the P-CSCF has no SA for them" \
 	"$(json "$(ctl "$P" status)" .counters.ue_requests)" "^$before$"
 stop pcscf || fail "the P-CSCF did not stop cleanly"
+no_sanitizer_reports
 echo "all $passed checks passed"
