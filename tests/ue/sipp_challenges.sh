@@ -8,7 +8,7 @@
 #                  with auts (osmo-auc-gen recovers the USIM's SQN_MS from
 #                  it), the empty-password response, new SPIs; no SAs
 #   MAC failure    a challenge made with another K: response="" and no
-#                  auts; no SAs
+#                  auts; no SAs; once more over TCP
 #   bad challenge  a 401 without Security-Server: abandoned (TS 24.229
 #                  5.1.1.5.1), no second REGISTER
 #   good challenge temporary SAs, and the protected REGISTER really leaves
@@ -75,7 +75,8 @@ vector() {
 	osmo-auc-gen -3 -a milenage -k "$1" -o "$OPC" -r "$2" -s "$3" -f 8000
 }
 
-# ue_start NAME [YAML...] : a UE in the namespace with its own data directory.
+# ue_start NAME [YAML...] : a UE in the namespace with its own data directory
+# ($transport: the access's transport, udp unless set).
 ue_start() {
 	local name=$1 dir=$work/$1
 	shift
@@ -91,7 +92,7 @@ ipsec:
 ue:
   impi: $IMPI
   impus: [ "sip:$IMPI" ]
-  accesses: [ "wlan local=127.0.0.1:5070 pcscf=127.0.0.2:5060" ]
+  accesses: [ "wlan local=127.0.0.1:5070 pcscf=127.0.0.2:5060 transport=${transport:-udp}" ]
 $(printf '%s\n' "$@")
 EOF
 	ip netns exec "$ns" "$SIMREG" ue --config "$dir/ue.yaml" --data "$dir" 2>"$dir/ue.log" &
@@ -115,7 +116,7 @@ sipp_uas() {
 	shift 2
 	ip netns exec "$ns" sipp -sf "$here/sipp/$scen" -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 30s \
 		-trace_logs -log_file "$work/$name.sipp.log" -trace_err \
-		-error_file "$work/$name.err" "$@" >/dev/null 2>&1 &
+		-error_file "$work/$name.err" -t "${sipp_transport:-u1}" "$@" >/dev/null 2>&1 &
 	pids+=($!)
 	sipp_pid=$!
 }
@@ -169,6 +170,17 @@ has_event mac '"verdict":"mac-failure"' || fail "mac: aka event"
 ! has_event mac '"event":"sa"' || fail "mac: SAs created"
 ue_stop
 ok "MAC failure: response=\"\" without auts, no SAs"
+
+# ---- the same over TCP ------------------------------------------------------------
+transport=tcp sipp_transport=t1
+sipp_uas mactcp uas_invalid.xml -key nonce "$nonce"
+ue_start mactcp
+sipp_wait mactcp
+[ -z "$(logged mactcp AUTS)" ] && [ -z "$(logged mactcp RESPONSE)" ] || fail "mactcp: answer"
+wait_event mactcp '"to":"backoff","cause":"rejected"'
+ue_stop
+transport= sipp_transport=
+ok "MAC failure over TCP: the unprotected exchange on the access's transport"
 
 # ---- no Security-Server -------------------------------------------------------------
 v=$(vector "$K" "$RAND" $((1 << 5 | 1)))
