@@ -81,12 +81,17 @@ int lab_esp_sa_args(const struct lab *lab, const char **argv, int at, int max, s
 	int n = 0;
 
 	*n_sas = 0;
-	if (max < 4)
+	if (max < 6)
 		return -ENOSPC;
 	argv[at + n++] = "-o";
 	argv[at + n++] = "esp.enable_encryption_decode:TRUE";
 	argv[at + n++] = "-o";
 	argv[at + n++] = "esp.enable_authentication_check:TRUE";
+	/* Protected ports are drawn at random from 10000-32767, where other
+	 * protocols have registered ports (Quake 3 at 27960 took a NOTIFY in
+	 * one run): SIP is recognised by its content first. */
+	argv[at + n++] = "-o";
+	argv[at + n++] = "udp.try_heuristic_first:TRUE";
 	for (size_t i = 0; i < lab->n_members; i++) {
 		const struct lab_member *m = &lab->members[i];
 		char *line = NULL;
@@ -111,7 +116,7 @@ int lab_esp_sa_args(const struct lab *lab, const char **argv, int at, int max, s
 			if (!opt)
 				break;
 			/* Both ends of an SA log it. */
-			for (int k = 5; k < n && !dup; k += 2)
+			for (int k = 7; k < n && !dup; k += 2)
 				dup = strcmp(argv[at + k], opt) == 0;
 			if (dup)
 				continue;
