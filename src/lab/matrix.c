@@ -252,7 +252,17 @@ int lab_row_run(const struct lab_row_spec *row, const char *dir, const struct la
 		snprintf(r->error_what, sizeof(r->error_what), "lab down failed");
 	}
 	if (!rc && o->evidence) {
+		struct lab_capture_evidence e;
+
 		rc = lab_evidence_keys(&lab, o->simreg, &r->keys);
+		if (!rc)
+			rc = lab_evidence_captures(&lab, -1, -1, &e);
+		if (!rc) {
+			r->captures_measured = true;
+			r->captures_ok = e.all_decode && e.counts_agree;
+			for (size_t i = 0; i < e.n_links; i++)
+				r->esp_packets += e.links[i].esp;
+		}
 		if (rc) {
 			r->error = rc;
 			snprintf(r->error_what, sizeof(r->error_what), "reading the captures failed");
@@ -315,6 +325,12 @@ void lab_row_write_json(const struct lab_row_result *r, struct json_writer *w)
 	json_kv_int(w, "scscf_challenges", (int64_t)r->scscf_challenges);
 	json_key(w, "keys");
 	lab_keys_write_json(&r->keys, w);
+	json_key(w, "captures");
+	json_begin_object(w);
+	json_kv_bool(w, "measured", r->captures_measured);
+	json_kv_bool(w, "ok", r->captures_ok);
+	json_kv_int(w, "esp_packets", r->esp_packets);
+	json_end_object(w);
 	json_end_object(w);
 }
 
@@ -415,6 +431,16 @@ int lab_row_read_json(const char *path, struct lab_row_result *r)
 	if (!json_get_int(root, "scscf_challenges", &x))
 		r->scscf_challenges = (uint64_t)x;
 	lab_keys_read_json(json_get(root, "keys"), &r->keys);
+	{
+		const struct json_value *c = json_get(root, "captures");
+
+		if (c && c->type == JSON_OBJECT) {
+			json_get_bool(c, "measured", &r->captures_measured);
+			json_get_bool(c, "ok", &r->captures_ok);
+			if (!json_get_int(c, "esp_packets", &x))
+				r->esp_packets = (unsigned)x;
+		}
+	}
 	/* The outcome is classified again from the measurements read back. */
 	r->outcome = lab_row_classify(r);
 	rc = 0;
@@ -547,7 +573,7 @@ static void print_text(const struct lab_row_result *res, size_t n, FILE *out)
 		yesno(out, r->msg_delivered & 1, r->msg_delivered & 2);
 		if (r->keys.measured)
 			snprintf(vec, sizeof(vec), "%u/%u %s", r->keys.verified, r->keys.vectors,
-				 lab_keys_ok(&r->keys) ? "ok" : "BAD");
+				 lab_keys_ok(&r->keys) && r->captures_ok ? "ok" : "BAD");
 		else
 			snprintf(vec, sizeof(vec), "-");
 		fprintf(out, " %-8s %-10s %s\n", reauth_cell(r), vec, lab_outcome_text(r->outcome));

@@ -85,6 +85,10 @@ struct lab_row_result {
 	bool other_untouched;    /* B's set: same SPIs, still protected, at UE and P-CSCF */
 	uint64_t scscf_registers, scscf_challenges; /* its counters at the end */
 	struct lab_key_evidence keys;
+	/* tshark over all the captures: every frame decodes, every ESP packet
+	 * decrypts with the exported keys, the message counts agree */
+	bool captures_measured, captures_ok;
+	unsigned esp_packets;
 	enum lab_outcome outcome;
 };
 

@@ -75,6 +75,10 @@ fi
 jq -e '.failed == 0' "$work/matrix.json" >/dev/null || fail "rows failed to run"
 bad=$(jq -r '.rows[] | select(.keys.ok != true) | .row' "$work/matrix.json")
 [ -z "$bad" ] || fail "vectors or keys not as they must be in: $bad"
+# tshark reads every capture: all decodes, ESP decrypts, the counts agree.
+bad=$(jq -r '.rows[] | select(.captures.ok != true or .captures.esp_packets == 0) | .row' \
+	"$work/matrix.json")
+[ -z "$bad" ] || fail "captures that do not check out in: $bad"
 # Every vector verified under the subscription's K; one MAR and one 401 per
 # challenge; distinct CK/IK for each.
 jq -e 'all(.rows[]; .keys.vectors == .keys.verified and .keys.vectors == .keys.mar

@@ -139,6 +139,8 @@ static void json_round_trip(void **state)
 	r.keys.n_impis = 1;
 	snprintf(r.keys.impis[0], sizeof(r.keys.impis[0]), "alice@ims.test");
 	r.keys.impis_of_subscription = true;
+	r.captures_measured = r.captures_ok = true;
+	r.esp_packets = 42;
 	r.outcome = lab_row_classify(&r);
 
 	json_writer_init(&w, JSON_PRETTY);
@@ -162,6 +164,8 @@ static void json_round_trip(void **state)
 	assert_int_equal(back.keys.hss_sqn, 65);
 	assert_true(lab_keys_ok(&back.keys));
 	assert_string_equal(back.impi[1], "alice@ims.test");
+	assert_true(back.captures_ok);
+	assert_int_equal(back.esp_packets, 42);
 }
 
 /* A file that is not a row's result is refused, not half-read. */
