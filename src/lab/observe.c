@@ -266,18 +266,24 @@ static int observe_scscf(const struct lab *lab, struct arena *a, struct lab_snap
 	rc = ctl_json(lab, m->name, "status", a, &root);
 	if (rc)
 		return rc;
-	s->scscf = (struct lab_scscf_obs){
-		.registers = get_u(root, "registers"),
-		.challenges_sent = get_u(root, "challenges_sent"),
-		.registrations = get_u(root, "registrations"),
-		.refreshes = get_u(root, "refreshes"),
-		.deregistrations = get_u(root, "deregistrations"),
-		.auth_failures = get_u(root, "auth_failures"),
-		.notifies = get_u(root, "notifies"),
-		.probes = get_u(root, "probes"),
-		.probes_kept = get_u(root, "probes_kept"),
-		.forwarded = get_u(root, "forwarded"),
-	};
+	/* The counters, in "counters" (docs/scscf.md); "challenges" there
+	 * counts the 401s sent, next to it the challenges pending. */
+	v = json_get(root, "counters");
+	if (v && v->type == JSON_OBJECT) {
+		root = v;
+		s->scscf.challenges_sent = get_u(root, "challenges");
+	} else {
+		s->scscf.challenges_sent = get_u(root, "challenges_sent");
+	}
+	s->scscf.registers = get_u(root, "registers");
+	s->scscf.registrations = get_u(root, "registrations");
+	s->scscf.refreshes = get_u(root, "refreshes");
+	s->scscf.deregistrations = get_u(root, "deregistrations");
+	s->scscf.auth_failures = get_u(root, "auth_failures");
+	s->scscf.notifies = get_u(root, "notifies");
+	s->scscf.probes = get_u(root, "probes");
+	s->scscf.probes_kept = get_u(root, "probes_kept");
+	s->scscf.forwarded = get_u(root, "forwarded");
 
 	/* What the S-CSCF tells its watchers: the reg-event document. */
 	snprintf(req, sizeof(req), "reginfo %s", lab->deploy.impu);
@@ -624,9 +630,9 @@ void lab_snapshot_print(const struct lab_snapshot *s, FILE *out)
 		fprintf(out, "  %-6s %-16s %-38s %-9s %-16s %-38s %s\n", a->name, a->state, ue_sa,
 			a->pcscf[0] ? a->pcscf : "?", f ? f->state : "none", pc_sa, bind);
 	}
-	fprintf(out, "  S-CSCF: %llu REGISTERs, %llu challenges, %llu registrations, %llu "
-		     "probes (%llu kept), %llu requests forwarded\n",
+	fprintf(out, "  S-CSCF: %llu REGISTERs, %llu challenges, %llu probes (%llu kept), %llu "
+		     "requests forwarded\n",
 		(unsigned long long)s->scscf.registers, (unsigned long long)s->scscf.challenges_sent,
-		(unsigned long long)s->scscf.registrations, (unsigned long long)s->scscf.probes,
-		(unsigned long long)s->scscf.probes_kept, (unsigned long long)s->scscf.forwarded);
+		(unsigned long long)s->scscf.probes, (unsigned long long)s->scscf.probes_kept,
+		(unsigned long long)s->scscf.forwarded);
 }
