@@ -18,7 +18,7 @@
 #define WIDTH 78
 
 struct act {
-	const char *name;     /* subdirectory */
+	const char *name; /* subdirectory */
 	const char *title;
 	const char *topology, *mechanism, *binding;
 	const char *intro;
@@ -27,8 +27,8 @@ struct act {
 	bool ran;
 	bool live[2], protected_[2];
 	int msg;
-	const char *reauth;  /* what re-authenticating did */
-	const char *drop;    /* what dropping wlan did */
+	const char *reauth; /* what re-authenticating did */
+	const char *drop;   /* what dropping wlan did */
 	bool evidence_ok;
 	unsigned diagram_messages;
 	enum lab_outcome outcome;
@@ -93,17 +93,19 @@ static void sa_line(FILE *out, const struct lab_snapshot *s, const struct lab_ac
 
 	pcscf_name(a->pcscf, pc, sizeof(pc));
 	if (lab_obs_ue_protected(a))
-		say(out, "     ", "UE %s: %s as %s, SA set %llu (the UE receives on SPI 0x%08x, the "
-			"P-CSCF on 0x%08x, %s/%s).", a->name, a->state, a->impi,
-		    (unsigned long long)a->sa.set, a->sa.spi_us, a->sa.spi_ps, a->sa.alg, a->sa.ealg);
+		say(out, "     ",
+		    "UE %s: %s as %s, SA set %llu (the UE receives on SPI 0x%08x, the "
+		    "P-CSCF on 0x%08x, %s/%s).",
+		    a->name, a->state, a->impi, (unsigned long long)a->sa.set, a->sa.spi_us,
+		    a->sa.spi_ps, a->sa.alg, a->sa.ealg);
 	else
 		say(out, "     ", "UE %s: %s, no SA set.", a->name, a->state);
 	if (p)
-		say(out, "     ", "%s: flow %llu of %s, %s, SA set with SPIs 0x%08x/0x%08x.",
-		    pc, (unsigned long long)f->id, f->impi, f->state, p->spi_us, p->spi_ps);
+		say(out, "     ", "%s: flow %llu of %s, %s, SA set with SPIs 0x%08x/0x%08x.", pc,
+		    (unsigned long long)f->id, f->impi, f->state, p->spi_us, p->spi_ps);
 	else
-		say(out, "     ", "%s: no SA set for %s%s%s.", pc, a->name,
-		    f ? ", flow " : "", f ? f->state : "");
+		say(out, "     ", "%s: no SA set for %s%s%s.", pc, a->name, f ? ", flow " : "",
+		    f ? f->state : "");
 	if (b)
 		say(out, "     ", "S-CSCF: binding %llu %s (%s) for %s, contact %s.",
 		    (unsigned long long)b->id, b->state, b->event, b->impi[0] ? b->impi : "?",
@@ -163,8 +165,7 @@ static int step_register(FILE *out, const struct lab *lab, const char *access, c
 
 /* Returns the accesses the MESSAGE reached (bit per access), or a
  * negative errno. */
-static int step_message(FILE *out, const struct lab *lab, const char *why,
-			struct lab_snapshot *s)
+static int step_message(FILE *out, const struct lab *lab, const char *why, struct lab_snapshot *s)
 {
 	struct lab_msg_result m;
 	char got[64];
@@ -177,8 +178,9 @@ static int step_message(FILE *out, const struct lab *lab, const char *why,
 	rc = lab_observe(lab, s);
 	if (rc)
 		return rc;
-	say(out, "     ", "The S-CSCF forked it to %llu binding(s); the UE received it over %s; "
-		"the application server got %d.",
+	say(out, "     ",
+	    "The S-CSCF forked it to %llu binding(s); the UE received it over %s; "
+	    "the application server got %d.",
 	    (unsigned long long)s->n_bindings, accesses_of(s, m.delivered, got, sizeof(got)),
 	    m.status);
 	return m.delivered;
@@ -200,9 +202,10 @@ static int step_reauth(FILE *out, const struct lab *lab, struct act *a, size_t w
 
 	if (!x0 || !y0)
 		return -EINVAL;
-	say(out, "\n  -- ", "The network re-authenticates %s alone: the S-CSCF marks its binding "
-		"(TS 24.229 5.4.1.6) and challenges the next REGISTER from %s with a fresh vector; "
-		"the UE and the P-CSCF make a new SA set for %s. %s must keep its set.",
+	say(out, "\n  -- ",
+	    "The network re-authenticates %s alone: the S-CSCF marks its binding "
+	    "(TS 24.229 5.4.1.6) and challenges the next REGISTER from %s with a fresh vector; "
+	    "the UE and the P-CSCF make a new SA set for %s. %s must keep its set.",
 	    x0->name, x0->name, x0->name, y0->name);
 	rc = lab_step_reauth(lab, x0->name, &after);
 	if (rc == -ENOENT) {
@@ -251,19 +254,24 @@ static int step_drop(FILE *out, const struct lab *lab, struct act *a, const char
 	struct timespec t0;
 	int rc;
 
-	say(out, "\n  -- ", "The %s link drops: the phone loses the access without a word to the "
-		"network (its sockets close, its SAs for %s go).", access, access);
+	say(out, "\n  -- ",
+	    "The %s link drops: the phone loses the access without a word to the "
+	    "network (its sockets close, its SAs for %s go).",
+	    access, access);
 	rc = lab_step_drop(lab, access, &s);
 	if (rc)
 		return rc;
 	show(out, &s);
 	rc = step_message(out, lab,
 			  "Meanwhile the application server sends another MESSAGE. The S-CSCF "
-			  "still forks a copy to the dropped access.", &s);
+			  "still forks a copy to the dropped access.",
+			  &s);
 	if (rc < 0)
 		return rc;
-	say(out, "\n  -- ", "Does the network notice? Watching the S-CSCF's bindings and the "
-		"P-CSCF's flows for %d s.", wait_ms / 1000);
+	say(out, "\n  -- ",
+	    "Does the network notice? Watching the S-CSCF's bindings and the "
+	    "P-CSCF's flows for %d s.",
+	    wait_ms / 1000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = lab_settle(lab, noticed, &g, 0, wait_ms, &s);
 	if (rc && rc != -ETIMEDOUT)
@@ -273,14 +281,18 @@ static int step_drop(FILE *out, const struct lab *lab, struct act *a, const char
 		say(out, "     ", "It did, after %.1f s:", secs_since(&t0));
 	} else {
 		a->drop = "not noticed until the UE came back";
-		say(out, "     ", "Not within %d s: the S-CSCF still holds the %s binding and the "
-			"P-CSCF its flow and SAs; the copies for %s are lost. (Nothing in the "
-			"network watches the flow's keep-alives yet: RFC 5626 4.4 flow timers at the "
-			"P-CSCF would.)", wait_ms / 1000, access, access);
+		say(out, "     ",
+		    "Not within %d s: the S-CSCF still holds the %s binding and the "
+		    "P-CSCF its flow and SAs; the copies for %s are lost. (Nothing in the "
+		    "network watches the flow's keep-alives yet: RFC 5626 4.4 flow timers at the "
+		    "P-CSCF would.)",
+		    wait_ms / 1000, access, access);
 	}
 	show(out, &s);
-	say(out, "\n  -- ", "The %s link comes back; the UE registers it again after the RFC 5626 "
-		"back-off (2 s in the lab).", access);
+	say(out, "\n  -- ",
+	    "The %s link comes back; the UE registers it again after the RFC 5626 "
+	    "back-off (2 s in the lab).",
+	    access);
 	rc = lab_step_restore(lab, access, &s);
 	if (rc)
 		return rc;
@@ -312,9 +324,11 @@ static int act_up(FILE *out, struct act *a, const struct lab_demo_opts *o, struc
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	say(out, "  ", "Bringing up topology %s with mechanism %s and a P-CSCF binding SA sets by "
-		"%s: network namespaces, captures on every link, then HSS, S-CSCF, P-CSCF and UE, "
-		"each awaited until it says it is ready.", a->topology, a->mechanism, a->binding);
+	say(out, "  ",
+	    "Bringing up topology %s with mechanism %s and a P-CSCF binding SA sets by "
+	    "%s: network namespaces, captures on every link, then HSS, S-CSCF, P-CSCF and UE, "
+	    "each awaited until it says it is ready.",
+	    a->topology, a->mechanism, a->binding);
 	fflush(out);
 	rc = lab_up(&up);
 	if (rc)
@@ -325,15 +339,15 @@ static int act_up(FILE *out, struct act *a, const struct lab_demo_opts *o, struc
 	return rc;
 }
 
-static int act_end(FILE *out, struct act *a, const struct lab_demo_opts *o,
-		   const struct lab *lab)
+static int act_end(FILE *out, struct act *a, const struct lab_demo_opts *o, const struct lab *lab)
 {
 	struct lab_capture_evidence e;
 	struct lab_key_evidence k;
 	int rc, n;
 
-	say(out, "\n  ", "Taking the lab down (the UE deregisters what it still has), then "
-		"reading the captures with tshark.");
+	say(out, "\n  ",
+	    "Taking the lab down (the UE deregisters what it still has), then "
+	    "reading the captures with tshark.");
 	fflush(out);
 	rc = lab_down(a->dir, 3000);
 	if (rc)
@@ -359,16 +373,20 @@ static int act_1(FILE *out, struct act *a, const struct lab_demo_opts *o, const 
 	struct lab_snapshot s;
 	int rc;
 
-	rc = step_register(out, lab, "wlan",
-			   "The phone registers over wlan. Its first REGISTER goes unprotected; the "
-			   "S-CSCF gets a vector from the HSS (MAR) and challenges it; the P-CSCF "
-			   "takes IK and CK out of the 401 and installs an SA set; the phone "
-			   "answers the challenge over that set.", &s);
+	rc = step_register(
+		out, lab, "wlan",
+		"The phone registers over wlan. Its first REGISTER goes unprotected; the "
+		"S-CSCF gets a vector from the HSS (MAR) and challenges it; the P-CSCF "
+		"takes IK and CK out of the 401 and installs an SA set; the phone "
+		"answers the challenge over that set.",
+		&s);
 	if (!rc)
-		rc = step_register(out, lab, "umts",
-				   "The phone registers over umts too, the same IMPU, the same IMPI, "
-				   "with the same +sip.instance and reg-id 2 (RFC 5626). A new "
-				   "challenge, a new RAND, so new keys and a new SA set.", &s);
+		rc = step_register(
+			out, lab, "umts",
+			"The phone registers over umts too, the same IMPU, the same IMPI, "
+			"with the same +sip.instance and reg-id 2 (RFC 5626). A new "
+			"challenge, a new RAND, so new keys and a new SA set.",
+			&s);
 	if (rc)
 		return rc;
 	record(a, &s);
@@ -378,7 +396,8 @@ static int act_1(FILE *out, struct act *a, const struct lab_demo_opts *o, const 
 	rc = step_message(out, lab,
 			  "An application server in the core sends a MESSAGE to the IMPU. The "
 			  "S-CSCF forks it to every binding, each through its own Path: the "
-			  "P-CSCF's flow token picks the flow, and so the SA set.", &s);
+			  "P-CSCF's flow token picks the flow, and so the SA set.",
+			  &s);
 	if (rc < 0)
 		return rc;
 	a->msg = rc;
@@ -397,23 +416,25 @@ static int act_legacy(FILE *out, struct act *a, const struct lab_demo_opts *o,
 	(void)o;
 	rc = step_register(out, lab, "wlan", "The phone registers over wlan, as before.", &s);
 	if (!rc)
-		rc = step_register(out, lab, "umts",
-				   !strcmp(a->mechanism, "outbound")
-					   ? "The phone registers over umts with the same IMPI. This "
-					     "P-CSCF keys SA sets by IMPI: when this registration "
-					     "succeeds it deletes every other set of the IMPI."
-					   : "The phone registers over umts with the IMPI it derives for "
-					     "its second access. The HSS maps it to the same "
-					     "subscription and authenticates it with the same K and "
-					     "SQN; to this P-CSCF it is another IMPI, so nothing of "
-					     "wlan's is deleted.",
-				   &s);
+		rc = step_register(
+			out, lab, "umts",
+			!strcmp(a->mechanism, "outbound")
+				? "The phone registers over umts with the same IMPI. This "
+				  "P-CSCF keys SA sets by IMPI: when this registration "
+				  "succeeds it deletes every other set of the IMPI."
+				: "The phone registers over umts with the IMPI it derives for "
+				  "its second access. The HSS maps it to the same "
+				  "subscription and authenticates it with the same K and "
+				  "SQN; to this P-CSCF it is another IMPI, so nothing of "
+				  "wlan's is deleted.",
+			&s);
 	if (rc)
 		return rc;
 	record(a, &s);
 	if (a->live[0] && a->live[1] && !a->protected_[0])
-		say(out, "\n  ", "The S-CSCF keeps both bindings, but wlan's SA set is gone at the "
-			"P-CSCF: requests for wlan have no way to the phone.");
+		say(out, "\n  ",
+		    "The S-CSCF keeps both bindings, but wlan's SA set is gone at the "
+		    "P-CSCF: requests for wlan have no way to the phone.");
 	else if (a->protected_[0] && a->protected_[1])
 		say(out, "\n  ", "Both accesses are bound and protected.");
 	rc = step_message(out, lab, "The application server sends a MESSAGE to the IMPU.", &s);
@@ -431,23 +452,31 @@ static const struct act act_table[] = {
 	{
 		.name = "1-registration",
 		.title = "A P-CSCF that keys SA sets by registration flow",
-		.topology = "t1", .mechanism = "outbound", .binding = "registration",
-		.intro = "One P-CSCF serves both accesses (T1). The UE registers both with RFC 5626 "
-			 "outbound; the P-CSCF keeps one SA set per registration flow (IMPI, UE "
-			 "address, ports).",
+		.topology = "t1",
+		.mechanism = "outbound",
+		.binding = "registration",
+		.intro =
+			"One P-CSCF serves both accesses (T1). The UE registers both with RFC 5626 "
+			"outbound; the P-CSCF keeps one SA set per registration flow (IMPI, UE "
+			"address, ports).",
 	},
 	{
 		.name = "2-legacy",
 		.title = "The legacy P-CSCF: SA sets keyed by IMPI",
-		.topology = "t1", .mechanism = "outbound", .binding = "impi",
-		.intro = "The same, but the P-CSCF behaves like many deployed ones: an SA set "
-			 "belongs to the IMPI, and a new registration of the IMPI deletes the older "
-			 "sets.",
+		.topology = "t1",
+		.mechanism = "outbound",
+		.binding = "impi",
+		.intro =
+			"The same, but the P-CSCF behaves like many deployed ones: an SA set "
+			"belongs to the IMPI, and a new registration of the IMPI deletes the older "
+			"sets.",
 	},
 	{
 		.name = "3-modified-impi",
 		.title = "The legacy P-CSCF again, with modified-impi",
-		.topology = "t1", .mechanism = "modified-impi", .binding = "impi",
+		.topology = "t1",
+		.mechanism = "modified-impi",
+		.binding = "impi",
 		.intro = "Same legacy P-CSCF. The UE registers its second access with an IMPI "
 			 "derived from its own (alice+2@ims.test), which the HSS knows belongs to "
 			 "the same subscription.",
@@ -462,6 +491,8 @@ static int run_act(FILE *out, struct act *acts, size_t i, const struct lab_demo_
 	struct lab lab;
 	int rc, down;
 
+	/* Freed below whether or not the lab came up far enough to be read. */
+	memset(&lab, 0, sizeof(lab));
 	snprintf(a->dir, sizeof(a->dir), "%s/%s", o->dir, a->name);
 	fprintf(out, "\n== %zu. %s (%s, %s, P-CSCF binding %s)\n\n", i + 1, a->title, a->topology,
 		a->mechanism, a->binding);
@@ -487,8 +518,7 @@ static int run_act(FILE *out, struct act *acts, size_t i, const struct lab_demo_
 /* What each act must show (DESIGN.md section 4). */
 static void judge(struct act *a)
 {
-	bool both = a->live[0] && a->live[1] && a->protected_[0] && a->protected_[1] &&
-		    a->msg == 3;
+	bool both = a->live[0] && a->live[1] && a->protected_[0] && a->protected_[1] && a->msg == 3;
 
 	if (!strcmp(a->binding, "impi") && !strncmp(a->mechanism, "outbound", 8))
 		a->as_designed = a->live[0] && a->live[1] && !a->protected_[0] && a->msg == 2;
@@ -507,16 +537,19 @@ static void summary(FILE *out, struct act *acts, const struct lab_demo_opts *o)
 		char live[8], prot[8], msg[8];
 
 		if (!a->ran) {
-			fprintf(out, "  %zu. %-14s %-13s did not run\n", i + 1, a->mechanism, a->binding);
+			fprintf(out, "  %zu. %-14s %-13s did not run\n", i + 1, a->mechanism,
+				a->binding);
 			continue;
 		}
 		judge(a);
-		snprintf(live, sizeof(live), "%c%c", a->live[0] ? 'A' : '-', a->live[1] ? 'B' : '-');
+		snprintf(live, sizeof(live), "%c%c", a->live[0] ? 'A' : '-',
+			 a->live[1] ? 'B' : '-');
 		snprintf(prot, sizeof(prot), "%c%c", a->protected_[0] ? 'A' : '-',
 			 a->protected_[1] ? 'B' : '-');
 		snprintf(msg, sizeof(msg), "%c%c", a->msg & 1 ? 'A' : '-', a->msg & 2 ? 'B' : '-');
 		fprintf(out, "  %zu. %-14s %-13s %-9s %-11s %-11s %-33s %s\n", i + 1, a->mechanism,
-			a->binding, live, prot, msg, a->reauth ? a->reauth : "not tried (A is broken)",
+			a->binding, live, prot, msg,
+			a->reauth ? a->reauth : "not tried (A is broken)",
 			a->evidence_ok ? "tshark agrees" : "SEE ABOVE");
 	}
 	fprintf(out, "\n  A = wlan (registered first), B = umts. bindings: live in the S-CSCF's "
@@ -524,9 +557,10 @@ static void summary(FILE *out, struct act *acts, const struct lab_demo_opts *o)
 		     "received by the UE over.\n");
 	if (acts[0].drop)
 		fprintf(out, "  Act 1, the wlan link dropping: %s.\n", acts[0].drop);
-	fprintf(out, "\n  Captures, logs, configurations and key logs of each act: %s/<act>/\n"
-		     "  Sequence diagrams: %s/<act>/diagram.svg and diagram.txt\n"
-		     "  The whole outcome table, 24 labs: simreg lab matrix\n",
+	fprintf(out,
+		"\n  Captures, logs, configurations and key logs of each act: %s/<act>/\n"
+		"  Sequence diagrams: %s/<act>/diagram.svg and diagram.txt\n"
+		"  The whole outcome table, 24 labs: simreg lab matrix\n",
 		o->dir, o->dir);
 }
 
@@ -543,9 +577,10 @@ int lab_demo_run(const struct lab_demo_opts *o, FILE *out)
 	}
 	fprintf(out, "simreg lab demo: one phone, two accesses (wlan and umts), one public "
 		     "identity.\n");
-	say(out, "", "Can it be registered over both at once, each access protected by its own "
-		"IPsec SAs, re-authenticated on its own? Three small networks, built and torn down "
-		"in front of you; everything below is what the network functions reported.");
+	say(out, "",
+	    "Can it be registered over both at once, each access protected by its own "
+	    "IPsec SAs, re-authenticated on its own? Three small networks, built and torn down "
+	    "in front of you; everything below is what the network functions reported.");
 	for (size_t i = 0; i < N_ACTS && !rc; i++) {
 		if (o->cancel && *o->cancel)
 			break;
@@ -556,7 +591,8 @@ int lab_demo_run(const struct lab_demo_opts *o, FILE *out)
 		bad += !acts[i].ran || !acts[i].as_designed;
 	if (rc)
 		return rc;
-	fprintf(out, "\n  %s\n", bad ? "Something did not go as DESIGN.md section 4 says: see above."
-				     : "Everything went as DESIGN.md section 4 says.");
+	fprintf(out, "\n  %s\n",
+		bad ? "Something did not go as DESIGN.md section 4 says: see above."
+		    : "Everything went as DESIGN.md section 4 says.");
 	return bad ? 1 : 0;
 }

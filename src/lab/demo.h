@@ -26,11 +26,11 @@
 #include <stdio.h>
 
 struct lab_demo_opts {
-	const char *dir;        /* one subdirectory per act */
-	const char *simreg;     /* absolute path of the binary */
-	const char *backend;    /* P-CSCF's IPsec backend */
+	const char *dir;	/* one subdirectory per act */
+	const char *simreg;	/* absolute path of the binary */
+	const char *backend;	/* P-CSCF's IPsec backend */
 	const char *ue_backend; /* the UE's (NULL: the same) */
-	int notice_wait_ms;     /* how long act 1 watches for the network to notice the drop */
+	int notice_wait_ms;	/* how long act 1 watches for the network to notice the drop */
 	const volatile sig_atomic_t *cancel;
 };
 

@@ -56,13 +56,13 @@ extern const char *const lab_backends[];
 bool lab_name_in(const char *const *list, const char *name);
 
 struct lab_deploy_opts {
-	const char *mechanism;  /* S-CSCF policy and UE mechanism */
-	const char *binding;    /* the P-CSCFs' SA binding */
+	const char *mechanism;	/* S-CSCF policy and UE mechanism */
+	const char *binding;	/* the P-CSCFs' SA binding */
 	const char *ue_binding; /* the UE's SA binding; NULL: "registration" */
-	const char *backend;    /* the P-CSCFs' IPsec backend */
+	const char *backend;	/* the P-CSCFs' IPsec backend */
 	const char *ue_backend; /* the UE's; NULL: the same as the P-CSCFs' */
-	bool keys;              /* log.keys and ESP key logs (lab use: on) */
-	const char *simreg;     /* absolute path of the simreg binary */
+	bool keys;		/* log.keys and ESP key logs (lab use: on) */
+	const char *simreg;	/* absolute path of the simreg binary */
 };
 
 /* What lab_deploy_prepare() made of one function. */

@@ -95,11 +95,12 @@ static void build_lanes(const struct lab_topology *t, struct lab_diagram *d)
 				continue;
 			if (f->kind == LAB_FN_PCSCF) {
 				for (size_t j = 0; j < t->n_links; j++) {
-					const struct lab_end_spec *e = lab_link_end(t, &t->links[j], node);
+					const struct lab_end_spec *e =
+						lab_link_end(t, &t->links[j], node);
 
 					if (e)
-						add_addr(d, lane, t->links[j].plane, t->links[j].net,
-							 e->host);
+						add_addr(d, lane, t->links[j].plane,
+							 t->links[j].net, e->host);
 				}
 			}
 			for (size_t j = 0; j < t->n_services; j++) {
@@ -225,8 +226,8 @@ static int by_time(const void *x, const void *y)
 
 static void message_key(const struct lab_frame *x, char *out, size_t size)
 {
-	snprintf(out, size, "%s:%u>%s:%u|%u.%u|%s|%d|%s|%s|%u:%u", x->src, x->sport, x->dst, x->dport,
-		 x->spi, x->esp_seq, x->method, x->status, x->cseq, x->call_id, x->n_dia,
+	snprintf(out, size, "%s:%u>%s:%u|%u.%u|%s|%d|%s|%s|%u:%u", x->src, x->sport, x->dst,
+		 x->dport, x->spi, x->esp_seq, x->method, x->status, x->cseq, x->call_id, x->n_dia,
 		 x->n_dia ? x->dia_code[0] : 0);
 }
 
@@ -255,7 +256,7 @@ int lab_diagram_build(const struct lab *lab, const struct lab_frames *fr, struct
 	const struct lab_frame **order = NULL;
 	struct spi_set sets[256];
 	size_t n_sets, n = 0;
-	char (*recent)[400] = NULL;
+	char(*recent)[400] = NULL;
 	double *recent_t = NULL;
 	size_t ring_n = 0, ring_at = 0;
 	int scscf = -1;
@@ -324,8 +325,8 @@ int lab_diagram_build(const struct lab *lab, const struct lab_frames *fr, struct
 				if (sets[k].spi == x->spi)
 					set = sets[k].set;
 			if (set)
-				snprintf(a.sa, sizeof(a.sa), "set %llu 0x%08x", (unsigned long long)set,
-					 x->spi);
+				snprintf(a.sa, sizeof(a.sa), "set %llu 0x%08x",
+					 (unsigned long long)set, x->spi);
 			else
 				snprintf(a.sa, sizeof(a.sa), "ESP 0x%08x", x->spi);
 		}
@@ -391,8 +392,10 @@ void lab_diagram_text(const struct lab_diagram *d, FILE *out)
 			fprintf(out, "  [ESP %s]", a->sa);
 		fputc('\n', out);
 	}
-	fprintf(out, "\n%zu messages; [ESP set N 0xSPI]: carried by the UE's SA set N, SPI of the "
-		     "receiving SA\n", d->n);
+	fprintf(out,
+		"\n%zu messages; [ESP set N 0xSPI]: carried by the UE's SA set N, SPI of the "
+		"receiving SA\n",
+		d->n);
 	free(line);
 }
 
@@ -424,17 +427,19 @@ void lab_diagram_svg(const struct lab_diagram *d, FILE *out)
 	int w = LEFT + (int)d->n_lanes * LANE_W + 40;
 	int h = TOP + (int)d->n * ROW_H + 60;
 
-	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		     "viewBox=\"0 0 %d %d\" font-family=\"monospace\" font-size=\"12\">\n",
+	fprintf(out,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" font-family=\"monospace\" font-size=\"12\">\n",
 		w, h, w, h);
 	fprintf(out, "<defs>\n");
 	for (int k = 0; k < 3; k++) {
 		static const char *const colour[] = { "#222222", "#1a7f37", "#0550ae" };
 
-		fprintf(out, "  <marker id=\"a%d\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
-			     "markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\">"
-			     "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"%s\"/></marker>\n",
+		fprintf(out,
+			"  <marker id=\"a%d\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
+			"markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\">"
+			"<path d=\"M0,0 L10,5 L0,10 z\" fill=\"%s\"/></marker>\n",
 			k, colour[k]);
 	}
 	fprintf(out, "</defs>\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
@@ -445,26 +450,30 @@ void lab_diagram_svg(const struct lab_diagram *d, FILE *out)
 	for (size_t i = 0; i < d->n_lanes; i++) {
 		int x = LEFT + (int)i * LANE_W + LANE_W / 2;
 
-		fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"22\" rx=\"4\" "
-			     "fill=\"#eef\" stroke=\"#446\"/>\n",
+		fprintf(out,
+			"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"22\" rx=\"4\" "
+			"fill=\"#eef\" stroke=\"#446\"/>\n",
 			x - 60, TOP - 24, 120);
-		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-weight=\"bold\">", x,
-			TOP - 9);
+		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-weight=\"bold\">",
+			x, TOP - 9);
 		xml_text(out, d->lanes[i].name);
-		fprintf(out, "</text>\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#aaa\" "
-			     "stroke-dasharray=\"4 3\"/>\n",
+		fprintf(out,
+			"</text>\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#aaa\" "
+			"stroke-dasharray=\"4 3\"/>\n",
 			x, TOP, x, h - 30);
 	}
 	for (size_t k = 0; k < d->n; k++) {
 		const struct lab_arrow *a = &d->arrows[k];
 		int y = TOP + 18 + (int)k * ROW_H;
-		int x1 = LEFT + a->from * LANE_W + LANE_W / 2, x2 = LEFT + a->to * LANE_W + LANE_W / 2;
+		int x1 = LEFT + a->from * LANE_W + LANE_W / 2,
+		    x2 = LEFT + a->to * LANE_W + LANE_W / 2;
 		int style = !strcmp(a->kind, "diameter") ? 2 : a->sa[0] ? 1 : 0;
 		static const char *const colour[] = { "#222222", "#1a7f37", "#0550ae" };
 
 		fprintf(out, "<text x=\"8\" y=\"%d\" fill=\"#777\">%.3f</text>\n", y + 4, a->t);
-		fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
-			     "stroke-width=\"%s\" marker-end=\"url(#a%d)\"/>\n",
+		fprintf(out,
+			"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+			"stroke-width=\"%s\" marker-end=\"url(#a%d)\"/>\n",
 			x1, y, x2 + (x2 > x1 ? -2 : 2), y, colour[style], a->sa[0] ? "2.5" : "1.2",
 			style);
 		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"%s\">",

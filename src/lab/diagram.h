@@ -31,17 +31,17 @@ struct lab;
 #define LAB_DIAGRAM_LANES 8
 
 struct lab_lane {
-	char name[24];        /* "UE wlan", "P-CSCF A", "S-CSCF" */
+	char name[24]; /* "UE wlan", "P-CSCF A", "S-CSCF" */
 	char addrs[8][48];
 	unsigned n_addrs;
 };
 
 struct lab_arrow {
-	double t;             /* seconds from the first message */
-	int from, to;         /* lanes */
-	char label[48];       /* "REGISTER (2)", "401 (REGISTER 1)", "MAR" */
-	char sa[48];          /* "set 3 0x4495a355", or "" when not protected */
-	const char *kind;     /* "sip", "diameter" */
+	double t;	  /* seconds from the first message */
+	int from, to;	  /* lanes */
+	char label[48];	  /* "REGISTER (2)", "401 (REGISTER 1)", "MAR" */
+	char sa[48];	  /* "set 3 0x4495a355", or "" when not protected */
+	const char *kind; /* "sip", "diameter" */
 	char call_id[96];
 };
 

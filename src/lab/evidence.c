@@ -27,10 +27,9 @@ struct vector {
 
 bool lab_keys_ok(const struct lab_key_evidence *k)
 {
-	return k->measured && k->vectors > 0 && k->verified == k->vectors &&
-	       k->challenges > 0 && k->from_hss == k->challenges &&
-	       k->distinct_keys == k->challenges && k->impis_of_subscription &&
-	       k->hss_sqn == k->sqn_max;
+	return k->measured && k->vectors > 0 && k->verified == k->vectors && k->challenges > 0 &&
+	       k->from_hss == k->challenges && k->distinct_keys == k->challenges &&
+	       k->impis_of_subscription && k->hss_sqn == k->sqn_max;
 }
 
 static const struct lab_member *capture_on(const struct lab *lab, const char *role,
@@ -104,9 +103,13 @@ static int read_cx(const struct lab *lab, struct milenage *m, struct lab_key_evi
 		   struct vector *vec, size_t *n_vec)
 {
 	static const char *const fields[] = {
-		"diameter.cmd.code", "diameter.flags.request", "diameter.User-Name",
-		"diameter.3GPP-SIP-Authenticate", "diameter.Confidentiality-Key",
-		"diameter.Integrity-Key", NULL,
+		"diameter.cmd.code",
+		"diameter.flags.request",
+		"diameter.User-Name",
+		"diameter.3GPP-SIP-Authenticate",
+		"diameter.Confidentiality-Key",
+		"diameter.Integrity-Key",
+		NULL,
 	};
 	const struct lab_member *hss = lab_function_of_kind(lab, "hss");
 	const struct lab_member *cap = hss ? capture_on(lab, hss->role, "lo") : NULL;
@@ -207,7 +210,7 @@ static char *unquote(char *s)
 static int read_challenges(const struct lab *lab, struct lab_key_evidence *k,
 			   const struct vector *vec, size_t n_vec)
 {
-	static const char *const fields[] = { "sip.Call-ID", "sip.CSeq", "sip.auth.nonce",
+	static const char *const fields[] = { "sip.Call-ID", "sip.CSeq",    "sip.auth.nonce",
 					      "sip.auth.ck", "sip.auth.ik", NULL };
 	const struct lab_topology *t = lab_topology_find(lab->topology ? lab->topology : "");
 	char seen[LAB_EV_MAX_KEYS][160];
@@ -404,14 +407,15 @@ void lab_keys_read_json(const struct json_value *v, struct lab_key_evidence *k)
 	json_get_bool(v, "impis_of_subscription", &k->impis_of_subscription);
 	arr = json_get(v, "impis");
 	if (arr && arr->type == JSON_ARRAY)
-		json_for_each(i, arr)
+		json_for_each (i, arr)
 			if (i->type == JSON_STRING && k->n_impis < LAB_EV_MAX_IMPIS)
 				str_copy(k->impis[k->n_impis++], sizeof(k->impis[0]), i->u.string);
 	arr = json_get(v, "key_fingerprints");
 	if (arr && arr->type == JSON_ARRAY)
-		json_for_each(i, arr)
+		json_for_each (i, arr)
 			if (i->type == JSON_STRING && k->n_hashes < LAB_EV_MAX_KEYS)
-				str_copy(k->hashes[k->n_hashes++], sizeof(k->hashes[0]), i->u.string);
+				str_copy(k->hashes[k->n_hashes++], sizeof(k->hashes[0]),
+					 i->u.string);
 }
 
 /* ---- captures ------------------------------------------------------------------- */
@@ -475,7 +479,8 @@ static void ue_log_counts(const struct lab *lab, long *registers, long *challeng
 			if (str_eq_cstr(ev, "aka"))
 				(*challenges)++;
 			else if (str_eq_cstr(ev, "msg") && json_get_str(v, "dir", &dir) == 0 &&
-				 str_eq_cstr(dir, "tx") && json_get_str(v, "method", &method) == 0 &&
+				 str_eq_cstr(dir, "tx") &&
+				 json_get_str(v, "method", &method) == 0 &&
 				 str_eq_cstr(method, "REGISTER"))
 				(*registers)++;
 		}
@@ -520,7 +525,7 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 	/* [what][access, core]: 0-3 as the counts, 4 challenges and 5 the
 	 * REGISTERs answering them, by Call-ID and CSeq number */
 	struct seen seen[6][2] = { { { 0 } } };
-	long n[4][3] = { { 0 } };               /* [what][access, core, cx] */
+	long n[4][3] = { { 0 } }; /* [what][access, core, cx] */
 	long ue_reg, ue_401;
 	int rc;
 
@@ -534,7 +539,8 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 		struct lab_link_evidence *l = &e->links[e->n_links++];
 
 		snprintf(l->link, sizeof(l->link), "%s", fr.links[i].name);
-		l->access = fr.links[i].kind == LAB_LINK_ACCESS || fr.links[i].kind == LAB_LINK_ROUTER;
+		l->access =
+			fr.links[i].kind == LAB_LINK_ACCESS || fr.links[i].kind == LAB_LINK_ROUTER;
 		l->frames = fr.links[i].frames;
 		l->malformed = fr.links[i].malformed;
 		if (l->malformed)
@@ -571,7 +577,8 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 		}
 		if (side < 0 || !x->sip || !strstr(x->cseq, "REGISTER"))
 			continue;
-		snprintf(key, sizeof(key), "%s|%s|%s|%d", x->call_id, x->cseq, x->method, x->status);
+		snprintf(key, sizeof(key), "%s|%s|%s|%d", x->call_id, x->cseq, x->method,
+			 x->status);
 		if (!strcmp(x->method, "REGISTER") && first_time(&seen[0][side], key))
 			n[0][side]++;
 		if (x->status == 401 && first_time(&seen[1][side], key))
@@ -604,10 +611,10 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 		if (scscf_challenges < 0)
 			scscf_challenges = chal;
 	}
-	e->counts[0] = (struct lab_count_row){ "REGISTER", ue_reg, n[0][0], n[0][1],
-					       scscf_registers, -1 };
-	e->counts[1] = (struct lab_count_row){ "401", ue_401, n[1][0], n[1][1], scscf_challenges,
-					       -1 };
+	e->counts[0] =
+		(struct lab_count_row){ "REGISTER", ue_reg, n[0][0], n[0][1], scscf_registers, -1 };
+	e->counts[1] =
+		(struct lab_count_row){ "401", ue_401, n[1][0], n[1][1], scscf_challenges, -1 };
 	e->counts[2] = (struct lab_count_row){ "MAR", -1, -1, -1, scscf_challenges, n[2][2] };
 	e->counts[3] = (struct lab_count_row){ "SAR", -1, n[3][0], n[3][1], -1, n[3][2] };
 	/* What must agree by construction: what the UE logged is what went on
@@ -642,15 +649,16 @@ void lab_evidence_print(const struct lab_capture_evidence *e, const struct lab_k
 		for (size_t i = 0; i < e->n_links; i++) {
 			const struct lab_link_evidence *l = &e->links[i];
 
-			fprintf(out, "  %-14s %7u %5u %8u %5u %13u %9u\n", l->link, l->frames, l->sip,
-				l->diameter, l->esp, l->esp_sip, l->malformed);
+			fprintf(out, "  %-14s %7u %5u %8u %5u %13u %9u\n", l->link, l->frames,
+				l->sip, l->diameter, l->esp, l->esp_sip, l->malformed);
 		}
 		fprintf(out, "  tshark was given %u SAs from the key logs; %s\n", e->esa_lines,
-			e->all_decode ? "every frame decodes and every ESP packet decrypts (ICV good) "
-					"to SIP or a keep-alive"
-				      : "SOME FRAMES DO NOT DECODE (see above)");
-		fprintf(out, "\n  %-10s %10s %10s %10s %10s %10s\n", "messages", "UE log",
-			"access", "core", "S-CSCF", "Cx");
+			e->all_decode
+				? "every frame decodes and every ESP packet decrypts (ICV good) "
+				  "to SIP or a keep-alive"
+				: "SOME FRAMES DO NOT DECODE (see above)");
+		fprintf(out, "\n  %-10s %10s %10s %10s %10s %10s\n", "messages", "UE log", "access",
+			"core", "S-CSCF", "Cx");
 		for (int i = 0; i < 4; i++) {
 			const struct lab_count_row *c = &e->counts[i];
 
@@ -666,16 +674,17 @@ void lab_evidence_print(const struct lab_capture_evidence *e, const struct lab_k
 			e->counts_agree ? "agree" : "DO NOT AGREE (see above)");
 	}
 	if (k && k->measured) {
-		fprintf(out, "\n  vectors from the HSS: %u, verified with the subscription's K and "
-			     "OPc: %u (SQN %llu..%llu; the HSS's record says %llu)\n",
+		fprintf(out,
+			"\n  vectors from the HSS: %u, verified with the subscription's K and "
+			"OPc: %u (SQN %llu..%llu; the HSS's record says %llu)\n",
 			k->vectors, k->verified, (unsigned long long)k->sqn_min,
 			(unsigned long long)k->sqn_max, (unsigned long long)k->hss_sqn);
 		fprintf(out, "  IMPIs challenged:");
 		for (unsigned i = 0; i < k->n_impis; i++)
 			fprintf(out, " %s", k->impis[i]);
-		fprintf(out, " (%s)\n", k->impis_of_subscription
-						? "the HSS maps each to the same subscription"
-						: "NOT ALL OF THE SAME SUBSCRIPTION");
+		fprintf(out, " (%s)\n",
+			k->impis_of_subscription ? "the HSS maps each to the same subscription"
+						 : "NOT ALL OF THE SAME SUBSCRIPTION");
 		fprintf(out, "  401s: %u, carrying a vector of the HSS: %u, distinct CK/IK: %u\n",
 			k->challenges, k->from_hss, k->distinct_keys);
 		fprintf(out, "  SHA-256(CK||IK) fingerprints:");

@@ -42,19 +42,19 @@ struct lab;
 #define LAB_EV_MAX_LINKS 16
 
 struct lab_key_evidence {
-	bool measured;          /* the captures were read */
-	unsigned mar;           /* MARs the S-CSCF sent */
-	unsigned vectors;       /* vectors in the HSS's MAAs */
-	unsigned verified;      /* ... that verify with the subscription's K and OPc */
-	unsigned challenges;    /* 401s towards the P-CSCFs, each counted once */
-	unsigned from_hss;      /* ... whose RAND, CK and IK are those of a vector */
-	unsigned distinct_keys; /* distinct CK||IK among those 401s */
+	bool measured;		   /* the captures were read */
+	unsigned mar;		   /* MARs the S-CSCF sent */
+	unsigned vectors;	   /* vectors in the HSS's MAAs */
+	unsigned verified;	   /* ... that verify with the subscription's K and OPc */
+	unsigned challenges;	   /* 401s towards the P-CSCFs, each counted once */
+	unsigned from_hss;	   /* ... whose RAND, CK and IK are those of a vector */
+	unsigned distinct_keys;	   /* distinct CK||IK among those 401s */
 	uint64_t sqn_min, sqn_max; /* SQNs hidden in the vectors' AUTNs */
-	uint64_t hss_sqn;          /* the subscription's SQN in the HSS's database */
-	unsigned n_impis;          /* IMPIs challenged (User-Name of the MARs) */
+	uint64_t hss_sqn;	   /* the subscription's SQN in the HSS's database */
+	unsigned n_impis;	   /* IMPIs challenged (User-Name of the MARs) */
 	char impis[LAB_EV_MAX_IMPIS][96];
-	bool impis_of_subscription; /* the HSS maps every one to the lab's subscription */
-	unsigned n_hashes;          /* fingerprint of each challenge's CK||IK */
+	bool impis_of_subscription;	  /* the HSS maps every one to the lab's subscription */
+	unsigned n_hashes;		  /* fingerprint of each challenge's CK||IK */
 	char hashes[LAB_EV_MAX_KEYS][17]; /* first 8 octets of SHA-256, hex */
 };
 
@@ -71,29 +71,29 @@ int lab_evidence_keys(const struct lab *lab, const char *simreg, struct lab_key_
 
 struct lab_link_evidence {
 	char link[32];
-	bool access;         /* a link of the access side */
+	bool access; /* a link of the access side */
 	unsigned frames;
-	unsigned sip, diameter;   /* frames tshark decodes as such */
-	unsigned malformed;       /* frames with a malformed-packet error */
-	unsigned esp, esp_sip;    /* ESP frames; of them, decrypted to SIP */
+	unsigned sip, diameter; /* frames tshark decodes as such */
+	unsigned malformed;	/* frames with a malformed-packet error */
+	unsigned esp, esp_sip;	/* ESP frames; of them, decrypted to SIP */
 };
 
 struct lab_count_row {
-	const char *what;   /* "REGISTER" */
-	long ue_log;        /* -1: not applicable */
-	long access;        /* on the UE's links */
-	long core;          /* between P-CSCFs and S-CSCF */
-	long scscf;         /* the S-CSCF's counters */
-	long cx;            /* on the Cx link */
+	const char *what; /* "REGISTER" */
+	long ue_log;	  /* -1: not applicable */
+	long access;	  /* on the UE's links */
+	long core;	  /* between P-CSCFs and S-CSCF */
+	long scscf;	  /* the S-CSCF's counters */
+	long cx;	  /* on the Cx link */
 };
 
 struct lab_capture_evidence {
 	struct lab_link_evidence links[LAB_EV_MAX_LINKS];
 	size_t n_links;
 	struct lab_count_row counts[4]; /* REGISTER, 401, MAR, SAR */
-	unsigned esa_lines;             /* SAs tshark was given */
+	unsigned esa_lines;		/* SAs tshark was given */
 	bool counts_agree;
-	bool all_decode;                /* no malformed frame, every ESP frame decrypted */
+	bool all_decode; /* no malformed frame, every ESP frame decrypted */
 };
 
 /*

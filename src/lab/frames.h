@@ -28,32 +28,32 @@ struct lab;
 enum lab_link_kind {
 	LAB_LINK_ACCESS, /* UE to its access router */
 	LAB_LINK_ROUTER, /* access router to P-CSCF: the same packets again */
-	LAB_LINK_CORE,   /* P-CSCF to the core */
-	LAB_LINK_LOCAL,  /* a node's loopback: S-CSCF to HSS, the AS */
+	LAB_LINK_CORE,	 /* P-CSCF to the core */
+	LAB_LINK_LOCAL,	 /* a node's loopback: S-CSCF to HSS, the AS */
 };
 
 #define LAB_FRAME_DIA 4
 
 struct lab_frame {
-	unsigned link;        /* index into lab_frames.links */
-	unsigned number;      /* in its capture */
-	double t;             /* seconds since the epoch */
+	unsigned link;	 /* index into lab_frames.links */
+	unsigned number; /* in its capture */
+	double t;	 /* seconds since the epoch */
 	char src[48], dst[48];
 	uint16_t sport, dport;
 	bool esp, icv_good;
 	uint32_t spi, esp_seq;
-	bool sip;             /* tshark decoded SIP (inside ESP too) */
-	char method[20];      /* request method, or "" for a response */
-	int status;           /* response status, or 0 */
-	char cseq[32];        /* "2 REGISTER" */
+	bool sip;	 /* tshark decoded SIP (inside ESP too) */
+	char method[20]; /* request method, or "" for a response */
+	int status;	 /* response status, or 0 */
+	char cseq[32];	 /* "2 REGISTER" */
 	char call_id[96];
-	unsigned n_dia;       /* Diameter messages in the frame */
+	unsigned n_dia; /* Diameter messages in the frame */
 	unsigned dia_code[LAB_FRAME_DIA];
 	bool dia_request[LAB_FRAME_DIA];
-	char proto[24];       /* tshark's protocol column */
+	char proto[24]; /* tshark's protocol column */
 	bool stun;
-	int sat;              /* Server-Assignment-Type of a SAR, or 0 */
-	bool authenticated;   /* a REGISTER answering a challenge */
+	int sat;	    /* Server-Assignment-Type of a SAR, or 0 */
+	bool authenticated; /* a REGISTER answering a challenge */
 };
 
 struct lab_link_cap {

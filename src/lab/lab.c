@@ -1173,7 +1173,8 @@ int lab_print_plan(const char *name, bool commands, const struct lab_deploy_opts
 	for (size_t i = 0; i < t->n_functions; i++) {
 		const struct lab_function_spec *f = &t->functions[i];
 
-		fprintf(out, "  %-8s simreg %-5s in simreg-ID-%-8s DIR/%s.yaml, DIR/%s/, DIR/%s.log\n",
+		fprintf(out, "  %-8s simreg %-5s in simreg-ID-%-8s DIR/%s.yaml, DIR/%s/, "
+			     "DIR/%s.log\n",
 			f->name, lab_fn_kind_name(f->kind), f->role, f->name, f->name, f->name);
 	}
 out:

@@ -43,9 +43,11 @@ const char *lab_outcome_text(enum lab_outcome o)
 /* DESIGN.md section 4: every mechanism with both P-CSCF bindings in both
  * topologies. The rows name the combinations; what they do is measured. */
 const struct lab_row_spec lab_matrix_rows[] = {
-#define ROWS(m)                                                                              \
-	{ m, "impi", "t1" }, { m, "impi", "t2" }, { m, "registration", "t1" },               \
-		{ m, "registration", "t2" }
+#define ROWS(m)                                                                \
+	{ m, "impi", "t1" }, { m, "impi", "t2" }, { m, "registration", "t1" }, \
+	{                                                                      \
+		m, "registration", "t2"                                        \
+	}
 	ROWS("none"),
 	ROWS("outbound"),
 	ROWS("regevent-probe"),
@@ -180,7 +182,8 @@ static int row_steps(const struct lab *lab, struct lab_row_result *r)
 	if (rc)
 		return rc;
 	if (s.n_accesses < 2) {
-		snprintf(r->error_what, sizeof(r->error_what), "the UE has fewer than two accesses");
+		snprintf(r->error_what, sizeof(r->error_what),
+			 "the UE has fewer than two accesses");
 		return -EINVAL;
 	}
 	rc = lab_step_register(lab, s.accesses[0].name, &s);
@@ -265,7 +268,8 @@ int lab_row_run(const struct lab_row_spec *row, const char *dir, const struct la
 		}
 		if (rc) {
 			r->error = rc;
-			snprintf(r->error_what, sizeof(r->error_what), "reading the captures failed");
+			snprintf(r->error_what, sizeof(r->error_what),
+				 "reading the captures failed");
 		}
 	}
 	lab_free(&lab);
@@ -342,7 +346,7 @@ static void read_pair(const struct json_value *o, const char *key, bool out[2])
 	out[0] = out[1] = false;
 	if (!v || v->type != JSON_ARRAY)
 		return;
-	json_for_each(x, v) {
+	json_for_each (x, v) {
 		if (i < 2)
 			out[i++] = x->type == JSON_BOOL && x->u.boolean;
 	}
@@ -399,7 +403,7 @@ int lab_row_read_json(const char *path, struct lab_row_result *r)
 	if (acc && acc->type == JSON_ARRAY) {
 		int i = 0;
 
-		json_for_each(o, acc) {
+		json_for_each (o, acc) {
 			if (i < 2) {
 				read_str(o, "name", r->access[i], sizeof(r->access[i]));
 				read_str(o, "impi", r->impi[i], sizeof(r->impi[i]));
@@ -553,9 +557,9 @@ static const char *reauth_cell(const struct lab_row_result *r)
 
 static void print_text(const struct lab_row_result *res, size_t n, FILE *out)
 {
-	fprintf(out, "%-30s %-13s %-4s %8s %6s %10s %7s %-8s %-10s %s\n", "mechanism",
-		"P-CSCF", "topo", "bindings", "SAs UE", "SAs P-CSCF", "MESSAGE", "reauth A",
-		"vectors", "outcome");
+	fprintf(out, "%-30s %-13s %-4s %8s %6s %10s %7s %-8s %-10s %s\n", "mechanism", "P-CSCF",
+		"topo", "bindings", "SAs UE", "SAs P-CSCF", "MESSAGE", "reauth A", "vectors",
+		"outcome");
 	for (size_t i = 0; i < n; i++) {
 		const struct lab_row_result *r = &res[i];
 		char vec[16];
@@ -608,7 +612,9 @@ static void print_summary(const struct lab_row_result *res, size_t n, FILE *out)
 			if (!cell[b][0] && !cell[b][1])
 				continue;
 			fprintf(out, "| %s | %s | %s | %s |\n", *m,
-				same ? "any" : b ? "impi" : "registration",
+				same ? "any"
+				: b  ? "impi"
+				     : "registration",
 				cell[b][0] ? lab_outcome_text(cell[b][0]->outcome) : "(not run)",
 				cell[b][1] ? lab_outcome_text(cell[b][1]->outcome) : "(not run)");
 			if (same)

@@ -33,22 +33,22 @@
 #include "lab/evidence.h"
 
 /* X(id, code, what it means, as DESIGN.md section 4 says it) */
-#define LAB_OUTCOMES(X)                                                                      \
-	X(WORKS, "works", "works")                                                           \
-	X(NEWEST_ONLY, "newest-only", "only the newest access works")                       \
-	X(FIRST_SAS_GONE, "first-sas-gone",                                                  \
-	  "S-CSCF keeps both, but the first access's SAs are gone: broken")                  \
-	X(REAUTH_DISTURBS, "reauth-disturbs",                                                \
-	  "both work until one is re-authenticated: it disturbs the other")                  \
-	X(NOTHING, "nothing-works", "no access works")                                       \
-	X(UNEXPECTED, "unexpected", "none of the above: see the measurements")               \
+#define LAB_OUTCOMES(X)                                                        \
+	X(WORKS, "works", "works")                                             \
+	X(NEWEST_ONLY, "newest-only", "only the newest access works")          \
+	X(FIRST_SAS_GONE, "first-sas-gone",                                    \
+	  "S-CSCF keeps both, but the first access's SAs are gone: broken")    \
+	X(REAUTH_DISTURBS, "reauth-disturbs",                                  \
+	  "both work until one is re-authenticated: it disturbs the other")    \
+	X(NOTHING, "nothing-works", "no access works")                         \
+	X(UNEXPECTED, "unexpected", "none of the above: see the measurements") \
 	X(FAILED, "failed", "the run failed")
 
 enum lab_outcome {
 #define X(id, code, text) LAB_OUTCOME_##id,
 	LAB_OUTCOMES(X)
 #undef X
-	LAB_OUTCOME_COUNT
+		LAB_OUTCOME_COUNT
 };
 
 const char *lab_outcome_code(enum lab_outcome o);
@@ -69,20 +69,20 @@ enum lab_reauth {
 /* What a row measured. Access 0 is A (wlan, registered first), 1 is B. */
 struct lab_row_result {
 	struct lab_row_spec row;
-	char name[96];           /* "t1/outbound/impi" */
-	int error;               /* 0, or why the run failed (negative errno) */
+	char name[96]; /* "t1/outbound/impi" */
+	int error;     /* 0, or why the run failed (negative errno) */
 	char error_what[160];
-	uint64_t ms;             /* how long the run took */
+	uint64_t ms; /* how long the run took */
 	char access[2][16];
-	char impi[2][96];        /* the IMPI each access registered with */
-	bool registered[2];      /* the UE says so */
-	bool binding[2];         /* an active contact in the S-CSCF's reg-event state */
-	unsigned bindings;       /* active contacts of the IMPU */
+	char impi[2][96];   /* the IMPI each access registered with */
+	bool registered[2]; /* the UE says so */
+	bool binding[2];    /* an active contact in the S-CSCF's reg-event state */
+	unsigned bindings;  /* active contacts of the IMPU */
 	bool sa_ue[2], sa_pcscf[2];
-	int msg_status;          /* what the AS got */
-	int msg_delivered;       /* bit per access */
+	int msg_status;	   /* what the AS got */
+	int msg_delivered; /* bit per access */
 	enum lab_reauth reauth;
-	bool other_untouched;    /* B's set: same SPIs, still protected, at UE and P-CSCF */
+	bool other_untouched; /* B's set: same SPIs, still protected, at UE and P-CSCF */
 	uint64_t scscf_registers, scscf_challenges; /* its counters at the end */
 	struct lab_key_evidence keys;
 	/* tshark over all the captures: every frame decodes, every ESP packet
@@ -100,10 +100,10 @@ extern const struct lab_row_spec lab_matrix_rows[];
 enum lab_outcome lab_row_classify(const struct lab_row_result *r);
 
 struct lab_run_opts {
-	const char *simreg;    /* absolute path of the binary */
-	const char *backend;   /* P-CSCFs' IPsec backend */
+	const char *simreg;  /* absolute path of the binary */
+	const char *backend; /* P-CSCFs' IPsec backend */
 	const char *ue_backend;
-	bool evidence;         /* read the captures after the run (needs tshark) */
+	bool evidence;			     /* read the captures after the run (needs tshark) */
 	const volatile sig_atomic_t *cancel; /* set by a signal handler: stop */
 };
 
@@ -119,9 +119,9 @@ int lab_row_run(const struct lab_row_spec *row, const char *dir, const struct la
 
 struct lab_matrix_opts {
 	struct lab_run_opts run;
-	const char *dir;     /* where the rows' directories go */
-	const char *filter;  /* comma-separated fnmatch patterns on row names, or NULL */
-	unsigned jobs;       /* rows run at once */
+	const char *dir;    /* where the rows' directories go */
+	const char *filter; /* comma-separated fnmatch patterns on row names, or NULL */
+	unsigned jobs;	    /* rows run at once */
 	bool json;
 };
 

@@ -21,8 +21,7 @@
 
 /* ---- control requests ---------------------------------------------------- */
 
-int lab_ctl(const struct lab *lab, const char *name, const char *req, char *answer,
-	    size_t size)
+int lab_ctl(const struct lab *lab, const char *name, const char *req, char *answer, size_t size)
 {
 	const struct lab_member *m = lab_function(lab, name);
 	int n;
@@ -136,7 +135,8 @@ static void pcscf_of(const struct lab *lab, const char *addr, char *out, size_t 
 		if (strcmp(sa, addr) != 0)
 			continue;
 		for (size_t j = 0; j < t->n_functions; j++)
-			if (t->functions[j].kind == LAB_FN_PCSCF && lab_service_of(s, &t->functions[j]))
+			if (t->functions[j].kind == LAB_FN_PCSCF &&
+			    lab_service_of(s, &t->functions[j]))
 				snprintf(out, size, "%s", t->functions[j].name);
 	}
 }
@@ -155,7 +155,7 @@ static int observe_ue(const struct lab *lab, struct arena *a, struct lab_snapsho
 	acc = json_get(root, "accesses");
 	if (!acc || acc->type != JSON_ARRAY)
 		return -EPROTO;
-	json_for_each(o, acc) {
+	json_for_each (o, acc) {
 		struct lab_access_obs *x;
 		char local[64];
 		const struct json_value *v;
@@ -205,7 +205,7 @@ static int observe_pcscf(const struct lab *lab, const struct lab_member *m, stru
 	flows = json_get(root, "flows");
 	if (!flows || flows->type != JSON_ARRAY)
 		return -EPROTO;
-	json_for_each(o, flows) {
+	json_for_each (o, flows) {
 		struct lab_flow_obs *f;
 		const struct json_value *sets;
 
@@ -222,7 +222,7 @@ static int observe_pcscf(const struct lab *lab, const struct lab_member *m, stru
 		sets = json_get(o, "sets");
 		if (!sets || sets->type != JSON_ARRAY)
 			continue;
-		json_for_each(so, sets) {
+		json_for_each (so, sets) {
 			if (f->n_sets < LAB_OBS_SETS)
 				read_sa(so, &f->sets[f->n_sets++]);
 		}
@@ -294,8 +294,8 @@ static int observe_scscf(const struct lab *lab, struct arena *a, struct lab_snap
 		return -EPROTO;
 	rc = reginfo_parse(xml.s, xml.len, a, &doc, &err);
 	if (rc) {
-		log_error("%s: the reg-event document does not parse: line %d: %s", m->name, err.line,
-			  err.msg);
+		log_error("%s: the reg-event document does not parse: line %d: %s", m->name,
+			  err.line, err.msg);
 		return rc;
 	}
 	for (const struct reginfo_reg *r = doc.regs; r; r = r->next) {
@@ -321,7 +321,7 @@ static int observe_scscf(const struct lab *lab, struct arena *a, struct lab_snap
 	v = json_get(root, "bindings");
 	if (!v || v->type != JSON_ARRAY)
 		return -EPROTO;
-	json_for_each(o, v) {
+	json_for_each (o, v) {
 		char contact[160];
 
 		get_s(o, "contact", contact, sizeof(contact));
@@ -424,12 +424,14 @@ static const char *const ue_registered[] = { "registered", "refreshing", "rechal
 static const char *const flow_registered[] = { "registered", "refreshing", "rechallenged",
 					       "reauthenticating", NULL };
 /* States that last only as long as a transaction, a USIM run or a linger. */
-static const char *const ue_transient[] = { "unprotected", "challenged", "protected",
-					    "refreshing", "rechallenged", "reauthenticating",
+static const char *const ue_transient[] = { "unprotected",   "challenged",
+					    "protected",     "refreshing",
+					    "rechallenged",  "reauthenticating",
 					    "deregistering", NULL };
-static const char *const flow_transient[] = { "unauthenticated", "challenged", "authenticating",
-					      "refreshing", "rechallenged", "reauthenticating",
-					      "ending", NULL };
+static const char *const flow_transient[] = { "unauthenticated", "challenged",
+					      "authenticating",	 "refreshing",
+					      "rechallenged",	 "reauthenticating",
+					      "ending",		 NULL };
 
 bool lab_obs_ue_protected(const struct lab_access_obs *a)
 {
@@ -457,8 +459,7 @@ bool lab_obs_quiet(const struct lab_snapshot *s)
 
 /* ---- the UE's event log ---------------------------------------------------- */
 
-int lab_ue_received(const struct lab *lab, const char *call_id, const char *method,
-		    int *status)
+int lab_ue_received(const struct lab *lab, const char *call_id, const char *method, int *status)
 {
 	const struct lab_member *ue = lab_function_of_kind(lab, "ue");
 	struct lab_snapshot order;
@@ -563,8 +564,8 @@ static bool changed(int fd, int ms)
 	return any;
 }
 
-int lab_settle(const struct lab *lab, bool (*done)(const struct lab_snapshot *, void *),
-	       void *ctx, int quiet_ms, int timeout_ms, struct lab_snapshot *s)
+int lab_settle(const struct lab *lab, bool (*done)(const struct lab_snapshot *, void *), void *ctx,
+	       int quiet_ms, int timeout_ms, struct lab_snapshot *s)
 {
 	uint64_t start = now_ms(), last_change = start;
 	int fd = watch_lab(lab), rc;
@@ -630,9 +631,10 @@ void lab_snapshot_print(const struct lab_snapshot *s, FILE *out)
 		fprintf(out, "  %-6s %-16s %-38s %-9s %-16s %-38s %s\n", a->name, a->state, ue_sa,
 			a->pcscf[0] ? a->pcscf : "?", f ? f->state : "none", pc_sa, bind);
 	}
-	fprintf(out, "  S-CSCF: %llu REGISTERs, %llu challenges, %llu probes (%llu kept), %llu "
-		     "requests forwarded\n",
-		(unsigned long long)s->scscf.registers, (unsigned long long)s->scscf.challenges_sent,
-		(unsigned long long)s->scscf.probes, (unsigned long long)s->scscf.probes_kept,
-		(unsigned long long)s->scscf.forwarded);
+	fprintf(out,
+		"  S-CSCF: %llu REGISTERs, %llu challenges, %llu probes (%llu kept), %llu "
+		"requests forwarded\n",
+		(unsigned long long)s->scscf.registers,
+		(unsigned long long)s->scscf.challenges_sent, (unsigned long long)s->scscf.probes,
+		(unsigned long long)s->scscf.probes_kept, (unsigned long long)s->scscf.forwarded);
 }

@@ -44,12 +44,12 @@ struct lab_sa_obs {
 };
 
 struct lab_access_obs {
-	char name[16];   /* "wlan" */
-	char state[20];  /* the UE's registration state of the access */
-	char impi[96];   /* the IMPI it registers with */
-	char addr[48];   /* the UE's address on it */
+	char name[16];	/* "wlan" */
+	char state[20]; /* the UE's registration state of the access */
+	char impi[96];	/* the IMPI it registers with */
+	char addr[48];	/* the UE's address on it */
 	char pcscf_addr[64];
-	char pcscf[24];  /* the P-CSCF function serving it ("pcscf-a") */
+	char pcscf[24]; /* the P-CSCF function serving it ("pcscf-a") */
 	bool link;
 	uint64_t failures;
 	bool has_sa, has_tmp;
@@ -78,12 +78,12 @@ struct lab_pcscf_obs {
 
 /* A contact of the IMPU in the S-CSCF's reg-event document. */
 struct lab_binding_obs {
-	uint64_t id;        /* the S-CSCF's binding id (0: not in `bindings`) */
+	uint64_t id; /* the S-CSCF's binding id (0: not in `bindings`) */
 	char impi[96];
 	char contact[160];
-	char addr[48];      /* host of the contact URI */
-	char state[16];     /* RFC 3680 contact state: active, terminated */
-	char event[16];     /* what last changed it: registered, refreshed, ... */
+	char addr[48];	/* host of the contact URI */
+	char state[16]; /* RFC 3680 contact state: active, terminated */
+	char event[16]; /* what last changed it: registered, refreshed, ... */
 };
 
 struct lab_scscf_obs {
@@ -113,8 +113,7 @@ int lab_observe(const struct lab *lab, struct lab_snapshot *s);
  * answer's text in @answer. Returns 0 when the answer says "ok": true, -EPROTO
  * when it says why not (the reason is in @answer), or another negative errno.
  */
-int lab_ctl(const struct lab *lab, const char *name, const char *req, char *answer,
-	    size_t size);
+int lab_ctl(const struct lab *lab, const char *name, const char *req, char *answer, size_t size);
 
 /* The access called @name, or NULL. */
 const struct lab_access_obs *lab_obs_access(const struct lab_snapshot *s, const char *name);
@@ -161,8 +160,7 @@ void lab_snapshot_print(const struct lab_snapshot *s, FILE *out);
  * the UE answered on the last one. Returns the bit set, or a negative
  * errno when the log cannot be read.
  */
-int lab_ue_received(const struct lab *lab, const char *call_id, const char *method,
-		    int *status);
+int lab_ue_received(const struct lab *lab, const char *call_id, const char *method, int *status);
 
 /* ---- waiting ------------------------------------------------------------------- */
 
@@ -175,7 +173,7 @@ int lab_ue_received(const struct lab *lab, const char *call_id, const char *meth
  * seen at once; nothing sleeps longer than a tenth of a second without
  * looking again.
  */
-int lab_settle(const struct lab *lab, bool (*done)(const struct lab_snapshot *, void *),
-	       void *ctx, int quiet_ms, int timeout_ms, struct lab_snapshot *s);
+int lab_settle(const struct lab *lab, bool (*done)(const struct lab_snapshot *, void *), void *ctx,
+	       int quiet_ms, int timeout_ms, struct lab_snapshot *s);
 
 #endif

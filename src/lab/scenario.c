@@ -15,8 +15,8 @@
 
 struct access_goal {
 	const char *access;
-	uint64_t failures;  /* before the step */
-	uint64_t set;       /* the access's established set before the step */
+	uint64_t failures; /* before the step */
+	uint64_t set;	   /* the access's established set before the step */
 };
 
 static bool in(const char *s, const char *a, const char *b)
@@ -277,9 +277,32 @@ int lab_step_message(const struct lab *lab, const char *text, struct lab_msg_res
 		goto out;
 	{
 		const char *argv[] = {
-			"ip", "netns", "exec", ns, "sipp", "-sf", xml, "-m", "1", "-i", as_addr,
-			"-p", port, "-t", "u1", "-nostdin", "-timeout", "40s", "-timeout_error",
-			"-trace_msg", "-message_file", msglog, "-cid_str", cid_str, scscf_addr, NULL,
+			"ip",
+			"netns",
+			"exec",
+			ns,
+			"sipp",
+			"-sf",
+			xml,
+			"-m",
+			"1",
+			"-i",
+			as_addr,
+			"-p",
+			port,
+			"-t",
+			"u1",
+			"-nostdin",
+			"-timeout",
+			"40s",
+			"-timeout_error",
+			"-trace_msg",
+			"-message_file",
+			msglog,
+			"-cid_str",
+			cid_str,
+			scscf_addr,
+			NULL,
 		};
 
 		/* SIPp exits 1 when the call did not end in a 200: that is an

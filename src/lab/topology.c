@@ -12,8 +12,8 @@
 /*
  * Ports follow the usual IMS lab habit (Kamailio's IMS examples and
  * open5gs): P-CSCF 5060, S-CSCF 6060, Diameter 3868 (RFC 6733 section
- * 2.1), and 5070 for the application server. Protected ports (TS 33.203 clause 7.1) are negotiated per
- * registration and are not part of the plan.
+ * 2.1), and 5070 for the application server. Protected ports (TS 33.203
+ * clause 7.1) are negotiated per registration and are not part of the plan.
  */
 #define SIP_PCSCF 5060
 #define SIP_SCSCF 6060

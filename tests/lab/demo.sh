@@ -41,6 +41,12 @@ echo "demo: exit $rc after $(($(date +%s) - start)) s"
 grep -q "Everything went as DESIGN.md section 4 says" "$work/out" ||
 	fail "the demo does not end saying everything went as designed"
 
+# ---- no function, and no lab, reported a sanitizer error ------------------------
+# (the sanitizer build runs every function under ASan and UBSan)
+san=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+	"$work"/demo/*/*.log "$work"/demo/*/*/*.log 2>/dev/null || true)
+[ -z "$san" ] || { fail "sanitizer reports in: $san"; grep -h -A5 -E 'Sanitizer|runtime error' $san | head -40 >&2; }
+
 # ---- what the narration reports, act by act ---------------------------------------
 summary=$(sed -n '/^== Summary/,$p' "$work/out")
 row() { grep -E "^  $1\. " <<<"$summary" || true; }

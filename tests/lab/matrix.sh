@@ -71,6 +71,12 @@ else
 	echo "table: $n rows as in DESIGN.md section 4"
 fi
 
+# ---- no function, and no lab, reported a sanitizer error ------------------------
+# (the sanitizer build runs every function under ASan and UBSan)
+san=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+	"$work"/rows/*/*.log "$work"/rows/*/*/*.log 2>/dev/null || true)
+[ -z "$san" ] || { fail "sanitizer reports in: $san"; grep -h -A5 -E 'Sanitizer|runtime error' $san | head -40 >&2; }
+
 # ---- what every row must show, whatever its outcome ---------------------------
 jq -e '.failed == 0' "$work/matrix.json" >/dev/null || fail "rows failed to run"
 bad=$(jq -r '.rows[] | select(.keys.ok != true) | .row' "$work/matrix.json")
