@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ipsec/table.h"
+#include "sip/txn.h"
 
 #define RXBUF 65536
 #define BACKEND_FDS_MAX 4
@@ -276,6 +277,12 @@ int ipsec_sip_port_get(struct ipsec_sip *is, const struct ipsec_addr *local, uin
 	p->owner = is;
 	p->refs = 1;
 	p->tp.ops = &esp_ops;
+	/*
+	 * TS 24.229 table 7.7.1: the UE, and the P-CSCF towards the UE, run
+	 * their transactions on T1 2 s, T2 16 s, T4 17 s; every transaction
+	 * over a protected port is one between the two.
+	 */
+	p->tp.timers = &sip_timers_ims_ue;
 	ipsec_addr_to_sockaddr(local, port, &p->tp.local);
 	sip_sockaddr_str(&p->tp.local, p->tp.sent_by, sizeof(p->tp.sent_by));
 	rc = ipsec_endpoint_open(is->b, local, port, &p->ep);

@@ -25,6 +25,10 @@
  * backend this module also watches those raw sockets on the set's event
  * loop (ipsec_backend_fds(), ipsec_backend_input()).
  *
+ * Transactions over a protected port run on the timers of TS 24.229 table
+ * 7.7.1 (T1 2 s, T2 16 s, T4 17 s: sip_timers_ims_ue), which the UE and
+ * the P-CSCF towards the UE use.
+ *
  * Only UDP is carried. (With xfrm the kernel would protect TCP just as well;
  * simreg's protected flows are UDP, which both backends share.)
  *

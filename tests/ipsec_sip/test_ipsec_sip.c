@@ -27,6 +27,7 @@
 #include "ipsec/backend.h"
 #include "ipsec/sip_transport.h"
 #include "sip/transport.h"
+#include "sip/txn.h"
 
 /* What one side's transport set received last. */
 struct side {
@@ -198,6 +199,7 @@ static void test_four_sas(void **state)
 	assert_int_equal(exchange(f, &f->ue, uc, &f->p, 24201, "none"), -ENOENT);
 	assert_int_equal(sip_tpset_stats(f->ue.set)->tx_errors, 1);
 	assert_true(ipsec_sip_is_protected(f->p.is, ps));
+	assert_ptr_equal(sip_tpset_get(f->p.set, ps)->timers, &sip_timers_ims_ue);
 	assert_false(ipsec_sip_is_protected(f->p.is, ps + 100));
 	assert_false(ipsec_sip_is_protected(f->p.is, 0));
 	assert_int_equal(ipsec_sip_unprotected_drops(f->p.is), 0);
