@@ -15,7 +15,7 @@ packages=(
   sip-tester tshark libosmocore-utils libosmocore-dev libosip2-dev
   coturn  # turnutils_stunclient: STUN against the SIP UDP ports
   kamailio kamailio-ims-modules kamailio-presence-modules freediameter
-  sqlite3 libxml2-utils socat python3
+  sqlite3 libxml2-utils python3
   # lab: namespaces, and the qemu VM that runs kernel ESP
   iproute2 qemu-system-x86 busybox-static kmod
   procps iputils-ping socat jq

@@ -35,5 +35,7 @@ int ctl_open_store(struct ctl *c, bool create, struct store **out);
 int ctl_subscriber(struct ctl *c, int argc, char **argv);
 /* A running UE's control socket (src/ctl/ue.c). */
 int ctl_ue(struct ctl *c, int argc, char **argv);
+/* One request to a running S-CSCF's control socket (scscf.c). */
+int ctl_scscf(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -39,7 +39,7 @@ void scscf_auth_free(struct scscf *s, struct scscf_auth *a, const char *why)
 {
 	if (why) {
 		scscf_trace(s, "auth %" PRIu64 " %.*s: dropped, %s", a->id, STR_FMT(a->impi), why);
-		if (s->store && scscf_store_auth_delete(s->store, a->id) < 0)
+		if (a->persisted && s->store && scscf_store_auth_delete(s->store, a->id) < 0)
 			log_error("pending authentication %" PRIu64 " not deleted from the store",
 				  a->id);
 	}
@@ -133,9 +133,8 @@ int scscf_auth_create(struct scscf *s, struct str impi, struct str impu, struct 
 	err = auth_link(s, a);
 	if (err)
 		goto fail;
-	if (s->store && scscf_store_auth_put(s->store, a) < 0)
-		log_error("pending authentication of %.*s not written to the store",
-			  STR_FMT(a->impi));
+	if (s->store && !loop_timer_armed(&s->auth_checkpoint))
+		loop_timer_arm(s->loop, &s->auth_checkpoint, SCSCF_AUTH_CHECKPOINT_MS);
 	scscf_trace(s, "auth %" PRIu64 " %.*s: challenged on Call-ID %.*s", a->id,
 		    STR_FMT(a->impi), STR_FMT(a->call_id));
 	*out = a;
@@ -147,9 +146,33 @@ fail:
 	return err;
 }
 
+void scscf_auth_checkpoint(struct scscf *s)
+{
+	struct ht_iter it = { 0 };
+	struct ht_node *n;
+
+	loop_timer_cancel(s->loop, &s->auth_checkpoint);
+	if (!s->store)
+		return;
+	while ((n = ht_iter_next(&s->auths, &it))) {
+		struct scscf_auth *a = ht_entry(n, struct scscf_auth, by_nonce);
+
+		if (a->persisted)
+			continue;
+		if (scscf_store_auth_put(s->store, a) < 0)
+			log_error("pending authentication of %.*s not written to the store",
+				  STR_FMT(a->impi));
+		else
+			a->persisted = true;
+	}
+}
+
 int scscf_auth_restore(struct scscf *s, struct scscf_auth *a)
 {
-	int err = auth_link(s, a);
+	int err;
+
+	a->persisted = true;
+	err = auth_link(s, a);
 
 	if (err)
 		scscf_auth_free(s, a, NULL);

@@ -79,8 +79,9 @@ static const struct config_key scscf_keys[] = {
 		    "127.0.0.1:3868", "where the HSS listens (TCP); the S-CSCF connects"),
 	CONFIG_DURATION("scscf.diameter.timeout", struct scscf_config, cx_timeout_ms, 100,
 			60000, "4s", "a MAR or SAR without an answer after this fails"),
-	CONFIG_INT("scscf.diameter.threads", struct scscf_config, threads, 1, 64, "2",
-		   "freeDiameter dispatch threads"),
+	CONFIG_INT("scscf.diameter.threads", struct scscf_config, threads, 1, 64, "1",
+		   "freeDiameter dispatch threads (answers only: one is plenty, and freeDiameter"
+		   " 1.2.1 can abort its shutdown with many)"),
 };
 
 /* Rules across keys. */

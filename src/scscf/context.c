@@ -18,6 +18,11 @@
 #include "scscf/scscf.h"
 #include "scscf/store.h"
 
+static void auth_checkpoint(struct loop *loop, struct loop_timer *t)
+{
+	scscf_auth_checkpoint(t->ctx);
+}
+
 int scscf_init(struct scscf *s, struct loop *loop, const struct scscf_config *cfg)
 {
 	struct timespec ts;
@@ -39,11 +44,15 @@ int scscf_init(struct scscf *s, struct loop *loop, const struct scscf_config *cf
 	ht_init(&s->regtx, true);
 	ht_init(&s->regtx_txn, true);
 	ht_init(&s->notifies, true);
+	loop_timer_init(&s->auth_checkpoint, auth_checkpoint, s);
 	return 0;
 }
 
 void scscf_fini(struct scscf *s)
 {
+	/* A clean stop keeps the challenges still waiting for their answers. */
+	if (s->loop)
+		scscf_auth_checkpoint(s);
 	scscf_regtx_free_all(s);
 	scscf_sub_free_all(s);
 	scscf_binding_free_all(s);

@@ -1,22 +1,24 @@
 /*
- * ctl.h - the S-CSCF's control socket commands (ctl.c).
+ * ctl.h - the S-CSCF's control socket commands (ctl.c), served by
+ * lib/core's control socket (core/ctlsock.h).
  */
 #ifndef SIMREG_SCSCF_CTL_H
 #define SIMREG_SCSCF_CTL_H
 
-#include "core/buf.h"
+#include <stddef.h>
+
+#include "core/ctlsock.h"
 #include "scscf/scscf.h"
 
 struct scscf_cx_client;
-struct scscf_glue;
 
+/* The context every command gets. */
 struct scscf_ctl {
 	struct scscf *s;
 	struct scscf_cx_client *cx;     /* NULL: no Cx (tests) */
-	struct scscf_glue *glue;
 };
 
-/* A ctlsock_handler (ctlsock.h); ctx is a struct scscf_ctl. */
-void scscf_ctl_handle(void *ctx, int argc, char **argv, struct buf *out);
+extern const struct ctl_command scscf_ctl_commands[];
+extern const size_t scscf_ctl_n_commands;
 
 #endif

@@ -134,6 +134,18 @@ static const struct reg_transition table[] = {
 	{ RS_SAR_WAIT, RE_GONE, act_gone, RS_DONE, "forget it" },
 };
 
+/* A table cell: '|' would end it in Markdown. */
+static void cell(struct buf *b, const char *text)
+{
+	buf_puts(b, "| ");
+	for (const char *p = text; *p; p++) {
+		if (*p == '|')
+			buf_putc(b, '\\');
+		buf_putc(b, *p);
+	}
+	buf_putc(b, ' ');
+}
+
 const char *scscf_reg_fsm_table(void)
 {
 	static char text[8192];
@@ -141,9 +153,13 @@ const char *scscf_reg_fsm_table(void)
 
 	buf_init_fixed(&b, text, sizeof(text));
 	buf_puts(&b, "| state | event | action | next |\n|---|---|---|---|\n");
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		buf_printf(&b, "| %s | %s | %s | %s |\n", state_names[table[i].state],
-			   event_names[table[i].event], table[i].what, state_names[table[i].next]);
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		cell(&b, state_names[table[i].state]);
+		cell(&b, event_names[table[i].event]);
+		cell(&b, table[i].what);
+		cell(&b, state_names[table[i].next]);
+		buf_puts(&b, "|\n");
+	}
 	buf_puts(&b, "\n| event | when |\n|---|---|\n");
 	for (int e = 1; e < RE__COUNT; e++) {
 		static const char *const why[] = {
@@ -926,13 +942,13 @@ static enum reg_event act_deregister(struct scscf *s, struct regtx *t)
 	/* 24.229 5.4.1.4: the HSS hears of it when the IMPI has nothing left. */
 	if (chg.n && !scscf_impi_registered(s, t->in.impu, t->in.impi, NULL))
 		scscf_sar_background(s, t->in.impi, t->in.impu, CX_SAT_USER_DEREGISTRATION);
-	if (!err)
-		err = send_200(s, t, NULL, irs, irs ? n_irs : 0, false);
-	/* The watchers hear of it after the UE has its answer. */
-	scscf_changes_flush(s, &chg);
 	if (err)
+		scscf_respond(s, t->txn, 500, "", STR_NULL);
+	else if ((err = send_200(s, t, NULL, irs, irs ? n_irs : 0, false)) < 0)
 		log_warn("deregistration of %.*s: no 200 sent: %s", STR_FMT(t->in.impu),
 			 strerror(-err));
+	/* The watchers hear of it after the UE has its answer. */
+	scscf_changes_flush(s, &chg);
 	return RE_NONE;
 }
 
@@ -1044,12 +1060,16 @@ static enum reg_event act_register(struct scscf *s, struct regtx *t)
 		irs = first->irs;
 		n_irs = first->n_irs;
 	}
-	if (!err)
-		err = send_200(s, t, first, irs, n_irs, p.outbound);
+	if (err) {
+		/* What was applied stays (and is notified); the UE tries again. */
+		log_error("REGISTER %.*s by %.*s: bindings not applied: %s", STR_FMT(t->in.impu),
+			  STR_FMT(t->in.impi), strerror(-err));
+		scscf_respond(s, t->txn, 500, "", STR_NULL);
+	} else if ((err = send_200(s, t, first, irs, n_irs, p.outbound)) < 0) {
+		log_warn("REGISTER %.*s by %.*s: no 200 sent: %s", STR_FMT(t->in.impu),
+			 STR_FMT(t->in.impi), strerror(-err));
+	}
 	scscf_changes_flush(s, &chg);
-	if (err)
-		log_warn("REGISTER %.*s by %.*s: %s", STR_FMT(t->in.impu), STR_FMT(t->in.impi),
-			 strerror(-err));
 	if (t->was_registered)
 		s->stats.refreshes++;
 	else

@@ -9,15 +9,16 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/log.h"
 #include "scscf/ctl.h"
-#include "scscf/ctlsock.h"
 #include "scscf/cx.h"
 #include "scscf/scscf.h"
 #include "scscf/sip_glue.h"
@@ -88,7 +89,7 @@ struct scscf_main {
 	pthread_t loop_thread;
 	struct scscf_glue *glue;
 	struct scscf_cx_client *cx;
-	struct ctlsock *ctl;
+	struct ctl_server *ctl;
 	struct scscf_ctl ctl_ctx;
 	struct loop_timer ready_timer;
 	uint64_t ready_waited_ms;
@@ -155,6 +156,34 @@ static void ready_check(struct loop *loop, struct loop_timer *t)
 		return;
 	}
 	loop_timer_arm(loop, t, 20);
+}
+
+static void aborted_in_freediameter(int sig)
+{
+	static const char line[] = "scscf: freeDiameter aborted in its own shutdown (state was saved)\n";
+	ssize_t n = write(STDERR_FILENO, line, sizeof(line) - 1);
+
+	(void)n;
+	_exit(0);
+}
+
+/*
+ * freeDiameter 1.2.1 may fail an assertion while its threads leave
+ * (libfdproto/fifo.c, fd_fifo_del gives waiters 20 ms), which aborts the
+ * process. By then the S-CSCF's state is committed and closed, so such an
+ * abort must not turn a clean shutdown into a crash: it ends the process
+ * with status 0 and a line in the log.
+ */
+static void stop_diameter(struct scscf_cx_client *cx)
+{
+	struct sigaction sa = { .sa_handler = aborted_in_freediameter }, old;
+
+	if (!cx)
+		return;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGABRT, &sa, &old);
+	scscf_cx_stop(cx);
+	sigaction(SIGABRT, &old, NULL);
 }
 
 static int load_config(const char *path, struct config *cfg)
@@ -224,14 +253,18 @@ static int run(struct scscf_main *m, const struct config *cfg, const char *ctl_p
 	m->s.cx_ctx = m->cx;
 	/* The registrations of the last run, with their timers. */
 	err = scscf_store_load(m->s.store, &m->s, &m->restored);
+	scscf_store_batch(m->s.store, m->loop);
 	if (err) {
 		log_error("cannot read the state in %s: %s", db, strerror(-err));
 		return err;
 	}
-	m->ctl_ctx = (struct scscf_ctl){ .s = &m->s, .cx = m->cx, .glue = m->glue };
-	err = ctlsock_open(m->loop, ctl, scscf_ctl_handle, &m->ctl_ctx, &m->ctl);
-	if (err)
+	m->ctl_ctx = (struct scscf_ctl){ .s = &m->s, .cx = m->cx };
+	err = ctl_server_open(&m->ctl, m->loop, ctl, scscf_ctl_commands, scscf_ctl_n_commands,
+			      &m->ctl_ctx);
+	if (err) {
+		log_error("control socket %s: %s", ctl, strerror(-err));
 		return err;
+	}
 	loop_timer_init(&m->ready_timer, ready_check, m);
 	loop_timer_arm(m->loop, &m->ready_timer, 0);
 	err = loop_run(m->loop);
@@ -296,14 +329,15 @@ int cmd_scscf(int argc, char **argv)
 
 	err = run(m, &cfg, ctl_path);
 
-	ctlsock_close(m->ctl);
+	/* SIP first (nothing new comes in), then the state goes to disk, then Diameter. */
+	ctl_server_close(m->ctl);
 	if (m->loop)
 		loop_timer_cancel(m->loop, &m->ready_timer);
-	scscf_cx_stop(m->cx);
 	scscf_glue_stop(m->glue);
 	if (m->loop)
 		scscf_fini(&m->s);
 	scscf_store_close(m->s.store);
+	stop_diameter(m->cx);
 	loop_destroy(m->loop);
 	slog_drain();
 	config_free(&cfg);

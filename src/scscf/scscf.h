@@ -310,8 +310,21 @@ struct scscf_auth {
 	uint8_t ck[AKA_CK_LEN];
 	uint8_t ik[AKA_IK_LEN];
 	uint64_t expires_ms;            /* wall clock: end of reg-await-auth */
+	bool persisted;                 /* written to the store */
 	struct arena arena;
 };
+
+/*
+ * Pending authentications reach the store at the next checkpoint (every
+ * SCSCF_AUTH_CHECKPOINT_MS, and at a clean stop), not one by one: most
+ * are answered within that time, and a challenge that is both created
+ * and answered in between costs no write at all. A crash loses at most
+ * the challenges of the last interval; their answers get a new challenge.
+ */
+#define SCSCF_AUTH_CHECKPOINT_MS 500
+
+/* Write every pending authentication not yet in the store. */
+void scscf_auth_checkpoint(struct scscf *s);
 
 /* ------------------------------------------------------------------ */
 /* reg-event subscriptions (regevent.c)                               */
@@ -386,6 +399,8 @@ struct scscf {
 	/* Transcript hook for tests: every transition and decision, one line. */
 	void (*trace)(void *ctx, const char *line);
 	void *trace_ctx;
+
+	struct loop_timer auth_checkpoint;
 
 	struct scscf_stats stats;
 	bool stopping;

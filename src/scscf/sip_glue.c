@@ -226,11 +226,6 @@ fail:
 	return err;
 }
 
-void scscf_glue_describe(struct scscf_glue *g, struct buf *out)
-{
-	sip_tpset_describe(sip_stack_transports(g->st), out);
-}
-
 void scscf_glue_stop(struct scscf_glue *g)
 {
 	if (!g)

@@ -17,9 +17,6 @@ struct scscf_glue;
  */
 int scscf_glue_start(struct scscf *s, struct scscf_glue **out);
 
-/* One line per transport, for `status`. */
-void scscf_glue_describe(struct scscf_glue *g, struct buf *out);
-
 /* Free the proxy core and the stack. NULL is a no-op. */
 void scscf_glue_stop(struct scscf_glue *g);
 

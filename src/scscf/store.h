@@ -3,10 +3,12 @@
  * subscriptions and pending authentications in SQLite (DATA/scscf.db),
  * so that a restarted S-CSCF still knows every registration and serves it.
  *
- * Writes go through as they happen (one statement, autocommit), WAL with
- * synchronous=NORMAL: a killed process loses nothing that was written; a
- * power cut may lose the last moments, which the UEs repair by
- * re-registering. The HSS is where durability is strict (SQNs), not here.
+ * Writes go through as they happen, WAL with synchronous=NORMAL: a killed
+ * process loses nothing that was committed; a power cut may lose the last
+ * moments, which the UEs repair by re-registering. The HSS is where
+ * durability is strict (SQNs), not here. On an event loop
+ * (scscf_store_batch()) the changes one wake-up of the loop makes share a
+ * transaction, committed as soon as that work is done.
  *
  * Every SQL statement lives in one table in store.c, prepared at open; the
  * schema is built by migrations counted in PRAGMA user_version, as
@@ -32,7 +34,16 @@ struct scscf_store;
  * newer simreg, -EIO.
  */
 int scscf_store_open(const char *path, struct scscf_store **out);
+/* Commit what is pending, and close. NULL is a no-op. */
 void scscf_store_close(struct scscf_store *st);
+
+/*
+ * Batch the changes made during one loop iteration into one transaction
+ * (committed by a zero-delay timer on `loop`). Without it every change is
+ * its own transaction.
+ */
+struct loop;
+void scscf_store_batch(struct scscf_store *st, struct loop *loop);
 
 int scscf_store_binding_put(struct scscf_store *st, const struct scscf_binding *b);
 int scscf_store_binding_delete(struct scscf_store *st, uint64_t id);

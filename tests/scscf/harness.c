@@ -407,8 +407,8 @@ static void ue_saw_response(struct h *h, struct h_ue *ue, struct str text)
 			const struct sip_cseq *cs;
 			const struct sip_addr *to;
 
-			if (sip_msg_cseq(m, &cs, NULL) == 0 && cs->method_id == SIP_METHOD_SUBSCRIBE && m->status == 200 &&
-			    sip_msg_to(m, &to, NULL) == 0)
+			if (sip_msg_cseq(m, &cs, NULL) == 0 && cs->method_id == SIP_METHOD_SUBSCRIBE &&
+			    m->status == 200 && sip_msg_to(m, &to, NULL) == 0)
 				str_copy(ue->sub_to_tag, sizeof(ue->sub_to_tag), to->tag);
 		}
 	}
@@ -605,9 +605,10 @@ static void stop(struct h *h)
 {
 	if (!h->started)
 		return;
+	/* A clean stop: what is pending reaches the store, then it closes. */
+	scscf_fini(&h->s);
 	scscf_store_close(h->s.store);
 	h->s.store = NULL;
-	scscf_fini(&h->s);
 	h->started = false;
 }
 

@@ -54,6 +54,8 @@ write_config() {
 	cat >"$work/deploy.yaml" <<YAML
 log:
   level: info
+loop:
+  shutdown_grace: 1s
 hss:
   diameter:
     listen: 127.0.0.1:$hss_port
@@ -125,9 +127,10 @@ stop_hss() {
 	hss_pid=
 }
 
-# ctl WORDS...: one request on the S-CSCF's control socket, the JSON answer.
+# ctl WORDS...: one request on the S-CSCF's control socket (simreg ctl
+# scscf), the JSON answer.
 ctl() {
-	echo "$*" | socat -t 5 - "UNIX-CONNECT:$work/data/scscf.ctl"
+	"$SIMREG" ctl --data "$work/data" scscf "$@" || true
 }
 
 # json FILTER: read JSON on stdin with python3 and print the filter's value.
@@ -146,7 +149,6 @@ fail() {
 # --- SIPp ------------------------------------------------------------------
 
 command -v sipp >/dev/null || { echo "sipp is not installed (scripts/deps.sh)" >&2; exit 1; }
-command -v socat >/dev/null || { echo "socat is not installed (scripts/deps.sh)" >&2; exit 1; }
 SIPPLOG="python3 $here/sipplog.py"
 
 # scenario NAME.xml.in OUT VAR=VALUE...: fill in a SIPp scenario template.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SIPp's AKA client (sip-tester) against simreg scscf and simreg hss:
-# register, refresh, deregister, and an unknown IMPI refused with 403. The
+# register, refresh, deregister, an unknown IMPI refused with 403, and a
+# registration over TCP. The
 # 200 OKs are checked (Service-Route, P-Associated-URI, Contact with its
 # expiry), and so are the S-CSCF's bindings (control socket) and the
 # HSS's registration state (simreg ctl subscriber show).
@@ -64,6 +65,12 @@ expect "the HSS has alice not registered" "$(hss_state)" "not-registered"
 
 sipp_run unknown "$work/unknown.xml" "$ue_port" || fail "unknown IMPI (expected 403)"
 expect "unknown IMPI: 403" "$($SIPPLOG status "$work/unknown.msg")" 403
+
+# The same over TCP: SIPp connects to the S-CSCF's TCP listener.
+sipp_ue register-tcp "$work/register.xml" "$ue_port" -t t1 || fail "register over TCP"
+expect "TCP: 401 then 200" "$($SIPPLOG status "$work/register-tcp.msg" | tr '\n' ' ')" "401 200 "
+grep -q '^Via: SIP/2.0/TCP' "$work/register-tcp.msg" || fail "SIPp did not use TCP"
+expect "TCP: one binding" "$(ctl bindings sip:alice@ims.test | json "len(d['bindings'])")" 1
 
 stop_scscf
 grep -q 'shutdown complete' "$work/scscf.log" || fail "no clean shutdown"
