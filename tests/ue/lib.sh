@@ -175,7 +175,7 @@ ue_ctl() {
 }
 
 scscf_ctl() {
-	"$SIMREG" ctl ue --ctl "$work/scscf/scscf.ctl" "$@"
+	"$SIMREG" ctl scscf --ctl "$work/scscf/scscf.ctl" "$@"
 }
 
 # state ACCESS : the access's registration state.
