@@ -48,7 +48,7 @@ struct sip_proxy {
 	struct sip_stack *st;
 	const struct sip_proxy_ops *ops;
 	void *ctx;
-	struct slots ctxs;
+	struct sip_slots ctxs;
 	struct sip_msg msg;  /* the request being forwarded, when the component gave none */
 	struct sip_msg resp; /* a stored response, re-parsed for aggregation */
 	struct buf out;
@@ -69,7 +69,7 @@ int sip_proxy_create(struct sip_proxy **out, struct sip_stack *st, const struct 
 	px->st = st;
 	px->ops = ops;
 	px->ctx = ctx;
-	slots_init(&px->ctxs);
+	sip_slots_init(&px->ctxs);
 	sip_msg_init(&px->msg);
 	sip_msg_init(&px->resp);
 	buf_init(&px->out);
@@ -86,7 +86,7 @@ static void ctx_free(struct px_ctx *c)
 		if (!c->b[i].status)
 			sip_client_txn_detach(px->st, c->b[i].ctid);
 	}
-	slots_remove(&px->ctxs, c->id);
+	sip_slots_remove(&px->ctxs, c->id);
 	arena_destroy(&c->arena);
 	free(c);
 }
@@ -98,9 +98,9 @@ void sip_proxy_destroy(struct sip_proxy *px)
 
 	if (!px)
 		return;
-	while ((c = slots_next(&px->ctxs, &pos)))
+	while ((c = sip_slots_next(&px->ctxs, &pos)))
 		ctx_free(c);
-	slots_free(&px->ctxs);
+	sip_slots_free(&px->ctxs);
 	buf_free(&px->out);
 	free(px);
 }
@@ -414,7 +414,7 @@ static void on_response(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t
 			struct sip_rx *rx)
 {
 	struct sip_proxy *px = ctx;
-	struct px_ctx *c = slots_get(&px->ctxs, ref);
+	struct px_ctx *c = sip_slots_get(&px->ctxs, ref);
 	unsigned status = rx->msg->status;
 	struct px_branch *b = c ? find_branch(c, id) : NULL;
 	unsigned idx;
@@ -473,7 +473,7 @@ static void on_response(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t
 static void on_failure(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref, int err)
 {
 	struct sip_proxy *px = ctx;
-	struct px_ctx *c = slots_get(&px->ctxs, ref);
+	struct px_ctx *c = sip_slots_get(&px->ctxs, ref);
 	struct px_branch *b = c ? find_branch(c, id) : NULL;
 
 	if (!b)
@@ -622,7 +622,7 @@ int sip_proxy_forward(struct sip_proxy *px, const struct sip_proxy_req *req, uin
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto out;
-	c->id = slots_add(&px->ctxs, c);
+	c->id = sip_slots_add(&px->ctxs, c);
 	if (!c->id) {
 		free(c);
 		c = NULL;
@@ -672,7 +672,7 @@ out:
 
 int sip_proxy_cancel(struct sip_proxy *px, uint64_t ref)
 {
-	struct px_ctx *c = slots_get(&px->ctxs, ref);
+	struct px_ctx *c = sip_slots_get(&px->ctxs, ref);
 
 	if (!c)
 		return -ENOENT;
