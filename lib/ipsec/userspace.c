@@ -154,6 +154,8 @@ static int us_install(struct ipsec_backend *b, const struct ipsec_sa_set *set)
 		if (ret)
 			goto fail;
 		a->esp.pad_blocks_max = b->cfg.pad_blocks_max;
+		if (sa->dir == IPSEC_DIR_OUT)
+			a->esp.seq = set->p.seq_start[i];
 		if (sa->dir == IPSEC_DIR_IN) {
 			struct spi_key k;
 

@@ -33,6 +33,8 @@ int ctl_open_store(struct ctl *c, bool create, struct store **out);
 
 /* Objects: argv[0] is the object name, the verb follows. */
 int ctl_subscriber(struct ctl *c, int argc, char **argv);
+/* A running UE's control socket (src/ctl/ue.c). */
+int ctl_ue(struct ctl *c, int argc, char **argv);
 /* One request to a running S-CSCF's control socket (scscf.c). */
 int ctl_scscf(struct ctl *c, int argc, char **argv);
 

@@ -218,9 +218,38 @@ static void write_member(struct json_writer *w, const struct lab_member *m)
 	json_end_array(w);
 	json_kv_cstring(w, "ready", m->ready);
 	json_kv_cstring(w, "log", m->log);
+	if (m->fn_kind) {
+		json_kv_cstring(w, "kind", m->fn_kind);
+		json_kv_cstring(w, "config", m->config);
+		json_kv_cstring(w, "data", m->data);
+		json_kv_cstring(w, "ctl", m->ctl);
+		json_kv_cstring(w, "keylog", m->keylog);
+	}
 	json_kv_int(w, "pid", m->proc.pid);
 	json_key(w, "start_time");
 	json_uint(w, m->proc.start_time);
+	json_end_object(w);
+}
+
+static void write_deploy(struct json_writer *w, const struct lab_deploy_rec *d)
+{
+	json_key(w, "deployment");
+	json_begin_object(w);
+	json_kv_cstring(w, "mechanism", d->mechanism);
+	json_kv_cstring(w, "binding", d->binding);
+	json_kv_cstring(w, "ue_binding", d->ue_binding);
+	json_kv_cstring(w, "backend", d->backend);
+	json_kv_cstring(w, "ue_backend", d->ue_backend);
+	json_key(w, "subscriber");
+	json_begin_object(w);
+	json_kv_cstring(w, "impi", d->impi);
+	json_kv_cstring(w, "impu", d->impu);
+	json_kv_cstring(w, "derived_impi", d->derived_rule);
+	/* The lab's subscriber uses published test keys (TS 35.208 test
+	 * set 1), so that anyone can recompute its vectors from a capture. */
+	json_kv_cstring(w, "k", d->k);
+	json_kv_cstring(w, "opc", d->opc);
+	json_end_object(w);
 	json_end_object(w);
 }
 
@@ -242,6 +271,8 @@ static int state_write(struct lab *lab)
 	json_kv_cstring(&w, "summary", lab->summary);
 	json_kv_cstring(&w, "state", lab->state);
 	json_kv_cstring(&w, "error", lab->error);
+	if (lab->deploy.present)
+		write_deploy(&w, &lab->deploy);
 	if (lab->plan)
 		write_topology(&w, lab);
 	for (int kind = LAB_MEMBER_CAPTURE; kind <= LAB_MEMBER_FUNCTION; kind++) {
@@ -308,6 +339,11 @@ static int read_member(struct lab *lab, const struct json_value *o, enum lab_mem
 	m->pcap = get_cstr(lab, o, "file");
 	m->ifname = get_cstr(lab, o, "interface");
 	m->marker_dst = get_cstr(lab, o, "marker_dst");
+	m->fn_kind = get_cstr(lab, o, "kind");
+	m->config = get_cstr(lab, o, "config");
+	m->data = get_cstr(lab, o, "data");
+	m->ctl = get_cstr(lab, o, "ctl");
+	m->keylog = get_cstr(lab, o, "keylog");
 	if (!m->name || json_get_int(o, "pid", &pid) || json_get_int(o, "start_time", &start) ||
 	    pid < 0 || pid > INT_MAX || start < 0)
 		return -EINVAL;
@@ -335,6 +371,27 @@ static int read_doc(struct lab *lab, const struct json_value *root)
 	lab->summary = get_cstr(lab, root, "summary");
 	lab->state = get_cstr(lab, root, "state");
 	lab->error = get_cstr(lab, root, "error");
+	v = json_get(root, "deployment");
+	if (v && v->type == JSON_OBJECT) {
+		const struct json_value *sub = json_get(v, "subscriber");
+		struct lab_deploy_rec *d = &lab->deploy;
+
+		d->present = true;
+		d->mechanism = get_cstr(lab, v, "mechanism");
+		d->binding = get_cstr(lab, v, "binding");
+		d->ue_binding = get_cstr(lab, v, "ue_binding");
+		d->backend = get_cstr(lab, v, "backend");
+		d->ue_backend = get_cstr(lab, v, "ue_backend");
+		if (sub && sub->type == JSON_OBJECT) {
+			d->impi = get_cstr(lab, sub, "impi");
+			d->impu = get_cstr(lab, sub, "impu");
+			d->derived_rule = get_cstr(lab, sub, "derived_impi");
+			d->k = get_cstr(lab, sub, "k");
+			d->opc = get_cstr(lab, sub, "opc");
+		}
+		if (!d->mechanism || !d->binding || !d->impi || !d->impu)
+			return -EINVAL;
+	}
 	v = json_get(root, "namespaces");
 	if (v && v->type == JSON_ARRAY) {
 		json_for_each(ns, v) {
@@ -618,21 +675,21 @@ static bool valid_name(const char *s)
 	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(s);
 }
 
-static int check_fns(const struct lab_up_opts *o, const struct lab_plan *plan)
+static int check_fns(const struct lab_fn_spec *fns, size_t n_fns, const struct lab_plan *plan)
 {
-	if (o->n_fns + plan->n_captures > LAB_MAX_MEMBERS) {
+	if (n_fns + plan->n_captures > LAB_MAX_MEMBERS) {
 		log_error("at most %zu processes", LAB_MAX_MEMBERS - plan->n_captures);
 		return -E2BIG;
 	}
-	for (size_t i = 0; i < o->n_fns; i++) {
-		const struct lab_fn_spec *f = &o->fns[i];
+	for (size_t i = 0; i < n_fns; i++) {
+		const struct lab_fn_spec *f = &fns[i];
 
 		if (!valid_name(f->name)) {
 			log_error("process name '%s': use [a-z0-9_-], at most 32", f->name);
 			return -EINVAL;
 		}
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(o->fns[j].name, f->name) == 0) {
+			if (strcmp(fns[j].name, f->name) == 0) {
 				log_error("process name '%s' used twice", f->name);
 				return -EINVAL;
 			}
@@ -730,10 +787,11 @@ static int start_captures(struct lab *lab, const struct lab_up_opts *o)
 	return 0;
 }
 
-static int start_functions(struct lab *lab, const struct lab_up_opts *o)
+static int start_functions(struct lab *lab, const struct lab_up_opts *o,
+			   const struct lab_fn_spec *fns, size_t n_fns)
 {
-	for (size_t i = 0; i < o->n_fns; i++) {
-		const struct lab_fn_spec *f = &o->fns[i];
+	for (size_t i = 0; i < n_fns; i++) {
+		const struct lab_fn_spec *f = &fns[i];
 		struct lab_member *m = &lab->members[lab->n_members];
 		int node = lab_node_index(lab->plan->topo, f->role);
 		int rc;
@@ -745,6 +803,11 @@ static int start_functions(struct lab *lab, const struct lab_up_opts *o)
 		m->netns = lab->ns[node];
 		m->argv = f->argv;
 		m->ready = f->ready;
+		m->fn_kind = f->kind;
+		m->config = f->config;
+		m->data = f->data;
+		m->ctl = f->ctl;
+		m->keylog = f->keylog;
 		m->log = in_dir(lab, f->name, ".log");
 		if (!m->log)
 			return -ENOMEM;
@@ -752,6 +815,60 @@ static int start_functions(struct lab *lab, const struct lab_up_opts *o)
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+/*
+ * Configuration files, data directories and the subscriber of the
+ * topology's network functions, as processes to start (after the captures,
+ * in table order).
+ */
+static int deploy_functions(struct lab *lab, const struct lab_topology *t,
+			    const struct lab_deploy_opts *opts, const struct lab_fn_spec **out,
+			    size_t *n_out)
+{
+	struct lab_deployment *d = arena_alloc(&lab->arena, sizeof(*d));
+	struct lab_fn_spec *fns;
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	rc = lab_deploy_prepare(t, opts, lab->dir, &lab->arena, d);
+	if (rc)
+		return rc;
+	fns = arena_alloc(&lab->arena, (d->n_fns ? d->n_fns : 1) * sizeof(*fns));
+	if (!fns)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_fns; i++) {
+		const struct lab_deployed_fn *df = &d->fns[i];
+
+		fns[i] = (struct lab_fn_spec){
+			.name = df->spec->name,
+			.role = df->spec->role,
+			.ready = df->ready,
+			.argv = df->argv,
+			.kind = lab_fn_kind_name(df->spec->kind),
+			.config = df->config,
+			.data = df->data,
+			.ctl = df->ctl,
+			.keylog = df->keylog,
+		};
+	}
+	lab->deploy = (struct lab_deploy_rec){
+		.present = true,
+		.mechanism = d->o.mechanism,
+		.binding = d->o.binding,
+		.ue_binding = d->o.ue_binding,
+		.backend = d->o.backend,
+		.ue_backend = d->o.ue_backend,
+		.impi = LAB_IMPI,
+		.impu = LAB_IMPU,
+		.derived_rule = LAB_DERIVED_RULE,
+		.k = LAB_K,
+		.opc = LAB_OPC,
+	};
+	*out = fns;
+	*n_out = d->n_fns;
 	return 0;
 }
 
@@ -774,6 +891,8 @@ int lab_up(const struct lab_up_opts *o)
 	struct lab_plan plan;
 	struct lab lab;
 	const char *existing[1];
+	const struct lab_fn_spec *fns = o->fns;
+	size_t n_fns = o->n_fns;
 	char *abs = NULL;
 	int rc;
 
@@ -791,7 +910,7 @@ int lab_up(const struct lab_up_opts *o)
 	}
 	rc = lab_plan_compute(t, &plan);
 	if (!rc)
-		rc = check_fns(o, &plan);
+		rc = check_fns(fns, n_fns, &plan);
 	if (rc)
 		goto out;
 	if (mkdir(o->dir, 0755) && errno != EEXIST) {
@@ -828,6 +947,13 @@ int lab_up(const struct lab_up_opts *o)
 		}
 	}
 	lab.n_ns = t->n_nodes;
+	if (o->deploy) {
+		rc = deploy_functions(&lab, t, o->deploy, &fns, &n_fns);
+		if (!rc)
+			rc = check_fns(fns, n_fns, &plan);
+		if (rc)
+			goto out;
+	}
 	log_info("lab %s: building topology %s in %s", lab.id, t->name, abs);
 
 	/* From here on, every failure undoes what was done. */
@@ -837,7 +963,7 @@ int lab_up(const struct lab_up_opts *o)
 	if (!rc)
 		rc = start_captures(&lab, o);
 	if (!rc)
-		rc = start_functions(&lab, o);
+		rc = start_functions(&lab, o, fns, n_fns);
 	if (!rc) {
 		lab.state = "up";
 		rc = state_write(&lab);
@@ -864,6 +990,24 @@ out:
 	lab_free(&lab);
 	free(abs);
 	return rc;
+}
+
+const struct lab_member *lab_function(const struct lab *lab, const char *name)
+{
+	for (size_t i = 0; i < lab->n_members; i++)
+		if (lab->members[i].kind == LAB_MEMBER_FUNCTION &&
+		    strcmp(lab->members[i].name, name) == 0)
+			return &lab->members[i];
+	return NULL;
+}
+
+const struct lab_member *lab_function_of_kind(const struct lab *lab, const char *kind)
+{
+	for (size_t i = 0; i < lab->n_members; i++)
+		if (lab->members[i].kind == LAB_MEMBER_FUNCTION && lab->members[i].fn_kind &&
+		    strcmp(lab->members[i].fn_kind, kind) == 0)
+			return &lab->members[i];
+	return NULL;
 }
 
 /* ---- status -------------------------------------------------------------- */
@@ -932,7 +1076,8 @@ int lab_status(const char *dir, FILE *out)
 
 /* ---- plan ------------------------------------------------------------------ */
 
-int lab_print_plan(const char *name, bool commands, FILE *out)
+int lab_print_plan(const char *name, bool commands, const struct lab_deploy_opts *configs,
+		   FILE *out)
 {
 	const struct lab_topology *t = lab_topology_find(name);
 	struct lab_plan plan;
@@ -945,6 +1090,23 @@ int lab_print_plan(const char *name, bool commands, FILE *out)
 	if (rc)
 		return rc;
 	arena_init(&a, 0, 0);
+	if (configs) {
+		struct lab_deploy_opts o = *configs;
+
+		if (!o.ue_binding)
+			o.ue_binding = "registration";
+		if (!o.ue_backend)
+			o.ue_backend = o.backend;
+		for (size_t i = 0; !rc && i < t->n_functions; i++) {
+			const char *yaml;
+
+			rc = lab_deploy_yaml(t, &t->functions[i], &o, "DIR", &a, &yaml);
+			if (!rc)
+				fprintf(out, "%s==> DIR/%s.yaml <==\n%s", i ? "\n" : "",
+					t->functions[i].name, yaml);
+		}
+		goto out;
+	}
 	if (commands) {
 		struct lab_cmd *cmds;
 		size_t n;
@@ -1007,6 +1169,14 @@ int lab_print_plan(const char *name, bool commands, FILE *out)
 	for (size_t i = 0; i < plan.n_captures; i++)
 		fprintf(out, "  DIR/%s.pcap  on %s in simreg-ID-%s\n", plan.captures[i].name,
 			plan.captures[i].ifname, t->nodes[plan.captures[i].node].role);
+	fprintf(out, "\nnetwork functions, started in this order:\n");
+	for (size_t i = 0; i < t->n_functions; i++) {
+		const struct lab_function_spec *f = &t->functions[i];
+
+		fprintf(out, "  %-8s simreg %-5s in simreg-ID-%-8s DIR/%s.yaml, DIR/%s/, "
+			     "DIR/%s.log\n",
+			f->name, lab_fn_kind_name(f->kind), f->role, f->name, f->name, f->name);
+	}
 out:
 	arena_destroy(&a);
 	return rc;

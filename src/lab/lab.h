@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #include "core/arena.h"
+#include "lab/deploy.h"
 #include "lab/netns.h"
 #include "lab/supervisor.h"
 #include "lab/topology.h"
@@ -49,6 +50,12 @@ struct lab_fn_spec {
 	const char *role;        /* namespace (node role) it runs in */
 	const char *ready;       /* text it prints when ready */
 	const char *const *argv; /* NULL-terminated */
+	/* For a network function (deploy.h), recorded in lab.json; else NULL. */
+	const char *kind;   /* "hss", "scscf", "pcscf", "ue" */
+	const char *config; /* its deployment file */
+	const char *data;   /* its data directory */
+	const char *ctl;    /* its control socket */
+	const char *keylog; /* its ESP key log */
 };
 
 struct lab_up_opts {
@@ -58,6 +65,9 @@ struct lab_up_opts {
 	int grace_ms;         /* SIGTERM to SIGKILL, when undoing */
 	const struct lab_fn_spec *fns;
 	size_t n_fns;
+	/* If not NULL: run the topology's network functions, configured so
+	 * (deploy.h), instead of @fns. */
+	const struct lab_deploy_opts *deploy;
 	/* Set by a signal handler to abandon (and undo) the build; may be NULL. */
 	const volatile sig_atomic_t *cancel;
 };
@@ -76,11 +86,24 @@ struct lab_member {
 	const char *log;
 	const char *ready;
 	const char *const *argv;
+	/* network functions (NULL for other processes) */
+	const char *fn_kind;
+	const char *config;
+	const char *data;
+	const char *ctl;
+	const char *keylog;
 	/* captures */
 	const char *pcap;
 	const char *ifname;
 	const char *marker_dst;
 	struct lab_proc proc;
+};
+
+/* How a lab's network functions were configured (lab.json "deployment"). */
+struct lab_deploy_rec {
+	bool present;
+	const char *mechanism, *binding, *ue_binding, *backend, *ue_backend;
+	const char *impi, *impu, *derived_rule, *k, *opc;
 };
 
 struct lab {
@@ -97,7 +120,13 @@ struct lab {
 	size_t n_ns;
 	struct lab_member members[LAB_MAX_MEMBERS];
 	size_t n_members;
+	struct lab_deploy_rec deploy;
 };
+
+/* The member of @lab that is the network function @name, or NULL. */
+const struct lab_member *lab_function(const struct lab *lab, const char *name);
+/* The first network function of kind @kind ("ue"), or NULL. */
+const struct lab_member *lab_function_of_kind(const struct lab *lab, const char *kind);
 
 /*
  * The lab id of directory @dir: six hex digits of a 32-bit FNV-1a hash of
@@ -121,8 +150,11 @@ int lab_down(const char *dir, int grace_ms);
 int lab_status(const char *dir, FILE *out);
 
 /* Print topology @name's plan: nodes, interfaces, addresses, routes,
- * services, captures; with @commands, the commands that build it. */
-int lab_print_plan(const char *name, bool commands, FILE *out);
+ * services, captures; with @commands, the commands that build it; with
+ * @configs (not NULL), the deployment file of each network function as
+ * `up` would write it for those options, in lab directory "DIR". */
+int lab_print_plan(const char *name, bool commands, const struct lab_deploy_opts *configs,
+		   FILE *out);
 
 /*
  * Read DIR/lab.json into @lab (initialising its arena; lab_free() it).

@@ -12,12 +12,15 @@
 /*
  * Ports follow the usual IMS lab habit (Kamailio's IMS examples and
  * open5gs): P-CSCF 5060, S-CSCF 6060, Diameter 3868 (RFC 6733 section
- * 2.1). Protected ports (TS 33.203 clause 7.1) are negotiated per
- * registration and are not part of the plan.
+ * 2.1), and 5070 for the application server. Protected ports (TS 33.203
+ * clause 7.1) are negotiated per registration and are not part of the plan.
  */
 #define SIP_PCSCF 5060
 #define SIP_SCSCF 6060
 #define DIAMETER 3868
+/* The application server the lab plays (SIPp sending a MESSAGE to the
+ * IMPU from the core, as an AS or another user's S-CSCF would). */
+#define SIP_AS 5070
 
 #define A LAB_PLANE_ACCESS
 #define C LAB_PLANE_CORE
@@ -50,6 +53,14 @@ static const struct lab_service_spec t1_services[] = {
 	{ "pcscf-core", "pcscf", C, 1, 2, "udp+tcp", SIP_PCSCF, NULL },
 	{ "scscf", "core", C, 0, 1, "udp+tcp", SIP_SCSCF, NULL },
 	{ "hss", "core", C, 0, 2, "tcp", DIAMETER, NULL },
+	{ "as", "core", C, 0, 3, "udp", SIP_AS, NULL },
+};
+
+static const struct lab_function_spec t1_functions[] = {
+	{ "hss", "core", LAB_FN_HSS },
+	{ "scscf", "core", LAB_FN_SCSCF },
+	{ "pcscf", "pcscf", LAB_FN_PCSCF },
+	{ "ue", "ue", LAB_FN_UE },
 };
 
 static const struct lab_topology t1 = {
@@ -59,6 +70,7 @@ static const struct lab_topology t1 = {
 	.links = t1_links, .n_links = N(t1_links),
 	.stubs = core_stubs, .n_stubs = N(core_stubs),
 	.services = t1_services, .n_services = N(t1_services),
+	.functions = t1_functions, .n_functions = N(t1_functions),
 };
 
 /* ---- T2: one P-CSCF per access ----------------------------------------- */
@@ -93,6 +105,15 @@ static const struct lab_service_spec t2_services[] = {
 	{ "pcscf-b-core", "pcscf-b", C, 2, 2, "udp+tcp", SIP_PCSCF, NULL },
 	{ "scscf", "core", C, 0, 1, "udp+tcp", SIP_SCSCF, NULL },
 	{ "hss", "core", C, 0, 2, "tcp", DIAMETER, NULL },
+	{ "as", "core", C, 0, 3, "udp", SIP_AS, NULL },
+};
+
+static const struct lab_function_spec t2_functions[] = {
+	{ "hss", "core", LAB_FN_HSS },
+	{ "scscf", "core", LAB_FN_SCSCF },
+	{ "pcscf-a", "pcscf-a", LAB_FN_PCSCF },
+	{ "pcscf-b", "pcscf-b", LAB_FN_PCSCF },
+	{ "ue", "ue", LAB_FN_UE },
 };
 
 static const struct lab_topology t2 = {
@@ -102,6 +123,7 @@ static const struct lab_topology t2 = {
 	.links = t2_links, .n_links = N(t2_links),
 	.stubs = core_stubs, .n_stubs = N(core_stubs),
 	.services = t2_services, .n_services = N(t2_services),
+	.functions = t2_functions, .n_functions = N(t2_functions),
 };
 
 #undef A
@@ -116,6 +138,26 @@ const struct lab_topology *lab_topology_find(const char *name)
 		if (strcmp(lab_topologies[i]->name, name) == 0)
 			return lab_topologies[i];
 	return NULL;
+}
+
+const char *lab_fn_kind_name(enum lab_fn_kind k)
+{
+	static const char *const names[] = {
+		[LAB_FN_HSS] = "hss",
+		[LAB_FN_SCSCF] = "scscf",
+		[LAB_FN_PCSCF] = "pcscf",
+		[LAB_FN_UE] = "ue",
+	};
+
+	return (unsigned)k < N(names) ? names[k] : "?";
+}
+
+bool lab_service_of(const struct lab_service_spec *s, const struct lab_function_spec *f)
+{
+	size_t n = strlen(f->name);
+
+	return strncmp(s->name, f->name, n) == 0 && (s->name[n] == 0 || s->name[n] == '-') &&
+	       strcmp(s->role, f->role) == 0;
 }
 
 int lab_node_index(const struct lab_topology *t, const char *role)
@@ -201,6 +243,33 @@ static int check_end(const struct lab_topology *t, const struct lab_link_spec *l
 	return 0;
 }
 
+/* Every function runs in a known node; all but the UE serve something. */
+static int check_functions(const struct lab_topology *t)
+{
+	for (size_t i = 0; i < t->n_functions; i++) {
+		const struct lab_function_spec *f = &t->functions[i];
+		size_t n = 0;
+
+		if (lab_node_index(t, f->role) < 0) {
+			log_error("topology %s: function %s runs in unknown node '%s'", t->name,
+				  f->name, f->role);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < t->n_services; j++)
+			n += lab_service_of(&t->services[j], f);
+		if (n == 0 && f->kind != LAB_FN_UE) {
+			log_error("topology %s: function %s has no service", t->name, f->name);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t->functions[j].name, f->name) == 0) {
+				log_error("topology %s: function %s twice", t->name, f->name);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
 static int check_topology(const struct lab_topology *t)
 {
 	if (t->n_nodes > LAB_MAX_NODES || t->n_links > LAB_MAX_LINKS ||
@@ -261,7 +330,7 @@ static int check_topology(const struct lab_topology *t)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return check_functions(t);
 }
 
 /* ---- routes ------------------------------------------------------------ */

@@ -75,6 +75,28 @@ struct lab_service_spec {
 	const char *access;    /* access it serves, or NULL */
 };
 
+/* The network functions a topology runs (DESIGN.md section 1). */
+enum lab_fn_kind {
+	LAB_FN_HSS,
+	LAB_FN_SCSCF,
+	LAB_FN_PCSCF,
+	LAB_FN_UE,
+};
+
+/*
+ * A network function of a topology: its process name (also its log,
+ * DIR/<name>.log, and its configuration, DIR/etc/<name>.yaml) and the node
+ * it runs in. Its addresses are those of its services: the services named
+ * <name> or <name>-<something> (the P-CSCF "pcscf" of T1 listens on
+ * pcscf-wlan, pcscf-umts and pcscf-core). Functions start in table order,
+ * so a function comes after the ones it connects to.
+ */
+struct lab_function_spec {
+	const char *name;
+	const char *role;
+	enum lab_fn_kind kind;
+};
+
 struct lab_topology {
 	const char *name;
 	const char *summary;
@@ -86,6 +108,8 @@ struct lab_topology {
 	size_t n_stubs;
 	const struct lab_service_spec *services;
 	size_t n_services;
+	const struct lab_function_spec *functions;
+	size_t n_functions;
 };
 
 /* The topologies, in order (t1, t2). */
@@ -94,6 +118,12 @@ extern const size_t lab_n_topologies;
 
 /* The topology called @name ("t1"), or NULL. */
 const struct lab_topology *lab_topology_find(const char *name);
+
+/* "hss", "scscf", "pcscf", "ue". */
+const char *lab_fn_kind_name(enum lab_fn_kind k);
+
+/* True if service @s belongs to function @f (see struct lab_function_spec). */
+bool lab_service_of(const struct lab_service_spec *s, const struct lab_function_spec *f);
 
 /* Index of the node @role in @t, or -1. */
 int lab_node_index(const struct lab_topology *t, const char *role);

@@ -33,12 +33,35 @@ for t in t1 t2; do
 		n=$((n + 1))
 	done
 done
+# The deployment files `up` writes, for one set of options per topology.
+declare -A config_opts=(
+	[t1]="--mechanism modified-impi+outbound --binding impi --backend userspace"
+	[t2]="--mechanism regevent-probe --backend xfrm --ue-backend userspace --no-keys"
+)
+for t in t1 t2; do
+	read -r -a opts <<<"${config_opts[$t]}"
+	"$SIMREG" lab plan --topology "$t" --configs "${opts[@]}" >"$work/out"
+	golden="$here/golden/configs-$t.txt"
+	if [ -n "${SIMREG_REGEN:-}" ]; then
+		cp "$work/out" "$golden"
+	elif ! diff -u "$golden" "$work/out"; then
+		fail "configs $t differs from $golden"
+	fi
+	n=$((n + 1))
+	# Each file must pass the functions' own validation.
+	awk -v d="$work" '/^==> DIR\/.*\.yaml <==$/ { f = d "/" $2; sub("DIR/", "", f); next }
+		f { print > f }' "$work/out"
+	for y in "$work"/*.yaml; do
+		"$SIMREG" config check "$y" || fail "configs $t: $(basename "$y") is not valid"
+		rm -f "$y"
+	done
+done
 echo "transcripts: $n compared"
 
 # ---- usage errors ----------------------------------------------------------
 # args | text the message must contain
 usage_cases=(
-	"lab|expected up, down, status or plan"
+	"lab|expected demo, matrix, up, run, evidence, diagram, down, status or plan"
 	"lab sideways|unknown subcommand 'sideways'"
 	"lab plan|--topology must be t1 or t2"
 	"lab plan --topology t3|--topology must be t1 or t2"
@@ -51,6 +74,20 @@ usage_cases=(
 	"lab up --topology t1 --dir d --exec x ue ready|expected ROLE READY CMD"
 	"lab up --topology t1 --dir d --exec x ue ready sh|expected ROLE READY CMD"
 	"lab plan --topology t1 extra|unexpected argument 'extra'"
+	"lab up --topology t1 --dir d --mechanism twice|--mechanism: no 'twice'"
+	"lab up --topology t1 --dir d --binding flow|--binding: no 'flow'"
+	"lab up --topology t1 --dir d --backend kernel|--backend: no 'kernel'"
+	"lab up --topology t1 --dir d --ue-backend esp|--ue-backend: no 'esp'"
+	"lab up --topology t1 --dir d --mechanism outbound --exec x ue ready sh ;|--exec runs your processes"
+	"lab down --dir d --mechanism none|option --mechanism does not apply"
+	"lab plan --topology t1 --mechanism none|go with --configs"
+	"lab plan --topology t1 --configs --commands|--commands or --configs"
+	"lab run --dir d|expected steps"
+	"lab matrix --jobs 0|--jobs: 1 to 24"
+	"lab matrix --jobs many|'many' is not a number of processes"
+	"lab demo --notice-wait 9999|--notice-wait: at most 600"
+	"lab evidence|--dir is required"
+	"lab diagram --dir d extra|unexpected argument 'extra'"
 )
 for c in "${usage_cases[@]}"; do
 	read -r -a args <<<"${c%%|*}"

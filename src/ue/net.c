@@ -1,0 +1,371 @@
+/*
+ * net.c - the UE over the SIP stack and the IPsec backend.
+ */
+#define SLOG_COMPONENT "ue"
+#include "ue/net.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "sip/print.h"
+#include "sip/stun.h"
+#include "ue/msg.h"
+
+static struct ue_net_access *nacc(struct ue_net *net, const struct ue_access *a)
+{
+	return &net->acc[a->n - 1];
+}
+
+/* ---- protected ports ---------------------------------------------------- */
+
+static int port_get(struct ue_net *net, struct ue_access *a, uint16_t port)
+{
+	int rc = ipsec_sip_port_get(net->ports, &a->local_ip, port, NULL);
+
+	if (rc)
+		log_error("%s: cannot open protected port %u: %s", a->cfg.name, port,
+			  strerror(-rc));
+	return rc;
+}
+
+static void port_put(struct ue_net *net, struct ue_access *a, uint16_t port)
+{
+	ipsec_sip_port_put(net->ports, &a->local_ip, port);
+}
+
+static struct ue_access *access_of_flow(struct ue_net *net, const struct sip_flow *f)
+{
+	struct ipsec_addr local;
+
+	if (!net->ue || ipsec_addr_from_sockaddr(&f->local, &local, NULL))
+		return NULL;
+	return ue_access_by_local(net->ue, &local);
+}
+
+/* ---- the environment ---------------------------------------------------- */
+
+static void on_client_response(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref,
+			       struct sip_rx *rx);
+static void on_client_failure(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref,
+			      int err);
+
+static const struct sip_client_ops client_ops = {
+	.response = on_client_response,
+	.failure = on_client_failure,
+};
+
+/*
+ * Where a request of access a goes: from its listener to the P-CSCF's SIP
+ * port, or over SA1 from port_uc to port_ps (UDP, the protected ports'
+ * only transport).
+ */
+static void dest_flow(struct ue_net *net, struct ue_access *a, const struct ue_sa *sa,
+		      struct sip_flow *f)
+{
+	union sip_sockaddr remote = a->cfg.pcscf;
+
+	if (!sa) {
+		sip_flow_to(f, a->cfg.proto, &remote);
+		f->tp = nacc(net, a)->tp;
+		f->local = a->cfg.local;
+		return;
+	}
+	sip_sockaddr_set_port(&remote, sa->set.p.server.port_s);
+	sip_flow_to(f, SIP_TRANSPORT_UDP, &remote);
+	f->tp = ipsec_sip_port_tp(net->ports, &a->local_ip, sa->set.p.client.port_c);
+	f->local = a->cfg.local;
+	sip_sockaddr_set_port(&f->local, sa->set.p.client.port_c);
+}
+
+static int net_send(void *ctx, struct ue_access *a, const struct ue_sa *sa, struct str msg,
+		    uint64_t ref)
+{
+	struct ue_net *net = ctx;
+	struct sip_client_req req;
+
+	if (!nacc(net, a)->tp)
+		return -ENETDOWN;
+	memset(&req, 0, sizeof(req));
+	req.msg = msg;
+	dest_flow(net, a, sa, &req.dest);
+	if (!req.dest.tp)
+		return -ENETDOWN;
+	req.ops = &client_ops;
+	req.ctx = net;
+	req.ref = ref;
+	return sip_client_txn_start(net->st, &req, NULL);
+}
+
+static int net_sa_install(void *ctx, struct ue_access *a, struct ue_sa *sa)
+{
+	struct ue_net *net = ctx;
+	uint16_t port_uc = sa->set.p.client.port_c, port_us = sa->set.p.client.port_s;
+	int rc;
+
+	rc = port_get(net, a, port_uc);
+	if (rc)
+		return rc;
+	rc = port_get(net, a, port_us);
+	if (rc)
+		goto put_uc;
+	rc = ipsec_backend_install(net->ipsec, &sa->set);
+	if (rc) {
+		log_error("%s: SA set not installed: %s", a->cfg.name, strerror(-rc));
+		goto put_us;
+	}
+	return 0;
+put_us:
+	port_put(net, a, port_us);
+put_uc:
+	port_put(net, a, port_uc);
+	return rc;
+}
+
+static void net_sa_remove(void *ctx, struct ue_access *a, struct ue_sa *sa)
+{
+	struct ue_net *net = ctx;
+	int rc = ipsec_backend_remove(net->ipsec, sa->set.id);
+
+	if (rc)
+		log_warn("%s: SA set %u not removed: %s", a->cfg.name, sa->set.id, strerror(-rc));
+	port_put(net, a, sa->set.p.client.port_c);
+	port_put(net, a, sa->set.p.client.port_s);
+}
+
+/*
+ * RFC 5626 4.4.2: a STUN binding request over the flow from port_uc to
+ * port_ps (the protected flows are UDP). The transport layer answers STUN
+ * requests but does not hand the answers to its user, so the keepalive
+ * keeps the flow's state alive without being judged (1: no answer to wait
+ * for).
+ */
+static int net_keepalive(void *ctx, struct ue_access *a, const struct ue_sa *sa)
+{
+	struct ue_net *net = ctx;
+	uint8_t txid[12], stun[SIP_STUN_HDR];
+	struct sip_flow f;
+	int rc;
+
+	dest_flow(net, a, sa, &f);
+	ue_random(net->ue, txid, sizeof(txid));
+	rc = sip_stack_send_raw(net->st, &f,
+				str_make((const char *)stun, sip_stun_request(stun, txid)));
+	return rc ? rc : 1;
+}
+
+static int listen_unprotected(struct ue_net *net, struct ue_access *a)
+{
+	char addr[SIP_SOCKADDR_STRLEN];
+	struct sip_listen l;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	l.proto = a->cfg.proto;
+	l.addr = a->cfg.local;
+	rc = sip_stack_listen(net->st, &l, &nacc(net, a)->tp);
+	if (rc)
+		log_error("%s: cannot listen on %s: %s", a->cfg.name,
+			  sip_sockaddr_str(&l.addr, addr, sizeof(addr)), strerror(-rc));
+	return rc;
+}
+
+static int net_link(void *ctx, struct ue_access *a, bool up)
+{
+	struct ue_net *net = ctx;
+	struct ue_net_access *na = nacc(net, a);
+
+	if (up)
+		return na->tp ? 0 : listen_unprotected(net, a);
+	/* The SA sets are gone already (reg.c), and with them the protected ports. */
+	if (na->tp)
+		sip_stack_unlisten(net->st, na->tp);
+	na->tp = 0;
+	return 0;
+}
+
+const struct ue_env_ops ue_net_ops = {
+	.send = net_send,
+	.sa_install = net_sa_install,
+	.sa_remove = net_sa_remove,
+	.keepalive = net_keepalive,
+	.link = net_link,
+};
+
+/* ---- what the stack reports --------------------------------------------- */
+
+static void check_stopped(struct ue_net *net)
+{
+	if (net->stopping && !ue_busy(net->ue)) {
+		net->stopping = false;
+		loop_shutdown_done(net->loop, &net->hook);
+	}
+}
+
+static void on_client_response(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref,
+			       struct sip_rx *rx)
+{
+	struct ue_net *net = ctx;
+
+	if (rx->msg->status < 200)
+		return;
+	ue_on_response(net->ue, ref, rx->msg, rx->flow.sa_set);
+	check_stopped(net);
+}
+
+static void on_client_failure(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref,
+			      int err)
+{
+	struct ue_net *net = ctx;
+
+	ue_on_failure(net->ue, ref, err);
+	check_stopped(net);
+}
+
+static void on_request(struct sip_stack *st, void *ctx, sip_txn_id stx, struct sip_rx *rx)
+{
+	struct ue_net *net = ctx;
+	struct ue_access *a = access_of_flow(net, &rx->flow);
+	struct ue_reply rep;
+	char contact[256];
+	struct buf b;
+	int rc;
+
+	if (!stx)
+		return; /* ACK for a 2xx: nothing to do, no dialog state kept */
+	if (!a) {
+		sip_server_txn_respond(st, stx, 404, STR_NULL);
+		return;
+	}
+	ue_on_request(net->ue, a, rx->msg, rx->flow.sa_set, &rep);
+	if (!rep.code)
+		return;
+	buf_init(&b);
+	rc = sip_server_txn_response_start(st, stx, &b, rep.code, str_from_cstr(rep.reason));
+	if (rc == 0) {
+		if (rep.contact && ue_contact_uri(a, contact, sizeof(contact)) > 0)
+			buf_printf(&b, "Contact: <%s>\r\n", contact);
+		if (rep.allow)
+			buf_puts(&b, "Allow: " UE_ALLOW "\r\n");
+		sip_print_body(&b, STR_NULL, STR_NULL);
+		rc = buf_error(&b);
+	}
+	if (rc == 0)
+		rc = sip_server_txn_send(st, stx, buf_str(&b));
+	if (rc)
+		log_warn("%s: no answer sent to %.*s: %s", a->cfg.name,
+			 STR_FMT(rx->msg->method_name), strerror(-rc));
+	buf_free(&b);
+}
+
+/* A TCP flow broke (RFC 5626 4.4: the flow failed). */
+static void on_flow_failure(struct sip_stack *st, void *ctx, const struct sip_flow *flow, int err)
+{
+	struct ue_net *net = ctx;
+	struct ue_access *a = access_of_flow(net, flow);
+	struct ue_reg_input in = { .err = err };
+
+	if (!a || !flow->sa_set)
+		return;
+	if (ue_reg_accepts(a->reg.state, UE_REG_EV_FLOW_FAIL))
+		ue_reg_event(net->ue, a, UE_REG_EV_FLOW_FAIL, &in);
+}
+
+static const struct sip_tu_ops tu_ops = {
+	.request = on_request,
+	.flow_failure = on_flow_failure,
+};
+
+/* ---- life --------------------------------------------------------------- */
+
+/* Shutdown: deregister every access before the stack refuses new transactions. */
+static int shutdown_begin(struct loop *loop, struct loop_shutdown_hook *h)
+{
+	struct ue_net *net = h->ctx;
+
+	if (!net->ue || ue_stop(net->ue) == 0)
+		return 0;
+	log_info("shutdown: deregistering");
+	net->stopping = true;
+	return LOOP_SHUTDOWN_PENDING;
+}
+
+int ue_net_init(struct ue_net *net, struct loop *loop, const struct sip_stack_config *cfg,
+		struct ipsec_backend *ipsec)
+{
+	int rc;
+
+	memset(net, 0, sizeof(*net));
+	net->loop = loop;
+	net->ipsec = ipsec;
+	net->hook.name = "ue deregistration";
+	net->hook.begin = shutdown_begin;
+	net->hook.ctx = net;
+	loop_on_shutdown(loop, &net->hook);
+	rc = sip_stack_create(&net->st, loop, cfg, &tu_ops, net);
+	if (rc)
+		goto fail;
+	rc = ipsec_sip_create(&net->ports, ipsec, sip_stack_transports(net->st));
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	ue_net_fini(net);
+	return rc;
+}
+
+int ue_net_attach(struct ue_net *net, struct ue *ue)
+{
+	net->ue = ue;
+	for (size_t i = 0; i < ue->nacc; i++) {
+		int rc = listen_unprotected(net, &ue->acc[i]);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void ue_net_fini(struct ue_net *net)
+{
+	ipsec_sip_destroy(net->ports);
+	net->ports = NULL;
+	sip_stack_destroy(net->st);
+	net->st = NULL;
+	loop_shutdown_hook_remove(net->loop, &net->hook);
+}
+
+int ue_net_resolve(struct ue_access_config *acc, char *why, size_t whylen)
+{
+	struct ifaddrs *ifs, *i;
+	int family = acc->pcscf.sa.sa_family;
+	int rc = -ENOENT;
+
+	if (!acc->ifname[0])
+		return 0;
+	if (getifaddrs(&ifs) < 0) {
+		rc = -errno;
+		snprintf(why, whylen, "getifaddrs: %s", strerror(errno));
+		return rc;
+	}
+	for (i = ifs; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != family ||
+		    strcmp(i->ifa_name, acc->ifname))
+			continue;
+		memset(&acc->local, 0, sizeof(acc->local));
+		memcpy(&acc->local, i->ifa_addr,
+		       family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		if (family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&acc->local.in6.sin6_addr))
+			continue;
+		sip_sockaddr_set_port(&acc->local, 5060);
+		rc = 0;
+		break;
+	}
+	freeifaddrs(ifs);
+	if (rc)
+		snprintf(why, whylen, "access %s: interface %s has no %s address", acc->name,
+			 acc->ifname, family == AF_INET ? "IPv4" : "IPv6");
+	return rc;
+}

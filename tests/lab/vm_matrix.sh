@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The outcome matrix inside a qemu VM running Debian's stock kernel, whose
+# ESP the xfrm backend uses (this machine's kernel has none): kernel ESP at
+# both ends, and each end on a different backend (tests/lab/vm/in_vm.sh).
+# Uses the VM harness of the IPsec tests (tests/ipsec/vm/).
+#
+# Under software emulation a row takes about a minute, so by default the
+# VM runs the rows that tell the outcomes apart; SIMREG_VM_MATRIX=all runs
+# all 24 for each of the three backend pairings (about an hour).
+#
+# Exit 77 (a skip) only when qemu itself cannot start, or without root.
+set -uo pipefail
+: "${SIMREG:?}" "${SIMREG_SOURCE_DIR:?}" "${SIMREG_BUILD_DIR:?}" "${SIMREG_TESTDATA:?}"
+if [ "$(id -u)" != 0 ]; then
+	echo "skipped: needs root (qemu's 9p share of /, network namespaces inside)"
+	exit 77
+fi
+vm=$SIMREG_SOURCE_DIR/tests/ipsec/vm
+results=$(mktemp -d "$SIMREG_BUILD_DIR/lab-vm.XXXXXX")
+# One row per outcome, and modified-impi with the legacy P-CSCF.
+same="t1/none/impi,t1/outbound/impi,t1/outbound/registration,t1/modified-impi/impi"
+mixed="t1/modified-impi+outbound/impi"
+if [ "${SIMREG_VM_MATRIX:-}" = all ]; then
+	same=all mixed=all
+fi
+cat >"$results/env" <<EOT
+SIMREG=$SIMREG
+EXPECTED=$SIMREG_TESTDATA/lab/expected_matrix.tsv
+ROWS_SAME=$same
+ROWS_MIXED=$mixed
+JOBS=3
+EOT
+limit=$([ "${SIMREG_VM_MATRIX:-}" = all ] && echo 7200 || echo 1500)
+bash "$vm/run.sh" "$SIMREG_SOURCE_DIR/tests/lab/vm/in_vm.sh" "$results" "$limit"
+rc=$?
+[ -f "$results/console.log" ] && cat "$results/console.log"
+if [ $rc -eq 0 ] && [ "${SIMREG_KEEP:-}" != 1 ]; then
+	rm -rf "$results"
+else
+	echo "VM results kept in $results"
+fi
+exit $rc
