@@ -532,6 +532,15 @@ static void on_flow_error(void *ctx, const struct sip_flow *flow, int err)
 		st->tu->flow_failure(st, st->ctx, flow, err);
 }
 
+/* An answer to the TU's own keepalive: nothing for transactions, all for the TU. */
+static void on_keepalive(void *ctx, const struct sip_keepalive *ka)
+{
+	struct sip_stack *st = ctx;
+
+	if (st->tu && st->tu->keepalive)
+		st->tu->keepalive(st, st->ctx, ka);
+}
+
 /* ------------------------------------------------------------------ */
 /* Shutdown                                                           */
 
@@ -574,7 +583,11 @@ static void shutdown_expire(struct loop *loop, struct loop_shutdown_hook *h)
 int sip_stack_create(struct sip_stack **out, struct loop *loop, const struct sip_stack_config *cfg,
 		     const struct sip_tu_ops *tu, void *ctx)
 {
-	struct sip_tp_user user = { .recv = on_recv, .flow_error = on_flow_error };
+	struct sip_tp_user user = {
+		.recv = on_recv,
+		.flow_error = on_flow_error,
+		.keepalive = on_keepalive,
+	};
 	const char *why = NULL;
 	struct sip_stack *st;
 	int rc;

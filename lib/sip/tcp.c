@@ -340,7 +340,12 @@ static bool conn_frame(struct tcp_conn *c)
 			continue;
 		}
 		if (m->kind == SIP_MSG_PONG) {
+			struct sip_keepalive ka = { .kind = SIP_KEEPALIVE_PONG };
+
 			stats(l)->pongs++;
+			conn_flow(c, &ka.flow);
+			ka.at_ns = loop_now_ns(l->loop);
+			sip_tpset_keepalive(l->set, &ka);
 			continue;
 		}
 		conn_flow(c, &rx.flow);
