@@ -551,10 +551,10 @@ static int shutdown_begin(struct loop *loop, struct loop_shutdown_hook *h)
 	struct sip_txn *t;
 
 	st->shutting_down = true;
-	/* Transactions past their final response are done for their users. */
+	/* Transactions past their final response (or dropped) are done for their users. */
 	while ((t = sip_slots_next(&st->txns, &pos)))
 		if (t->state == SIP_TXN_S_COMPLETED || t->state == SIP_TXN_S_CONFIRMED ||
-		    t->state == SIP_TXN_S_ACCEPTED)
+		    t->state == SIP_TXN_S_ACCEPTED || t->state == SIP_TXN_S_DROPPED)
 			sip_txn_feed(t, SIP_TXN_EV_TU_ABORT, NULL);
 	if (st->stats.txn_live == 0)
 		return 0;

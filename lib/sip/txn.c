@@ -253,6 +253,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, ABORT_SERVER, TERMINATED),
+			R(TU_DROP, NONE, DROPPED),
 		},
 		[S(COMPLETED)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, COMPLETED),
@@ -276,6 +277,13 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, NONE, TERMINATED),
 		},
+		/* Not in RFC 3261: the TU dropped the request (sip_server_txn_drop()). */
+		[S(DROPPED)] = {
+			R(RX_REQUEST, ABSORB, DROPPED),
+			R(RX_ACK, ABSORB, DROPPED),
+			R(TIMER_J, NONE, TERMINATED),
+			R(TU_ABORT, NONE, TERMINATED),
+		},
 	},
 	/* 17.2.2, figure 8 */
 	[SIP_TXN_NIST] = {
@@ -289,6 +297,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, ABORT_SERVER, TERMINATED),
+			R(TU_DROP, NONE, DROPPED),
 		},
 		[S(PROCEEDING)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, PROCEEDING),
@@ -297,11 +306,18 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, ABORT_SERVER, TERMINATED),
+			R(TU_DROP, NONE, DROPPED),
 		},
 		[S(COMPLETED)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, COMPLETED),
 			R(TIMER_J, NONE, TERMINATED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
+			R(TU_ABORT, NONE, TERMINATED),
+		},
+		/* Not in RFC 3261: the TU dropped the request (sip_server_txn_drop()). */
+		[S(DROPPED)] = {
+			R(RX_REQUEST, ABSORB, DROPPED),
+			R(TIMER_J, NONE, TERMINATED),
 			R(TU_ABORT, NONE, TERMINATED),
 		},
 	},
@@ -330,9 +346,12 @@ static const uint8_t state_timers[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][2] = {
 		[S(COMPLETED)] = { TM(G), TM(H) },
 		[S(CONFIRMED)] = { 0, TM(I) },
 		[S(ACCEPTED)] = { 0, TM(L) },
+		/* Timer J: as long as a request's retransmissions may come (17.2.2). */
+		[S(DROPPED)] = { 0, TM(J) },
 	},
 	[SIP_TXN_NIST] = {
 		[S(COMPLETED)] = { 0, TM(J) },
+		[S(DROPPED)] = { 0, TM(J) },
 	},
 };
 
@@ -554,11 +573,13 @@ int sip_txn_feed(struct sip_txn *t, enum sip_txn_event ev, struct sip_txn_arg *a
 		sip_txn_feed(t, next, NULL);
 	}
 	/*
-	 * Shutting down: a transaction that has its final response is done
-	 * for its user; it does not hold the shutdown up for Timer J or K.
+	 * Shutting down: a transaction that has its final response (or was
+	 * dropped) is done for its user; it does not hold the shutdown up
+	 * for Timer J or K.
 	 */
 	if (st->shutting_down && t->busy == 1 &&
-	    (t->state == S(COMPLETED) || t->state == S(CONFIRMED) || t->state == S(ACCEPTED)))
+	    (t->state == S(COMPLETED) || t->state == S(CONFIRMED) || t->state == S(ACCEPTED) ||
+	     t->state == S(DROPPED)))
 		sip_txn_feed(t, E(TU_ABORT), NULL);
 	t->busy--;
 	if (t->state == S(TERMINATED) && t->busy == 0)
@@ -1343,6 +1364,17 @@ int sip_server_txn_respond(struct sip_stack *st, sip_txn_id id, unsigned code, s
 		buf_free(&b);
 out:
 	return rc;
+}
+
+int sip_server_txn_drop(struct sip_stack *st, sip_txn_id id)
+{
+	struct sip_txn *t = server_get(st, id);
+	int rc;
+
+	if (!t)
+		return -ENOENT;
+	rc = sip_txn_feed(t, E(TU_DROP), NULL);
+	return rc == -EPROTO ? -EPROTO : 0;
 }
 
 int sip_server_txn_abandon(struct sip_stack *st, sip_txn_id id)
