@@ -58,7 +58,9 @@ static bool is_local(struct sip_stack *st, struct str host, bool has_port, uint1
 
 	if (!has_port)
 		port = 5060;
-	for (struct sip_tp *tp = sip_tpset_next(st->tps, NULL); tp; tp = sip_tpset_next(st->tps, tp)) {
+	/* Only transports bound to the port or advertising it can match: the port index. */
+	for (struct sip_tp *tp = sip_tpset_next_on_port(st->tps, port, NULL); tp;
+	     tp = sip_tpset_next_on_port(st->tps, port, tp)) {
 		struct str sb = str_from_cstr(tp->sent_by);
 		ptrdiff_t colon = -1;
 

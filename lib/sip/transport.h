@@ -49,6 +49,7 @@
 #include "core/str.h"
 #include "sip/flow.h"
 #include "sip/msg.h"
+#include "sip/table.h"
 
 struct sip_tpset;
 struct sip_tp;
@@ -235,7 +236,20 @@ struct sip_tp {
 	/* Set by sip_tpset_add(); read-only for the implementation. */
 	uint32_t id;
 	struct sip_tpset *set;
-	struct sip_tp *next; /* private to the set */
+	/*
+	 * Private to the set: the registration-order list (sip_tpset_next(),
+	 * select's preference) and the two indexes, by id and by port (the
+	 * bound port, and the sent-by port when that differs), so that a
+	 * P-CSCF with thousands of protected ports finds one without walking
+	 * them all.
+	 */
+	struct sip_tp *next, *prev;
+	struct sip_hnode by_id;
+	struct sip_tp_port {
+		struct sip_hnode node;
+		struct sip_tp *tp;
+		uint16_t port; /* 0: not indexed */
+	} by_port[2];          /* the bound port; the sent-by port if another */
 };
 
 /* ------------------------------------------------------------------ */
@@ -303,6 +317,18 @@ struct sip_tp *sip_tpset_get(const struct sip_tpset *set, uint32_t id);
 
 /* Iterate: the first transport with prev == NULL, then the next; NULL at the end. */
 struct sip_tp *sip_tpset_next(const struct sip_tpset *set, const struct sip_tp *prev);
+
+/*
+ * Iterate over the transports bound to `port` or advertising it in their
+ * sent-by (a hash lookup, not a walk of the set): the first with prev ==
+ * NULL, then the next; NULL at the end. In no particular order. The set
+ * must not change during the iteration.
+ */
+struct sip_tp *sip_tpset_next_on_port(const struct sip_tpset *set, uint16_t port,
+				      const struct sip_tp *prev);
+
+/* Transports in the set. */
+uint32_t sip_tpset_count(const struct sip_tpset *set);
 
 /*
  * Hand received bytes of a datagram transport to the set (the built-in UDP

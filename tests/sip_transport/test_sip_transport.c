@@ -941,6 +941,129 @@ static void test_stack_connect_refused(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* The set's indexes                                                  */
+
+/* A transport that only exists in the set (the interface, no socket). */
+struct fake_tp {
+	struct sip_tp tp;
+	bool closed;
+};
+
+static int fake_send(struct sip_tp *tp, struct sip_flow *flow, const char *data, size_t len)
+{
+	return 0;
+}
+
+static void fake_close(struct sip_tp *tp)
+{
+	((struct fake_tp *)tp)->closed = true;
+}
+
+static void fake_describe(const struct sip_tp *tp, struct buf *out)
+{
+	buf_printf(out, "fake");
+}
+
+static const struct sip_tp_ops fake_ops = {
+	.name = "fake", .proto = SIP_TRANSPORT_UDP, .send = fake_send, .close = fake_close,
+	.describe = fake_describe,
+};
+
+/*
+ * 4000 transports, two per port (198.18.0.1 and 198.18.0.2, the P-CSCF's
+ * protected ports for two UE addresses): found by id and by port, chosen
+ * by local address and port, iterated in registration order, and still
+ * right after every other one is closed.
+ */
+static void test_index(void **state)
+{
+	enum { N = 4000 };
+	struct fx *f = *state;
+	struct fake_tp *fk = calloc(N, sizeof(*fk));
+	uint32_t ids[N];
+	struct sip_flow flow;
+	struct sip_tp *tp;
+	unsigned n;
+
+	assert_non_null(fk);
+	for (unsigned i = 0; i < N; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "198.18.0.%u:%u", 1 + i % 2, 10000 + i / 2);
+		assert_int_equal(sip_sockaddr_parse(str_from_cstr(a), 0, &fk[i].tp.local), 0);
+		fk[i].tp.ops = &fake_ops;
+		/* Every 100th advertises a name and another port. */
+		if (i % 100 == 0)
+			snprintf(fk[i].tp.sent_by, sizeof(fk[i].tp.sent_by), "pcscf.test:%u",
+				 30000 + i);
+		else
+			snprintf(fk[i].tp.sent_by, sizeof(fk[i].tp.sent_by), "%s", a);
+		assert_int_equal(sip_tpset_add(f->set, &fk[i].tp, &ids[i]), 0);
+	}
+	assert_int_equal(sip_tpset_count(f->set), N);
+	for (unsigned i = 0; i < N; i++)
+		assert_ptr_equal(sip_tpset_get(f->set, ids[i]), &fk[i].tp);
+	assert_null(sip_tpset_get(f->set, ids[N - 1] + 1));
+	n = 0;
+	for (tp = sip_tpset_next(f->set, NULL); tp; tp = sip_tpset_next(f->set, tp))
+		assert_ptr_equal(tp, &fk[n++].tp);
+	assert_int_equal(n, N);
+
+	/* By port: both addresses on 10007; the advertised port of transport 1200. */
+	n = 0;
+	for (tp = sip_tpset_next_on_port(f->set, 10007, NULL); tp;
+	     tp = sip_tpset_next_on_port(f->set, 10007, tp)) {
+		assert_true(tp == &fk[14].tp || tp == &fk[15].tp);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	assert_ptr_equal(sip_tpset_next_on_port(f->set, 31200, NULL), &fk[1200].tp);
+	assert_null(sip_tpset_next_on_port(f->set, 31200, &fk[1200].tp));
+	assert_null(sip_tpset_next_on_port(f->set, 9999, NULL));
+
+	/* A reply from 198.18.0.2:11500 leaves on the transport bound there. */
+	sip_flow_init(&flow);
+	flow.proto = SIP_TRANSPORT_UDP;
+	sip_sockaddr_parse(STR_LIT("198.18.0.9:5060"), 0, &flow.remote);
+	sip_sockaddr_parse(STR_LIT("198.18.0.2:11500"), 0, &flow.local);
+	assert_int_equal(sip_tpset_select(f->set, &flow, &tp), 0);
+	assert_ptr_equal(tp, &fk[3001].tp);
+	assert_int_equal(flow.tp, ids[3001]);
+
+	/* Close every other one (all of 198.18.0.1): the rest are found as before. */
+	for (unsigned i = 0; i < N; i += 2)
+		assert_int_equal(sip_tpset_close(f->set, ids[i]), 0);
+	assert_int_equal(sip_tpset_count(f->set), N / 2);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(fk[i].closed, i % 2 == 0);
+		assert_ptr_equal(sip_tpset_get(f->set, ids[i]), i % 2 ? &fk[i].tp : NULL);
+	}
+	assert_ptr_equal(sip_tpset_next_on_port(f->set, 10007, NULL), &fk[15].tp);
+	assert_null(sip_tpset_next_on_port(f->set, 10007, &fk[15].tp));
+	assert_null(sip_tpset_next_on_port(f->set, 31200, NULL));
+	n = 0;
+	for (tp = sip_tpset_next(f->set, NULL); tp; tp = sip_tpset_next(f->set, tp)) {
+		assert_ptr_equal(tp, &fk[2 * n + 1].tp);
+		n++;
+	}
+	assert_int_equal(n, N / 2);
+	assert_int_equal(sip_tpset_close(f->set, ids[0]), -ENOENT);
+	/* From 198.18.0.1:11500 nothing is bound any more: no exact fit. */
+	flow.tp = 0;
+	sip_sockaddr_parse(STR_LIT("198.18.0.1:11500"), 0, &flow.local);
+	assert_int_equal(sip_tpset_select(f->set, &flow, &tp), -ENETUNREACH);
+	/* A new one goes to the end of the order. */
+	assert_int_equal(sip_tpset_add(f->set, &fk[0].tp, &ids[0]), 0);
+	for (tp = sip_tpset_next(f->set, NULL); sip_tpset_next(f->set, tp);)
+		tp = sip_tpset_next(f->set, tp);
+	assert_ptr_equal(tp, &fk[0].tp);
+	/* The set closes the rest (fake_close) when the fixture is freed. */
+	fx_free(f);
+	*state = fx_new(NULL);
+	free(fk);
+}
+
+/* ------------------------------------------------------------------ */
 /* Keepalive answers to the TU (RFC 5626 4.4)                         */
 
 struct ka_rec {
@@ -1056,6 +1179,7 @@ int main(void)
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_stack_connect_refused),
 		cmocka_unit_test(test_stack_keepalive_answers),
+		cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
