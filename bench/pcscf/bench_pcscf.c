@@ -27,8 +27,8 @@
  * port_min..port_max; default 256). Ports are unique per UE address only,
  * so a small range serves any number of UEs; the default range of the
  * ipsec: section (22768 ports) lets the P-CSCF open thousands of protected
- * ports, each a transport of its SIP transport set, and lib/sip looks those
- * up in a list (see docs/performance.md).
+ * ports, each a transport of its SIP transport set, which lib/sip finds
+ * through its id and port indexes (before and after in docs/performance.md).
  *
  * The peer, measured in the same run, is Kamailio 5.6 as a plain stateful
  * proxy (tm, t_relay) relaying the same two-REGISTER exchange between the

@@ -62,7 +62,7 @@
 #include "ipsec/secagree.h"
 #include "pcscf/context.h"
 #include "sip/print.h"
-#include "sip/txn_drop.h"
+#include "sip/txn.h"
 
 /* What a forwarded request was, kept by proxy context id. */
 enum txn_kind {

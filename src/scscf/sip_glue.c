@@ -23,6 +23,9 @@
 #include "sip/print.h"
 #include "sip/proxy.h"
 
+/* sip_proxy_req.user of a request forked to the bindings of an IMPU. */
+#define GLUE_TERMINATING 1
+
 struct scscf_glue {
 	struct scscf *s;
 	struct sip_stack *st;
@@ -192,6 +195,8 @@ static int glue_fork(void *ctx, uint64_t txn, const struct scscf_target *t, unsi
 		sip_flow_init(&targets[i].flow);
 	}
 	req.n_targets = n;
+	/* Targets that are bindings make a terminating request (route.c). */
+	req.user = n && t[0].binding ? GLUE_TERMINATING : 0;
 	err = sip_proxy_forward(g->px, &req, &ref);
 	if (!err)
 		remember_fork(g, ref, t, n);
@@ -219,7 +224,9 @@ static const struct scscf_sip_ops glue_ops = {
 /*
  * RFC 5626 5.3: the edge proxy answers 430 Flow Failed when the flow a
  * request was meant for is gone; the registrar then no longer routes to
- * that binding. The response itself takes part in best-response as usual.
+ * that binding. The 430 is about our flow, not about the callee, so it is
+ * not relayed: another binding's answer wins, and when there is none the
+ * final op answers 480 like for any binding that did not answer.
  */
 static enum sip_proxy_verdict proxy_response(struct sip_proxy *px, void *ctx, uint64_t ref,
 					     unsigned branch, struct sip_rx *rx,
@@ -241,7 +248,7 @@ static enum sip_proxy_verdict proxy_response(struct sip_proxy *px, void *ctx, ui
 		scscf_flow_failed(g->s, f->binding[branch]);
 		f->binding[branch] = 0;
 	}
-	return SIP_PROXY_RELAY;
+	return SIP_PROXY_SWALLOW;
 }
 
 static void proxy_done(struct sip_proxy *px, void *ctx, uint64_t ref, unsigned status)
@@ -253,8 +260,28 @@ static void proxy_done(struct sip_proxy *px, void *ctx, uint64_t ref, unsigned s
 	forget_fork(g, ref);
 }
 
+/*
+ * TS 24.229 5.4.3.3 leaves the answer to a terminating request whose
+ * contacts all fail to the S-CSCF; the core would send 408 (INVITE), 500
+ * (unreachable) or, for a non-INVITE that timed out, nothing (RFC 4320).
+ * None says what happened to the caller: the user is registered but no
+ * device of theirs answers, which is 480 Temporarily Unavailable (RFC 3261
+ * 21.4.18). A final response a device did send (486, 603) goes up as it is.
+ */
+static unsigned proxy_final(struct sip_proxy *px, void *ctx, uint64_t ref,
+			    const struct sip_proxy_outcome *o)
+{
+	if (o->user != GLUE_TERMINATING || o->answered)
+		return 0;
+	log_info("forward %" PRIu64 ": no binding answered (%u timed out, %u unreachable, %u flow"
+		 " failed): 480",
+		 ref, o->n_timeout, o->n_unreachable, o->n_swallowed);
+	return 480;
+}
+
 static const struct sip_proxy_ops proxy_ops = {
 	.response = proxy_response,
+	.final = proxy_final,
 	.done = proxy_done,
 };
 
