@@ -54,7 +54,7 @@ grep -q '^SIP/2.0 408' "$work/invite.msg" && fail "a 408 went up"
 grep -q "^INVITE sip:ue@127.0.0.1:$contact_port" "$work/ue.log" ||
 	fail "the INVITE did not reach the binding"
 echo "ok: INVITE to a binding that does not answer: 480"
-grep -q 'no binding answered (1 timed out, 0 unreachable): 480' "$work/scscf.log" ||
+grep -q 'no binding answered (1 timed out, 0 unreachable, 0 flow failed): 480' "$work/scscf.log" ||
 	fail "the S-CSCF did not log its choice"
 
 stop_scscf
