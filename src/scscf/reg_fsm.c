@@ -533,13 +533,27 @@ static enum reg_event decode(struct scscf *s, struct regtx *t)
 /* ------------------------------------------------------------------ */
 /* Classification                                                     */
 
+/*
+ * Was re-authentication asked (TS 24.229 5.4.1.6) of a binding this
+ * REGISTER refreshes? Only those: under outbound the other flows of the
+ * same IMPI refresh without a challenge, so each access is re-authenticated
+ * alone. `Contact: *` concerns every binding of (IMPU, IMPI).
+ */
 static bool any_reauth(struct scscf *s, const struct scscf_reg_in *in)
 {
 	struct scscf_aor *a = scscf_aor_find(s, in->impu);
 
-	for (unsigned i = 0; a && i < a->n; i++) {
-		if (a->b[i]->reauth && str_eq(a->b[i]->impi, in->impi) &&
-		    str_eq(a->b[i]->impu, in->impu))
+	if (in->star) {
+		for (unsigned i = 0; a && i < a->n; i++)
+			if (a->b[i]->reauth && str_eq(a->b[i]->impi, in->impi) &&
+			    str_eq(a->b[i]->impu, in->impu))
+				return true;
+		return false;
+	}
+	for (unsigned k = 0; k < in->n_c; k++) {
+		const struct scscf_binding *b = scscf_binding_of_contact(s, in, &in->c[k]);
+
+		if (b && b->reauth)
 			return true;
 	}
 	return false;

@@ -493,6 +493,24 @@ static bool contact_outbound(const struct scscf *s, const struct scscf_reg_in *i
 	       c->instance.len && c->reg_id;
 }
 
+struct scscf_binding *scscf_binding_of_contact(struct scscf *s, const struct scscf_reg_in *in,
+					       const struct scscf_reg_contact *c)
+{
+	struct scscf_aor *a = scscf_aor_find(s, in->impu);
+	bool ob = contact_outbound(s, in, c);
+
+	for (unsigned i = 0; a && i < a->n; i++) {
+		struct scscf_binding *b = a->b[i];
+
+		if (!str_eq(b->impu, in->impu) || !str_eq(b->impi, in->impi))
+			continue;
+		if (ob ? (b->outbound && b->reg_id == c->reg_id && str_eq(b->instance, c->instance)) :
+			 str_eq(b->contact, c->uri))
+			return b;
+	}
+	return NULL;
+}
+
 void scscf_plan_make(struct scscf *s, const struct scscf_reg_in *in, bool probed,
 		     const uint64_t *answered, unsigned n_answered, struct scscf_plan *p)
 {
@@ -513,18 +531,8 @@ void scscf_plan_make(struct scscf *s, const struct scscf_reg_in *in, bool probed
 	for (unsigned k = 0; k < in->n_c; k++) {
 		const struct scscf_reg_contact *c = &in->c[k];
 		bool ob = contact_outbound(s, in, c);
-		struct scscf_binding *found = NULL;
+		struct scscf_binding *found = scscf_binding_of_contact(s, in, c);
 
-		for (unsigned i = 0; a && i < a->n && !found; i++) {
-			struct scscf_binding *b = a->b[i];
-
-			if (!str_eq(b->impu, in->impu) || !str_eq(b->impi, in->impi))
-				continue;
-			if (ob ? (b->outbound && b->reg_id == c->reg_id &&
-				  str_eq(b->instance, c->instance)) :
-				 str_eq(b->contact, c->uri))
-				found = b;
-		}
 		if (ob)
 			p->outbound = true;
 		else if (c->expires)

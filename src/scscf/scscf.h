@@ -559,6 +559,14 @@ struct scscf_plan {
  * `probed` says probes were made already (so PROBE becomes KEEP or
  * REPLACE). Returns nothing; p->refuse says if the REGISTER must fail.
  */
+/*
+ * The binding of (IMPU, IMPI) a contact of the REGISTER names: by
+ * +sip.instance and reg-id when RFC 5626 applies to it, else by contact
+ * URI. NULL when it names none.
+ */
+struct scscf_binding *scscf_binding_of_contact(struct scscf *s, const struct scscf_reg_in *in,
+					       const struct scscf_reg_contact *c);
+
 void scscf_plan_make(struct scscf *s, const struct scscf_reg_in *in, bool probed,
 		     const uint64_t *answered, unsigned n_answered, struct scscf_plan *p);
 
