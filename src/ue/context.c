@@ -209,6 +209,7 @@ int ue_create(struct ue **out, const struct ue_config *cfg, const struct ue_acce
 			goto fail_accesses;
 		}
 		ue_reg_init(ue, a);
+		ue_sub_init(ue, a);
 		ue->nacc++;
 	}
 	*out = ue;

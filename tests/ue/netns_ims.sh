@@ -19,7 +19,9 @@
 #   re-authentication of one access leaves the other's SA set alone;
 #   link drop and recovery: wlan's sockets and SAs vanish silently, umts
 #     still gets the MESSAGE; after restore wlan registers again after the
-#     RFC 5626 back-off and both get it again.
+#     RFC 5626 back-off and both get it again;
+#   the reg-event subscriptions refreshed inside their dialogs, and renewed
+#     when the S-CSCF lost one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SIMREG=$(realpath "$SIMREG")
@@ -191,5 +193,45 @@ await_state wlan registered 20
 [ "$(reached umts)" = "umts wlan" ] || fail "restore: MESSAGE"
 stop ue
 ok "link drop: umts alone gets the MESSAGE; restore: wlan registers again after the back-off, both get it"
+
+# ---- the reg-event subscription: refreshed, and renewed when the notifier lost it --------
+# The S-CSCF grants subscriptions 6 s at most, so the UE refreshes them every
+# 3 s inside their dialogs (through the P-CSCF's Record-Route).
+SUB_MAX_EXPIRES=6 REAUTH_EXPIRY=6s deploy "$work/sub.yaml" outbound registration
+stop scscf
+start scscf "$ns_c" 'ready: .*HSS hss.ims.test connected' "$SIMREG" scscf --config "$work/sub.yaml"
+ue_start "$work/sub.yaml"
+ue_ctl register wlan >/dev/null
+await_state wlan registered
+ue_ctl register umts >/dev/null
+await_state umts registered
+ue_subs() {
+	scscf_ctl subscriptions "$IMPU" | jq -r '[.subscriptions[] | select(.kind=="ue")] | length'
+}
+# Three refreshes of each: the subscriptions outlived their 6 s.
+await_count '.event=="subscription" and .access=="wlan" and .why=="refreshed"' 3 20
+await_count '.event=="subscription" and .access=="umts" and .why=="refreshed"' 3 20
+[ "$(ue_subs)" = 2 ] || fail "subscription refresh: $(ue_subs) UE subscriptions at the S-CSCF"
+[ "$(events '.event=="subscription" and .to=="terminated"')" = "" ] ||
+	fail "subscription refresh: a subscription ended"
+ok "reg-event subscriptions granted 6 s are refreshed in their dialogs every 3 s, both alive"
+
+# The S-CSCF forgets wlan's subscription (its row deleted while it is
+# stopped): the next refresh fails (481, or no answer while it is down), the
+# UE subscribes anew and the registrations are not touched.
+stop scscf
+sqlite3 "$work/scscf/scscf.db" "DELETE FROM subscription WHERE kind = 0 AND target LIKE '%198.18.40.2%'"
+start scscf "$ns_c" 'ready: .*HSS hss.ims.test connected' "$SIMREG" scscf --config "$work/sub.yaml"
+await_event '.event=="subscription" and .access=="wlan" and .to=="terminated"' 20
+await_count '.event=="subscription" and .access=="wlan" and .from=="subscribing" and .to=="active"' 2 20
+for i in $(seq 100); do [ "$(ue_subs)" = 2 ] && break; sleep 0.1; done
+[ "$(ue_subs)" = 2 ] || fail "lost subscription: $(ue_subs) UE subscriptions at the S-CSCF"
+[ "$(state wlan) $(state umts)" = "registered registered" ] || fail "lost subscription: states"
+[ -z "$(events '.event=="state" and .to!="registered" and .from=="registered"')" ] ||
+	fail "lost subscription: a registration changed"
+why=$(events '.event=="subscription" and .access=="wlan" and .to=="terminated"' | jq -r .why | head -1)
+ok "a subscription the S-CSCF lost ($why) is replaced by a new one; registrations untouched"
+
+stop ue
 
 echo "$passed passed, 0 failed"

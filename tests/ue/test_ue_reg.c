@@ -85,6 +85,14 @@ static void assert_response_valid(struct fakenet *fn, struct fn_sent *req, const
 	assert_int_equal(digest_verify(&r, fn->last_vec.xres, AKA_RES_LEN, str_from_cstr(resp)), 0);
 }
 
+/* The S-CSCF's 200 to a reg SUBSCRIBE of access n: its Contact, the P-CSCF's Record-Route. */
+#define SUB_OK_EXPIRES(n, e)                                                       \
+	(n) == 1 ? "Contact: <sip:scscf@198.18.0.10:6060>\r\n"                     \
+		   "Record-Route: <sip:tok1@198.18.1.1:5060;lr>\r\nExpires: " e "\r\n" \
+		 : "Contact: <sip:scscf@198.18.0.10:6060>\r\n"                     \
+		   "Record-Route: <sip:tok2@198.18.2.1:5060;lr>\r\nExpires: " e "\r\n"
+#define SUB_OK(n) SUB_OK_EXPIRES(n, "600000")
+
 /* Register access n completely (REGISTER, 401, protected REGISTER, 200). */
 static void register_access(struct fakenet *fn, unsigned n, const char *secserver)
 {
@@ -100,12 +108,15 @@ static void register_access(struct fakenet *fn, unsigned n, const char *secserve
 	assert_int_equal(state(fn, n), UE_REG_REGISTERED);
 	/* The reg-event SUBSCRIBE follows over the same set. */
 	assert_memory_equal(fn_last_of(fn, n)->msg, "SUBSCRIBE ", 10);
-	fn_reply(fn, fn_last_of(fn, n), 200, set, "Expires: 600000\r\n");
+	fn_reply(fn, fn_last_of(fn, n), 200, set, SUB_OK(n));
 }
 
-/* A NOTIFY of access n's subscription with one registration and contacts. */
-static void notify(struct fakenet *fn, unsigned n, uint32_t set, unsigned version,
-		   const char *docstate, const char *contacts)
+/*
+ * A NOTIFY of access n's subscription with one registration and contacts,
+ * and Subscription-State `substate`.
+ */
+static void notify_ss(struct fakenet *fn, unsigned n, uint32_t set, unsigned version,
+		      const char *docstate, const char *contacts, const char *substate)
 {
 	struct ue_access *a = acc(fn, n);
 	char body[2048], msg[4096];
@@ -126,12 +137,31 @@ static void notify(struct fakenet *fn, unsigned n, uint32_t set, unsigned versio
 		 "To: <sip:alice@ims.test>;tag=%s\r\n"
 		 "Call-ID: %s\r\n"
 		 "CSeq: %u NOTIFY\r\n"
+		 "Contact: <sip:scscf@198.18.0.10:6060>\r\n"
 		 "Event: reg\r\n"
-		 "Subscription-State: active;expires=600000\r\n"
+		 "Subscription-State: %s\r\n"
 		 "Content-Type: application/reginfo+xml\r\n"
 		 "Content-Length: %d\r\n\r\n%s",
-		 n, n, version, a->sub.tag, a->sub.call_id, version + 1, blen, body);
+		 n, n, version, a->sub.tag, a->sub.call_id, version + 1, substate, blen, body);
 	fn_request(fn, n, set, msg);
+}
+
+static void notify(struct fakenet *fn, unsigned n, uint32_t set, unsigned version,
+		   const char *docstate, const char *contacts)
+{
+	notify_ss(fn, n, set, version, docstate, contacts, "active;expires=600000");
+}
+
+/* The last request whose method is `method`. */
+static struct fn_sent *last_method(struct fakenet *fn, const char *method)
+{
+	size_t n = strlen(method);
+
+	for (unsigned i = fn->nsent; i-- > 0;)
+		if (!strncmp(fn->sent[i].msg, method, n) && fn->sent[i].msg[n] == ' ')
+			return &fn->sent[i];
+	fail_msg("no %s sent", method);
+	return NULL;
 }
 
 /* A <contact> element for access n's contact. */
@@ -167,9 +197,13 @@ static void test_register_refresh_deregister(void **state_)
 	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
 	fn_advance(&fn, 1000);
 	assert_int_equal(state(&fn, 1), UE_REG_REFRESHING);
-	assert_int_equal(fn_last(&fn)->sa_set, 1);
-	fn_ok(&fn, fn_last(&fn), 1, NULL);
+	assert_int_equal(last_method(&fn, "REGISTER")->sa_set, 1);
+	fn_ok(&fn, last_method(&fn, "REGISTER"), 1, NULL);
 	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	fn_note(&fn, "the subscription, granted 600000 s too, is refreshed in its dialog");
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_REFRESHING);
+	fn_reply(&fn, last_method(&fn, "SUBSCRIBE"), 200, 1, SUB_OK(1));
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
 	/* Not challenged: the new offer went back, the set stays. */
 	assert_false(acc(&fn, 1)->sec.offer_held);
 	assert_int_equal(acc(&fn, 1)->sec.est.set.id, 1);
@@ -412,8 +446,9 @@ static void test_network_ends(void **state_)
 	fn_note(&fn, "mechanism none: umts's registration replaced wlan's");
 	contact_xml(&fn, 1, "terminated", "deactivated", NULL, c, sizeof(c));
 	notify(&fn, 2, 2, 0, "partial", c);
-	/* A partial document first: a gap, so the UE subscribes again for full state. */
-	assert_int_equal(acc(&fn, 2)->sub.state, UE_SUB_SUBSCRIBING);
+	/* A partial document first: a gap, so the UE refreshes for full state (RFC 3680). */
+	assert_int_equal(acc(&fn, 2)->sub.state, UE_SUB_REFRESHING);
+	assert_non_null(strstr(fn_last(&fn)->msg, "SUBSCRIBE sip:scscf@198.18.0.10:6060 SIP/2.0"));
 	notify(&fn, 2, 2, 0, "full", c);
 	assert_int_equal(state(&fn, 1), UE_REG_IDLE);
 	assert_int_equal(state(&fn, 2), UE_REG_REGISTERED);
@@ -426,6 +461,103 @@ static void test_network_ends(void **state_)
 	fn_advance(&fn, 1);
 	assert_int_equal(state(&fn, 2), UE_REG_UNPROTECTED);
 	fn_finish(&fn, "network_ends");
+}
+
+static void test_subscription_refresh(void **state_)
+{
+	struct fakenet fn;
+	struct fn_sent *sub;
+	char c[512], call_id[40];
+
+	fn_setup(&fn, BASE ONE_ACCESS);
+	assert_int_equal(ev(&fn, 1, UE_REG_EV_REGISTER), 0);
+	fn_challenge(&fn, fn_last(&fn), NULL, FN_SECSERVER, FN_SAME);
+	fn_ok(&fn, fn_last(&fn), 1, NULL);
+	fn_note(&fn, "the notifier grants 4 s: refresh at half time (24.229 5.1.1.3)");
+	fn_reply(&fn, fn_last(&fn), 200, 1, SUB_OK_EXPIRES(1, "4"));
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
+	fn_advance(&fn, 1999);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
+	fn_advance(&fn, 1);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_REFRESHING);
+	/* RFC 6665 4.1.2.2: inside the dialog: remote target, route set, remote tag. */
+	sub = fn_last(&fn);
+	assert_int_equal(sub->sa_set, 1);
+	assert_non_null(strstr(sub->msg, "SUBSCRIBE sip:scscf@198.18.0.10:6060 SIP/2.0\r\n"));
+	assert_non_null(strstr(sub->msg, "Route: <sip:tok1@198.18.1.1:5060;lr>\r\n"));
+	assert_null(strstr(sub->msg, "Route: <sip:orig-"));
+	assert_non_null(strstr(sub->msg, "To: <sip:alice@ims.test>;tag=scscf1\r\n"));
+	assert_non_null(strstr(sub->msg, "CSeq: 2 SUBSCRIBE\r\n"));
+	fn_reply(&fn, sub, 200, 1, SUB_OK_EXPIRES(1, "4"));
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
+	assert_int_equal(acc(&fn, 1)->sub.refreshes, 1);
+
+	fn_note(&fn, "the next refresh gets 481: the notifier lost it; a new subscription at once");
+	snprintf(call_id, sizeof(call_id), "%s", acc(&fn, 1)->sub.call_id);
+	fn_advance(&fn, 2000);
+	fn_reply(&fn, fn_last(&fn), 481, 1, NULL);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 0);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	sub = fn_last(&fn);
+	assert_non_null(strstr(sub->msg, "SUBSCRIBE sip:alice@ims.test SIP/2.0\r\n"));
+	assert_null(strstr(sub->msg, call_id));
+	fn_reply(&fn, sub, 200, 1, SUB_OK(1));
+
+	fn_note(&fn, "terminated;reason=deactivated while registered: subscribe again after the 200");
+	contact_xml(&fn, 1, "active", "registered", NULL, c, sizeof(c));
+	notify_ss(&fn, 1, 1, 0, "full", c, "terminated;reason=deactivated");
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	fn_reply(&fn, fn_last(&fn), 200, 1, SUB_OK(1));
+
+	fn_note(&fn, "terminated;reason=probation;retry-after=20: again 20 s later");
+	notify_ss(&fn, 1, 1, 0, "full", c, "terminated;reason=probation;retry-after=20");
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 19999);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 1);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+
+	fn_note(&fn, "the SUBSCRIBE is refused (480): the back-off, 6 to 12 s with one failure");
+	fn_reply(&fn, fn_last(&fn), 480, 1, NULL);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 5999);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 6001);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	fn_reply(&fn, fn_last(&fn), 200, 1, SUB_OK_EXPIRES(1, "4"));
+	assert_int_equal(acc(&fn, 1)->sub.failures, 0);
+
+	fn_note(&fn, "a refresh nobody answers: at expiry the subscription is gone, a new one");
+	fn_advance(&fn, 2000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_REFRESHING);
+	fn_advance(&fn, 2000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	fn_reply(&fn, fn_last(&fn), 200, 1, SUB_OK(1));
+
+	fn_note(&fn, "terminated;reason=rejected: not before the next registration");
+	notify_ss(&fn, 1, 1, 0, "full", c, "terminated;reason=rejected");
+	fn_advance(&fn, 3600 * 1000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	assert_int_equal(ev(&fn, 1, UE_REG_EV_REGISTER), 0);
+	fn_ok(&fn, fn_last(&fn), 1, NULL);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	fn_note(&fn, "the NOTIFY before the 200 sets the dialog up; the notifier shortens to 10 s");
+	notify_ss(&fn, 1, 1, 0, "full", c, "active;expires=10");
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
+	fn_advance(&fn, 5000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_REFRESHING);
+	assert_non_null(strstr(fn_last(&fn)->msg, "SUBSCRIBE sip:scscf@198.18.0.10:6060 SIP/2.0"));
+	assert_non_null(strstr(fn_last(&fn)->msg, "To: <sip:alice@ims.test>;tag=notifier\r\n"));
+
+	fn_note(&fn, "deregistered: the subscription is forgotten, its timer with it");
+	assert_int_equal(ev(&fn, 1, UE_REG_EV_DEREGISTER), 0);
+	fn_ok(&fn, last_method(&fn, "REGISTER"), 1, NULL);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_NONE);
+	fn_advance(&fn, 3600 * 1000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_NONE);
+	fn_finish(&fn, "subscription_refresh");
 }
 
 static void test_impi_binding(void **state_)
@@ -522,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_outbound_keepalive_flow_failure),
 		cmocka_unit_test(test_drop_restore),
 		cmocka_unit_test(test_network_ends),
+		cmocka_unit_test(test_subscription_refresh),
 		cmocka_unit_test(test_impi_binding),
 		cmocka_unit_test(test_incoming_and_outgoing),
 		cmocka_unit_test(test_bad_challenges),
