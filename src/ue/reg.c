@@ -400,7 +400,8 @@ static int act_invalid_reauth(struct ue *ue, struct ue_access *a, const struct u
 			     a->reg.next_cred == UE_CRED_AUTS ? "resync" : "mac-failure");
 }
 
-static void ev_registered(struct ue *ue, struct ue_access *a, const char *how)
+/* declined: a re-authentication was asked for and the network did not challenge. */
+static void ev_registered(struct ue *ue, struct ue_access *a, const char *how, bool declined)
 {
 	struct json_writer w;
 
@@ -413,6 +414,8 @@ static void ev_registered(struct ue *ue, struct ue_access *a, const char *how)
 	json_key(&w, "expires");
 	json_uint(&w, a->reg.expires);
 	json_kv_bool(&w, "outbound", a->reg.outbound);
+	if (declined)
+		json_kv_bool(&w, "challenge_declined", true);
 	json_key(&w, "impus");
 	json_begin_array(&w);
 	for (unsigned i = 0; i < a->reg.nassoc; i++)
@@ -503,7 +506,7 @@ static int act_registered(struct ue *ue, struct ue_access *a, const struct ue_re
 	a->sec.est.temporary = false;
 	memset(&a->sec.tmp, 0, sizeof(a->sec.tmp));
 	ev_sa(ue, a, "promoted", &a->sec.est, NULL);
-	ev_registered(ue, a, reauth ? "re-authenticated" : "initial");
+	ev_registered(ue, a, reauth ? "re-authenticated" : "initial", false);
 	impi_binding_takeover(ue, a);
 	if (a->sub.state == UE_SUB_NONE || a->sub.state == UE_SUB_TERMINATED)
 		ue_sub_start(ue, a);
@@ -542,11 +545,20 @@ static int act_refreshed(struct ue *ue, struct ue_access *a, const struct ue_reg
 {
 	int rc;
 
+	bool asked = a->reg.reauth;
+
 	ue_sec_offer_drop(&a->sec, &ue->alloc, &a->pcscf_ip);
 	rc = take_result(ue, a, in->msg);
 	if (rc)
 		return rc;
-	ev_registered(ue, a, "refreshed");
+	if (asked)
+		/*
+		 * Whether a protected REGISTER is challenged is the
+		 * S-CSCF's choice (24.229 5.4.1.2.1); say it declined.
+		 */
+		log_notice("%s: re-authentication asked, the network refreshed without a challenge",
+			   a->cfg.name);
+	ev_registered(ue, a, "refreshed", asked);
 	if (a->sub.state == UE_SUB_NONE || a->sub.state == UE_SUB_TERMINATED)
 		ue_sub_start(ue, a);
 	return 0;
@@ -854,6 +866,26 @@ void ue_on_keepalive(struct ue *ue, struct ue_access *a)
 	loop_timer_cancel(ue->loop, &a->reg.t_ka_wait);
 	if (state_timers[a->reg.state] & T_KEEPALIVE)
 		arm_keepalive(ue, a);
+}
+
+void ue_reg_shorten(struct ue *ue, struct ue_access *a, uint32_t seconds)
+{
+	struct ue_reg *r = &a->reg;
+	uint64_t now = loop_now_ms(ue->loop), at = now + (uint64_t)seconds * 1000;
+
+	if (!(state_timers[r->state] & T_EXPIRE) || at >= r->expires_at_ms)
+		return;
+	log_notice("%s: registration of %s shortened by the network to %u s", a->cfg.name,
+		   a->impi, seconds);
+	r->expires_at_ms = at;
+	loop_timer_arm_at(ue->loop, &r->t_expire, at * 1000000);
+	if (r->state != UE_REG_REGISTERED)
+		return;
+	r->expires = seconds;
+	r->registered_at_ms = now;
+	loop_timer_arm_at(ue->loop, &r->t_refresh,
+			  (now + (uint64_t)ue_refresh_delay_s(seconds) * 1000) * 1000000);
+	ev_registered(ue, a, "shortened", false);
 }
 
 /* Cancel what the new state does not run; arm what it starts. */

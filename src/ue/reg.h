@@ -167,6 +167,14 @@ int ue_reg_event(struct ue *ue, struct ue_access *a, enum ue_reg_event ev,
 void ue_reg_event_later(struct ue *ue, struct ue_access *a, enum ue_reg_event ev,
 			uint32_t retry_after, const char *why);
 
+/*
+ * The network cut the registration of access a to `seconds` from now
+ * (reg-event "shortened"). Registered: the expiry and the refresh move
+ * (TS 24.229 5.1.1.4.1 on the new time); during a procedure only the
+ * expiry does. A longer time than the one believed changes nothing.
+ */
+void ue_reg_shorten(struct ue *ue, struct ue_access *a, uint32_t seconds);
+
 /* True if the current state accepts the event. */
 bool ue_reg_accepts(enum ue_reg_state s, enum ue_reg_event ev);
 

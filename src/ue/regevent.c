@@ -464,7 +464,7 @@ static void apply(struct ue *ue, struct ue_access *a, const struct reginfo *doc)
 		ue_ev_end(ue, &w);
 	}
 
-	/* Contacts of ours the network ended (RFC 3680 5.1.2). */
+	/* Contacts of ours the network ended (RFC 3680 5.1.2) or shortened. */
 	for (size_t i = 0; i < ue->nacc; i++) {
 		struct ue_access *b = &ue->acc[i];
 
@@ -472,7 +472,22 @@ static void apply(struct ue *ue, struct ue_access *a, const struct reginfo *doc)
 			continue;
 		for (const struct reginfo_reg *r = doc->regs; r; r = r->next) {
 			for (const struct reginfo_contact *c = r->contacts; c; c = c->next) {
-				if (c->state != REGINFO_CONTACT_TERMINATED || !is_contact_of(b, c))
+				if (!is_contact_of(b, c))
+					continue;
+				/*
+				 * 24.229 5.1.1.3: "shortened" (the S-CSCF's
+				 * network-initiated re-authentication, 5.4.1.6)
+				 * gives the registration's new expiry; the UE
+				 * re-registers by it (5.1.1.4.1), and that
+				 * REGISTER is challenged.
+				 */
+				if (c->state == REGINFO_CONTACT_ACTIVE &&
+				    c->event == REGINFO_EV_SHORTENED &&
+				    (c->has & REGINFO_HAS_EXPIRES))
+					ue_reg_shorten(ue, b,
+						       c->expires > UINT32_MAX ? UINT32_MAX
+									       : (uint32_t)c->expires);
+				if (c->state != REGINFO_CONTACT_TERMINATED)
 					continue;
 				/* After our 200 has left over the SAs this ends. */
 				if (c->event == REGINFO_EV_PROBATION)

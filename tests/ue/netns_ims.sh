@@ -21,7 +21,10 @@
 #     still gets the MESSAGE; after restore wlan registers again after the
 #     RFC 5626 back-off and both get it again;
 #   the reg-event subscriptions refreshed inside their dialogs, and renewed
-#     when the S-CSCF lost one.
+#     when the S-CSCF lost one;
+#   network-initiated re-authentication: the S-CSCF shortens wlan's binding,
+#     the UE re-registers, is challenged, and only wlan's SPIs change;
+#     `ctl ue reauth` without an S-CSCF that challenges only refreshes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SIMREG=$(realpath "$SIMREG")
@@ -232,6 +235,39 @@ for i in $(seq 100); do [ "$(ue_subs)" = 2 ] && break; sleep 0.1; done
 why=$(events '.event=="subscription" and .access=="wlan" and .to=="terminated"' | jq -r .why | head -1)
 ok "a subscription the S-CSCF lost ($why) is replaced by a new one; registrations untouched"
 
+# ---- network-initiated re-authentication: a 401 to a protected re-REGISTER ------------------
+# `ctl scscf reauth` shortens wlan's binding to 6 s (NOTIFY "shortened"); the
+# UE re-registers by itself at half time over its SAs, is challenged, and
+# answers over a new temporary set of wlan alone.
+umts_sa=$(ue_ctl status | jq -c '.accesses[] | select(.name=="umts") | .sa | {spi_uc, spi_us, spi_pc, spi_ps}')
+wlan_spis=$(ue_ctl status | jq -r '.accesses[] | select(.name=="wlan") | .sa | "\(.spi_uc) \(.spi_us)"')
+mark=$(wc -l <"$work/ue/ue-events.jsonl")
+wlan_binding=$(scscf_ctl bindings "$IMPU" | jq -r '.bindings[] | select(.reg_id==1) | .id')
+scscf_ctl reauth "$IMPU" "binding=$wlan_binding" >/dev/null
+await_event '.event=="registered" and .access=="wlan" and .how=="re-authenticated"' 20
+since() { tail -n +"$((mark + 1))" "$work/ue/ue-events.jsonl" | jq -c "select($1)"; }
+[ -n "$(since '.event=="registered" and .access=="wlan" and .how=="shortened" and .expires<=6')" ] ||
+	fail "reauth: no shortened registration"
+[ -n "$(since '.event=="aka" and .access=="wlan" and .verdict=="ok"')" ] || fail "reauth: no challenge"
+new=$(since '.event=="sa" and .access=="wlan" and .op=="created" and .kind=="temporary"' | jq -r '"\(.spi_uc) \(.spi_us)"')
+[ -n "$new" ] && [ "$new" != "$wlan_spis" ] || fail "reauth: wlan's temporary set '$new'"
+gone=$(since '.event=="sa" and .access=="wlan" and .op=="deleted"' | jq -r '"\(.spi_uc) \(.spi_us)"')
+echo "$gone" | grep -qx "$wlan_spis" || fail "reauth: wlan's old set ($wlan_spis) not deleted: $gone"
+[ -z "$(since '.event=="sa" and .access=="umts"')" ] || fail "reauth: umts's SAs were touched"
+[ "$(ue_ctl status | jq -c '.accesses[] | select(.name=="umts") | .sa | {spi_uc, spi_us, spi_pc, spi_ps}')" = "$umts_sa" ] ||
+	fail "reauth: umts's SPIs changed"
+[ "$(reached umts)" = "umts wlan" ] || fail "reauth: MESSAGE"
+ok "network-initiated re-authentication: wlan challenged on its own re-REGISTER, SPIs $wlan_spis -> $new; umts's SA set untouched"
+
+# `ctl ue reauth` asks with nonce="" over the SAs; an S-CSCF that does not
+# re-authenticate protected REGISTERs (scscf.reauth: never) only refreshes.
+mark=$(wc -l <"$work/ue/ue-events.jsonl")
+ue_ctl reauth umts >/dev/null
+await_event '.event=="registered" and .access=="umts" and .how=="refreshed"' 20
+[ -n "$(since '.event=="registered" and .access=="umts" and .challenge_declined==true')" ] ||
+	fail "ue reauth: the declined challenge is not reported"
+[ -z "$(since '.event=="sa"')" ] || fail "ue reauth: SAs changed without a challenge"
 stop ue
+ok "ctl ue reauth with scscf.reauth never: refreshed, no challenge, reported as declined"
 
 echo "$passed passed, 0 failed"

@@ -560,6 +560,41 @@ static void test_subscription_refresh(void **state_)
 	fn_finish(&fn, "subscription_refresh");
 }
 
+static void test_shortened_reauth(void **state_)
+{
+	struct fakenet fn;
+	char c[512], extra[96], nonce[AKAV1_NONCE_MAX + 1];
+
+	fn_setup(&fn, BASE TWO_ACCESSES);
+	register_access(&fn, 1, FN_SECSERVER);
+	register_access(&fn, 2, SECSERVER_2);
+	fn_note(&fn, "network-initiated re-authentication of wlan: its contact shortened to 60 s");
+	snprintf(extra, sizeof(extra), " expires=\"60\"");
+	contact_xml(&fn, 1, "active", "shortened", extra, c, sizeof(c));
+	notify(&fn, 1, 1, 0, "full", c);
+	assert_int_equal(acc(&fn, 1)->reg.expires, 60);
+	fn_note(&fn, "re-registration at half time, a refresh (the last nonce), not a request");
+	fn_advance(&fn, 29999);
+	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	fn_advance(&fn, 1);
+	assert_int_equal(state(&fn, 1), UE_REG_REFRESHING);
+	fn_auth_param(last_method(&fn, "REGISTER"), "nonce", nonce, sizeof(nonce));
+	assert_true(strlen(nonce) > 0);
+	fn_challenge(&fn, last_method(&fn, "REGISTER"), NULL, SECSERVER_2, FN_SAME);
+	assert_int_equal(state(&fn, 1), UE_REG_REAUTHENTICATING);
+	assert_int_equal(last_method(&fn, "REGISTER")->sa_set, 3);
+	assert_response_valid(&fn, last_method(&fn, "REGISTER"), "alice@ims.test");
+	fn_ok(&fn, last_method(&fn, "REGISTER"), 3, NULL);
+	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	assert_int_equal(acc(&fn, 1)->sec.est.set.id, 3);
+	assert_int_equal(acc(&fn, 1)->reg.expires, 600000);
+	/* umts: not shortened, not challenged, its set untouched. */
+	assert_int_equal(state(&fn, 2), UE_REG_REGISTERED);
+	assert_int_equal(acc(&fn, 2)->sec.est.set.id, 2);
+	assert_int_equal(acc(&fn, 2)->reg.expires, 600000);
+	fn_finish(&fn, "shortened_reauth");
+}
+
 static void test_impi_binding(void **state_)
 {
 	struct fakenet fn;
@@ -655,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_drop_restore),
 		cmocka_unit_test(test_network_ends),
 		cmocka_unit_test(test_subscription_refresh),
+		cmocka_unit_test(test_shortened_reauth),
 		cmocka_unit_test(test_impi_binding),
 		cmocka_unit_test(test_incoming_and_outgoing),
 		cmocka_unit_test(test_bad_challenges),
