@@ -275,6 +275,32 @@ void sip_tpset_flow_error(struct sip_tpset *set, const struct sip_flow *flow, in
 		set->user.flow_error(set->user.ctx, flow, err);
 }
 
+void sip_tpset_keepalive(struct sip_tpset *set, const struct sip_keepalive *ka)
+{
+	if (set->user.keepalive)
+		set->user.keepalive(set->user.ctx, ka);
+}
+
+/* A binding response: the answer to the user's own keepalive (RFC 5626 4.4.2). */
+static void stun_response(struct sip_tpset *set, const struct sip_flow *flow, const uint8_t *p,
+			  size_t len)
+{
+	struct sip_keepalive ka = { .kind = SIP_KEEPALIVE_STUN, .flow = *flow };
+	char r[SIP_SOCKADDR_STRLEN];
+
+	memcpy(ka.txid, p + 8, sizeof(ka.txid));
+	ka.stun_status = sip_stun_parse_response(p, len, ka.txid, &ka.mapped);
+	if (ka.stun_status == -EBADMSG) {
+		set->stats.stun_dropped++;
+		log_debug("STUN response from %s malformed: dropped",
+			  sip_sockaddr_str(&flow->remote, r, sizeof(r)));
+		return;
+	}
+	ka.at_ns = loop_now_ns(set->loop);
+	set->stats.stun_responses++;
+	sip_tpset_keepalive(set, &ka);
+}
+
 static void input_stun(struct sip_tpset *set, struct sip_tp *tp, const struct sip_flow *flow,
 		       const char *data, size_t len)
 {
@@ -283,6 +309,10 @@ static void input_stun(struct sip_tpset *set, struct sip_tp *tp, const struct si
 	char r[SIP_SOCKADDR_STRLEN];
 	int n;
 
+	if (sip_stun_is_response((const uint8_t *)data, len)) {
+		stun_response(set, flow, (const uint8_t *)data, len);
+		return;
+	}
 	n = sip_stun_answer((const uint8_t *)data, len, &flow->remote, resp, sizeof(resp));
 	if (n <= 0) {
 		set->stats.stun_dropped++;

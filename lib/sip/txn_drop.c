@@ -9,7 +9,7 @@
 
 int sip_server_txn_drop(struct sip_stack *st, sip_txn_id id)
 {
-	struct sip_txn *t = txn_get(st, id);
+	struct sip_txn *t = sip_txn_get(st, id);
 
 	if (!t)
 		return -ENOENT;
@@ -22,5 +22,5 @@ int sip_server_txn_drop(struct sip_stack *st, sip_txn_id id)
 	 */
 	if (t->last_status < 200)
 		t->last_status = 200;
-	return txn_event(t, SIP_TXN_EV_TU_ABORT, NULL) == 0 ? 0 : -EPROTO;
+	return sip_txn_feed(t, SIP_TXN_EV_TU_ABORT, NULL) == 0 ? 0 : -EPROTO;
 }

@@ -20,6 +20,9 @@
 #include "sip/print.h"
 #include "sip/proxy.h"
 
+/* sip_proxy_req.user of a request forked to the bindings of an IMPU. */
+#define GLUE_TERMINATING 1
+
 struct scscf_glue {
 	struct scscf *s;
 	struct sip_stack *st;
@@ -146,6 +149,8 @@ static int glue_fork(void *ctx, uint64_t txn, const struct scscf_target *t, unsi
 		sip_flow_init(&targets[i].flow);
 	}
 	req.n_targets = n;
+	/* Targets that are bindings make a terminating request (route.c). */
+	req.user = n && t[0].binding ? GLUE_TERMINATING : 0;
 	err = sip_proxy_forward(g->px, &req, NULL);
 	/* Errors the core answered upstream itself (483, no branch) are not ours to send. */
 	return err == -ELOOP || err == -ENETUNREACH ? 0 : err;
@@ -173,7 +178,26 @@ static void proxy_done(struct sip_proxy *px, void *ctx, uint64_t ref, unsigned s
 	log_debug("forward %" PRIu64 " done: %u", ref, status);
 }
 
+/*
+ * TS 24.229 5.4.3.3 leaves the answer to a terminating request whose
+ * contacts all fail to the S-CSCF; the core would send 408 (INVITE), 500
+ * (unreachable) or, for a non-INVITE that timed out, nothing (RFC 4320).
+ * None says what happened to the caller: the user is registered but no
+ * device of theirs answers, which is 480 Temporarily Unavailable (RFC 3261
+ * 21.4.18). A final response a device did send (486, 603) goes up as it is.
+ */
+static unsigned proxy_final(struct sip_proxy *px, void *ctx, uint64_t ref,
+			    const struct sip_proxy_outcome *o)
+{
+	if (o->user != GLUE_TERMINATING || o->answered)
+		return 0;
+	log_info("forward %" PRIu64 ": no binding answered (%u timed out, %u unreachable): 480",
+		 ref, o->n_timeout, o->n_unreachable);
+	return 480;
+}
+
 static const struct sip_proxy_ops proxy_ops = {
+	.final = proxy_final,
 	.done = proxy_done,
 };
 

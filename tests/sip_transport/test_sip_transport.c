@@ -940,6 +940,95 @@ static void test_stack_connect_refused(void **state)
 	loop_destroy(loop);
 }
 
+/* ------------------------------------------------------------------ */
+/* Keepalive answers to the TU (RFC 5626 4.4)                         */
+
+struct ka_rec {
+	unsigned n;
+	struct sip_keepalive ka[4];
+};
+
+static void ka_cb(struct sip_stack *st, void *ctx, const struct sip_keepalive *ka)
+{
+	struct ka_rec *r = ctx;
+
+	if (r->n < 4)
+		r->ka[r->n] = *ka;
+	r->n++;
+}
+
+/*
+ * A UE-side stack pings a server-side stack over the wire: a STUN binding
+ * request over UDP and CRLFCRLF over TCP. The server's transports answer
+ * on their own; the UE's TU hears each answer with the flow it came over
+ * (and, for STUN, the transaction id and its mapped address).
+ */
+static void test_stack_keepalive_answers(void **state)
+{
+	static const struct sip_tu_ops ue_tu = { .keepalive = ka_cb };
+	static const struct sip_tu_ops srv_tu = { .keepalive = ka_cb };
+	static const uint8_t txid[12] = { 'k', 'e', 'e', 'p', 'a', 'l', 'i', 'v', 'e', '!', 0, 1 };
+	struct ka_rec ue = { 0 }, srv = { 0 };
+	struct loop_manual_clock clock;
+	struct sip_stack *ue_st, *srv_st;
+	uint32_t ue_udp, srv_udp, srv_tcp;
+	struct sip_flow udp, tcp;
+	struct loop *loop;
+	uint8_t req[SIP_STUN_HDR];
+
+	(void)state;
+	loop_manual_clock_init(&clock, 0);
+	assert_int_equal(loop_create(&loop, &clock.clock), 0);
+	assert_int_equal(sip_stack_create(&ue_st, loop, NULL, &ue_tu, &ue), 0);
+	assert_int_equal(sip_stack_create(&srv_st, loop, NULL, &srv_tu, &srv), 0);
+	assert_int_equal(sip_stack_listen_text(ue_st, "udp:127.0.0.1:0", &ue_udp), 0);
+	assert_int_equal(sip_stack_listen_text(ue_st, "tcp:127.0.0.1:0", NULL), 0);
+	assert_int_equal(sip_stack_listen_text(srv_st, "udp:127.0.0.1:0", &srv_udp), 0);
+	assert_int_equal(sip_stack_listen_text(srv_st, "tcp:127.0.0.1:0", &srv_tcp), 0);
+
+	/* UDP: a STUN binding request from the UE's SIP port (RFC 5626 4.4.2). */
+	sip_flow_to(&udp, SIP_TRANSPORT_UDP,
+		    &sip_tpset_get(sip_stack_transports(srv_st), srv_udp)->local);
+	udp.tp = ue_udp;
+	sip_stun_request(req, txid);
+	assert_int_equal(sip_stack_send_raw(ue_st, &udp, (struct str){ (char *)req, sizeof(req) }),
+			 0);
+	for (int i = 0; i < 200 && !ue.n; i++)
+		loop_run_once(loop, 5);
+	assert_int_equal(ue.n, 1);
+	assert_int_equal(ue.ka[0].kind, SIP_KEEPALIVE_STUN);
+	assert_memory_equal(ue.ka[0].txid, txid, sizeof(txid));
+	assert_int_equal(ue.ka[0].stun_status, 0);
+	/* The mapped address is the UE's socket as the server saw it. */
+	assert_true(sip_sockaddr_equal(&ue.ka[0].mapped,
+				       &sip_tpset_get(sip_stack_transports(ue_st), ue_udp)->local));
+	assert_int_equal(ue.ka[0].flow.tp, ue_udp);
+	assert_true(sip_sockaddr_equal(&ue.ka[0].flow.remote, &udp.remote));
+	assert_int_equal(sip_tpset_stats(sip_stack_transports(ue_st))->stun_responses, 1);
+	assert_int_equal(sip_tpset_stats(sip_stack_transports(srv_st))->stun_answered, 1);
+
+	/* TCP: CRLFCRLF on a new connection, the server's CRLF back (4.4.1). */
+	sip_flow_to(&tcp, SIP_TRANSPORT_TCP,
+		    &sip_tpset_get(sip_stack_transports(srv_st), srv_tcp)->local);
+	assert_int_equal(sip_stack_send_raw(ue_st, &tcp, STR_LIT("\r\n\r\n")), 0);
+	assert_true(tcp.conn != 0);
+	for (int i = 0; i < 200 && ue.n < 2; i++)
+		loop_run_once(loop, 5);
+	assert_int_equal(ue.n, 2);
+	assert_int_equal(ue.ka[1].kind, SIP_KEEPALIVE_PONG);
+	assert_int_equal(ue.ka[1].flow.conn, tcp.conn);
+	assert_int_equal(ue.ka[1].flow.tp, tcp.tp);
+	assert_true(sip_sockaddr_equal(&ue.ka[1].flow.remote, &tcp.remote));
+	assert_int_equal(sip_tpset_stats(sip_stack_transports(srv_st))->pings, 1);
+
+	/* The server answered both pings and heard of neither as an answer. */
+	assert_int_equal(srv.n, 0);
+	assert_int_equal(sip_stack_stats(ue_st)->txn_live, 0);
+	sip_stack_destroy(ue_st);
+	sip_stack_destroy(srv_st);
+	loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -966,6 +1055,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_in_callback, setup, teardown),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_stack_connect_refused),
+		cmocka_unit_test(test_stack_keepalive_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
