@@ -44,6 +44,7 @@ struct ue_access {
 	struct ue_sec sec;
 	struct ue_sub sub;
 	uint64_t msgs_tx, msgs_rx;
+	uint64_t ka_sent, ka_answered; /* RFC 5626 keepalives */
 	void *net;                    /* the environment's per-access state */
 };
 
@@ -64,7 +65,8 @@ struct ue_access {
  *               binding request on UDP, CRLFCRLF on TCP). Returns 0 when
  *               the answer will come back through ue_on_keepalive() (an
  *               unanswered keepalive is then a flow failure), 1 when it
- *               was sent but answers cannot be observed.
+ *               was sent but answers cannot be observed (the flow is
+ *               then kept warm, never judged).
  *   link        Bring the access's link down (close its transports and
  *               drop its flows without a word to anyone) or up again.
  */

@@ -832,6 +832,8 @@ static void on_keepalive(struct loop *loop, struct loop_timer *t)
 	int rc;
 
 	rc = ue->env->keepalive(ue->env_ctx, a, &a->sec.est);
+	if (rc >= 0)
+		a->ka_sent++;
 	if (rc == 1) {
 		/* Sent, but the environment cannot see answers: keep the flow warm only. */
 		arm_keepalive(ue, a);
@@ -862,6 +864,7 @@ void ue_on_keepalive(struct ue *ue, struct ue_access *a)
 {
 	if (!a->reg.ka_pending)
 		return;
+	a->ka_answered++;
 	a->reg.ka_pending = false;
 	loop_timer_cancel(ue->loop, &a->reg.t_ka_wait);
 	if (state_timers[a->reg.state] & T_KEEPALIVE)

@@ -20,6 +20,8 @@
 #   link drop and recovery: wlan's sockets and SAs vanish silently, umts
 #     still gets the MESSAGE; after restore wlan registers again after the
 #     RFC 5626 back-off and both get it again;
+#   outbound keepalives answered over both flows; a P-CSCF whose answers to
+#     wlan are lost: wlan's flow fails, recovery after the back-off;
 #   the reg-event subscriptions refreshed inside their dialogs, and renewed
 #     when the S-CSCF lost one;
 #   network-initiated re-authentication: the S-CSCF shortens wlan's binding,
@@ -196,6 +198,43 @@ await_state wlan registered 20
 [ "$(reached umts)" = "umts wlan" ] || fail "restore: MESSAGE"
 stop ue
 ok "link drop: umts alone gets the MESSAGE; restore: wlan registers again after the back-off, both get it"
+
+# ---- outbound keepalives: answered, and a P-CSCF that stops answering ------------------------
+# A STUN binding request every second over each protected flow (RFC 5626
+# 4.4.2), 2 s to answer. The P-CSCF answers over the SAs; when its answers
+# to wlan are lost (routed to a neighbour that never answers ARP), wlan's
+# flow fails and recovery starts with the back-off; umts is not affected.
+deploy "$work/ka.yaml" outbound registration "  keepalive:" "    interval: 1s" "    timeout: 2s"
+ue_start "$work/ka.yaml"
+ue_ctl register wlan >/dev/null
+await_state wlan registered
+ue_ctl register umts >/dev/null
+await_state umts registered
+ka() {
+	ue_ctl status | jq -r --arg a "$1" '.accesses[] | select(.name == $a) | "\(.keepalives.sent) \(.keepalives.answered)"'
+}
+for i in $(seq 200); do
+	read -r _ w <<<"$(ka wlan)"
+	read -r _ u <<<"$(ka umts)"
+	[ "$w" -ge 3 ] && [ "$u" -ge 3 ] && break
+	sleep 0.05
+done
+[ "$w" -ge 3 ] && [ "$u" -ge 3 ] || fail "keepalives: answered wlan $w, umts $u"
+[ -z "$(events '.cause=="flow-failed"')" ] || fail "keepalives: a flow failed"
+ok "keepalives answered over both protected flows (sent answered): wlan $(ka wlan), umts $(ka umts)"
+
+ip -n "$ns_p" route add 198.18.40.2/32 via 198.18.40.9 dev p-wlan
+await_event '.event=="state" and .access=="wlan" and .from=="registered" and .cause=="flow-failed" and .to=="backoff"' 10
+[ -n "$(events '.event=="sa" and .access=="wlan" and .op=="deleted" and .why=="registration failed"')" ] ||
+	fail "keepalives: wlan's SAs not deleted"
+[ "$(state umts)" = registered ] || fail "keepalives: umts is $(state umts)"
+[ -z "$(events '.access=="umts" and .cause=="flow-failed"')" ] || fail "keepalives: umts's flow failed"
+ip -n "$ns_p" route del 198.18.40.2/32
+await_state wlan registered 30
+[ "$(bindings | wc -l)" = 2 ] || fail "keepalives: $(bindings | wc -l) bindings after recovery"
+[ "$(reached umts)" = "umts wlan" ] || fail "keepalives: MESSAGE after recovery"
+stop ue
+ok "a P-CSCF that stops answering wlan's keepalives: flow failed, SAs deleted, back-off, registered again; umts untouched"
 
 # ---- the reg-event subscription: refreshed, and renewed when the notifier lost it --------
 # The S-CSCF grants subscriptions 6 s at most, so the UE refreshes them every
