@@ -616,6 +616,17 @@ static int act_lost(struct ue *ue, struct ue_access *a, const struct ue_reg_inpu
 	return 0;
 }
 
+/*
+ * 24.229 5.1.1.3: a contact "deactivated" is to be registered again at
+ * once, by an initial registration (new SAs, new dialog).
+ */
+static int act_deactivated(struct ue *ue, struct ue_access *a, const struct ue_reg_input *in,
+			   enum ue_reg_event *then)
+{
+	act_lost(ue, a, in, then);
+	return act_initial(ue, a, in, then);
+}
+
 /* RFC 3680 probation: try again after retry-after. */
 static int act_probation(struct ue *ue, struct ue_access *a, const struct ue_reg_input *in,
 			 enum ue_reg_event *then)
@@ -713,6 +724,7 @@ static const struct reg_row rows[] = {
 	{ S(REGISTERED), E(FLOW_FAIL), act_fail, S(BACKOFF), S(BACKOFF), "flow failed: delete the SAs" },
 	{ S(REGISTERED), E(T_EXPIRED), act_fail, S(BACKOFF), S(BACKOFF), "delete the SAs" },
 	{ S(REGISTERED), E(NET_ENDED), act_lost, S(IDLE), S(IDLE), "delete the SAs, do not re-register" },
+	{ S(REGISTERED), E(NET_DEACTIVATED), act_deactivated, S(UNPROTECTED), S(BACKOFF), "delete the SAs, initial REGISTER at once" },
 	{ S(REGISTERED), E(NET_PROBATION), act_probation, S(BACKOFF), S(BACKOFF), "delete the SAs, retry after retry-after" },
 	{ S(REGISTERED), E(SA_REPLACED), act_lost, S(IDLE), S(IDLE), "delete the SAs" },
 
@@ -723,6 +735,7 @@ static const struct reg_row rows[] = {
 	{ S(REFRESHING), E(DROP), act_drop, S(LINK_DOWN), S(LINK_DOWN), "link down" },
 	{ S(REFRESHING), E(T_EXPIRED), act_fail, S(BACKOFF), S(BACKOFF), "delete the SAs" },
 	{ S(REFRESHING), E(NET_ENDED), act_lost, S(IDLE), S(IDLE), "delete the SAs" },
+	{ S(REFRESHING), E(NET_DEACTIVATED), act_deactivated, S(UNPROTECTED), S(BACKOFF), "delete the SAs, initial REGISTER at once" },
 	{ S(REFRESHING), E(SA_REPLACED), act_lost, S(IDLE), S(IDLE), "delete the SAs" },
 
 	{ S(RECHALLENGED), E(AKA_OK), act_protected, S(REAUTHENTICATING), S(BACKOFF), "new temporary set, protected REGISTER over it" },

@@ -78,6 +78,7 @@ enum ue_reg_state {
 	X(T_EXPIRED, "expired", "the registration ran out before a refresh succeeded")     \
 	X(FLOW_FAIL, "flow-failed", "an outbound keepalive went unanswered")               \
 	X(NET_ENDED, "network-ended", "a reg-event NOTIFY terminated our contact")          \
+	X(NET_DEACTIVATED, "network-deactivated", "NOTIFY: contact deactivated, register again at once") \
 	X(NET_PROBATION, "network-probation", "NOTIFY: contact on probation, retry later") \
 	X(SA_REPLACED, "sa-replaced", "impi binding: another access's registration took the IMPI")
 

@@ -494,6 +494,9 @@ static void apply(struct ue *ue, struct ue_access *a, const struct reginfo *doc)
 					ue_reg_event_later(ue, b, UE_REG_EV_NET_PROBATION,
 							   (uint32_t)c->retry_after,
 							   reginfo_event_name(c->event));
+				else if (c->event == REGINFO_EV_DEACTIVATED)
+					ue_reg_event_later(ue, b, UE_REG_EV_NET_DEACTIVATED, 0,
+							   reginfo_event_name(c->event));
 				else
 					ue_reg_event_later(ue, b, UE_REG_EV_NET_ENDED, 0,
 							   reginfo_event_name(c->event));

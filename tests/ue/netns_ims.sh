@@ -26,7 +26,8 @@
 #     when the S-CSCF lost one;
 #   network-initiated re-authentication: the S-CSCF shortens wlan's binding,
 #     the UE re-registers, is challenged, and only wlan's SPIs change;
-#     `ctl ue reauth` without an S-CSCF that challenges only refreshes.
+#     `ctl ue reauth` without an S-CSCF that challenges only refreshes;
+#   a contact the network deactivates registers again at once.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SIMREG=$(realpath "$SIMREG")
@@ -306,7 +307,22 @@ await_event '.event=="registered" and .access=="umts" and .how=="refreshed"' 20
 [ -n "$(since '.event=="registered" and .access=="umts" and .challenge_declined==true')" ] ||
 	fail "ue reauth: the declined challenge is not reported"
 [ -z "$(since '.event=="sa"')" ] || fail "ue reauth: SAs changed without a challenge"
-stop ue
 ok "ctl ue reauth with scscf.reauth never: refreshed, no challenge, reported as declined"
+
+# ---- the network deactivates umts's contact: an initial registration at once ----------------
+mark=$(wc -l <"$work/ue/ue-events.jsonl")
+wlan_sa=$(ue_ctl status | jq -c '.accesses[] | select(.name=="wlan") | .sa')
+umts_binding=$(scscf_ctl bindings "$IMPU" | jq -r '.bindings[] | select(.reg_id==2) | .id')
+scscf_ctl dereg "$IMPU" "binding=$umts_binding" event=deactivated >/dev/null
+await_event '.event=="state" and .access=="umts" and .cause=="network-deactivated" and .to=="unprotected"' 10
+await_state umts registered 20
+[ -n "$(since '.event=="registered" and .access=="umts" and .how=="initial"')" ] ||
+	fail "deactivated: umts did not register anew"
+[ "$(ue_ctl status | jq -c '.accesses[] | select(.name=="wlan") | .sa')" = "$wlan_sa" ] ||
+	fail "deactivated: wlan's SA set changed"
+[ "$(bindings | wc -l)" = 2 ] || fail "deactivated: $(bindings | wc -l) bindings"
+[ "$(reached wlan)" = "umts wlan" ] || fail "deactivated: MESSAGE"
+stop ue
+ok "umts's contact deactivated by the network: registered again at once (24.229 5.1.1.3), wlan untouched"
 
 echo "$passed passed, 0 failed"

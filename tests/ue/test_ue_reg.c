@@ -443,8 +443,8 @@ static void test_network_ends(void **state_)
 	fn_setup(&fn, BASE TWO_ACCESSES);
 	register_access(&fn, 1, FN_SECSERVER);
 	register_access(&fn, 2, SECSERVER_2);
-	fn_note(&fn, "mechanism none: umts's registration replaced wlan's");
-	contact_xml(&fn, 1, "terminated", "deactivated", NULL, c, sizeof(c));
+	fn_note(&fn, "mechanism none: umts's registration replaced wlan's (unregistered)");
+	contact_xml(&fn, 1, "terminated", "unregistered", NULL, c, sizeof(c));
 	notify(&fn, 2, 2, 0, "partial", c);
 	/* A partial document first: a gap, so the UE refreshes for full state (RFC 3680). */
 	assert_int_equal(acc(&fn, 2)->sub.state, UE_SUB_REFRESHING);
@@ -452,9 +452,19 @@ static void test_network_ends(void **state_)
 	notify(&fn, 2, 2, 0, "full", c);
 	assert_int_equal(state(&fn, 1), UE_REG_IDLE);
 	assert_int_equal(state(&fn, 2), UE_REG_REGISTERED);
+	fn_note(&fn, "deactivated: an initial registration at once (24.229 5.1.1.3)");
+	contact_xml(&fn, 2, "terminated", "deactivated", NULL, c, sizeof(c));
+	notify(&fn, 2, 2, 1, "partial", c);
+	assert_int_equal(state(&fn, 2), UE_REG_UNPROTECTED);
+	assert_false(acc(&fn, 2)->sec.est.live);
+	assert_int_equal(last_method(&fn, "REGISTER")->sa_set, 0);
+	fn_challenge(&fn, last_method(&fn, "REGISTER"), NULL, SECSERVER_2, FN_SAME);
+	fn_ok(&fn, last_method(&fn, "REGISTER"), fn_set_of(&fn, 2), NULL);
+	assert_int_equal(state(&fn, 2), UE_REG_REGISTERED);
+	fn_reply(&fn, last_method(&fn, "SUBSCRIBE"), 200, fn_set_of(&fn, 2), SUB_OK(2));
 	fn_note(&fn, "probation: try again after retry-after");
 	contact_xml(&fn, 2, "terminated", "probation", " retry-after=\"30\"", c, sizeof(c));
-	notify(&fn, 2, 2, 1, "partial", c);
+	notify(&fn, 2, fn_set_of(&fn, 2), 0, "full", c);
 	assert_int_equal(state(&fn, 2), UE_REG_BACKOFF);
 	fn_advance(&fn, 29999);
 	assert_int_equal(state(&fn, 2), UE_REG_BACKOFF);
