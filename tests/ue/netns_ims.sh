@@ -20,7 +20,8 @@
 #   link drop and recovery: wlan's sockets and SAs vanish silently, umts
 #     still gets the MESSAGE; after restore wlan registers again after the
 #     RFC 5626 back-off and both get it again;
-#   outbound keepalives answered over both flows; a P-CSCF whose answers to
+#   outbound keepalives answered over both flows; an OPTIONS answered with
+#     the configured status by both accesses; a P-CSCF whose answers to
 #     wlan are lost: wlan's flow fails, recovery after the back-off;
 #   the reg-event subscriptions refreshed inside their dialogs, and renewed
 #     when the S-CSCF lost one;
@@ -205,7 +206,8 @@ ok "link drop: umts alone gets the MESSAGE; restore: wlan registers again after 
 # 4.4.2), 2 s to answer. The P-CSCF answers over the SAs; when its answers
 # to wlan are lost (routed to a neighbour that never answers ARP), wlan's
 # flow fails and recovery starts with the back-off; umts is not affected.
-deploy "$work/ka.yaml" outbound registration "  keepalive:" "    interval: 1s" "    timeout: 2s"
+deploy "$work/ka.yaml" outbound registration "  keepalive:" "    interval: 1s" "    timeout: 2s" \
+	"  answer:" "    options: 486"
 ue_start "$work/ka.yaml"
 ue_ctl register wlan >/dev/null
 await_state wlan registered
@@ -223,6 +225,17 @@ done
 [ "$w" -ge 3 ] && [ "$u" -ge 3 ] || fail "keepalives: answered wlan $w, umts $u"
 [ -z "$(events '.cause=="flow-failed"')" ] || fail "keepalives: a flow failed"
 ok "keepalives answered over both protected flows (sent answered): wlan $(ka wlan), umts $(ka umts)"
+
+# OPTIONS from wlan to the IMPU through its Service-Route: both accesses
+# answer what ue.answer.options says, and that comes back.
+id=$(ue_ctl send OPTIONS "$IMPU" via wlan | jq -r .call_id)
+await_event ".event==\"msg\" and .dir==\"rx\" and .status and .call_id==\"$id\"" 40
+got=$(events ".event==\"msg\" and .method==\"OPTIONS\" and .answer==486 and .call_id==\"$id\"" |
+	jq -r .access | sort | tr '\n' ' ')
+[ "$got" = "umts wlan " ] || fail "OPTIONS: answered 486 on '$got'"
+st=$(events ".event==\"msg\" and .dir==\"rx\" and .status and .call_id==\"$id\"" | jq -r .status)
+[ "$st" = 486 ] || fail "OPTIONS: the sender got $st"
+ok "OPTIONS to the IMPU via wlan: both accesses answer ue.answer.options (486), the sender gets 486"
 
 ip -n "$ns_p" route add 198.18.40.2/32 via 198.18.40.9 dev p-wlan
 await_event '.event=="state" and .access=="wlan" and .from=="registered" and .cause=="flow-failed" and .to=="backoff"' 10
