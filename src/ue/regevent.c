@@ -121,6 +121,7 @@ static int send_subscribe(struct ue *ue, struct ue_access *a, bool refresh)
 	unsigned nroute = 0;
 	char ps[SIP_SOCKADDR_STRLEN + 16], host[SIP_SOCKADDR_STRLEN], contact[256];
 	struct ue_request r;
+	struct json_writer w;
 	struct buf b;
 	uint64_t ref;
 	int rc;
@@ -177,6 +178,15 @@ static int send_subscribe(struct ue *ue, struct ue_access *a, bool refresh)
 	a->msgs_tx++;
 	log_info("%s: SUBSCRIBE reg %s, cseq %u", a->cfg.name, refresh ? "refresh" : "new",
 		 a->sub.cseq);
+	if (ue_ev_begin(ue, &w, "msg", a)) {
+		json_kv_cstring(&w, "dir", "tx");
+		json_kv_cstring(&w, "method", "SUBSCRIBE");
+		json_kv_cstring(&w, "call_id", a->sub.call_id);
+		json_key(&w, "cseq");
+		json_uint(&w, a->sub.cseq);
+		json_kv_cstring(&w, "what", refresh ? "refresh" : "new");
+		ue_ev_end(ue, &w);
+	}
 out:
 	buf_free(&b);
 	return rc;
