@@ -20,8 +20,9 @@
 #   link drop and recovery: wlan's sockets and SAs vanish silently, umts
 #     still gets the MESSAGE; after restore wlan registers again after the
 #     RFC 5626 back-off and both get it again;
-#   outbound keepalives answered over both flows; an OPTIONS answered with
-#     the configured status by both accesses; a P-CSCF whose answers to
+#   outbound keepalives answered over both flows; an OPTIONS and an
+#     INVITE (from SIPp in the core) answered with the configured status
+#     by both accesses; a P-CSCF whose answers to
 #     wlan are lost: wlan's flow fails, recovery after the back-off;
 #   the reg-event subscriptions refreshed inside their dialogs, and renewed
 #     when the S-CSCF lost one;
@@ -38,6 +39,7 @@ trap 'lab_down; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces, raw ESP sockets)"; exit 77; }
 command -v jq >/dev/null || { echo "jq missing"; exit 1; }
+command -v sipp >/dev/null || { echo "sipp missing (sip-tester)"; exit 1; }
 
 lab_up
 mkdir -p "$work/hss" "$work/scscf" "$work/pcscf"
@@ -207,7 +209,7 @@ ok "link drop: umts alone gets the MESSAGE; restore: wlan registers again after 
 # to wlan are lost (routed to a neighbour that never answers ARP), wlan's
 # flow fails and recovery starts with the back-off; umts is not affected.
 deploy "$work/ka.yaml" outbound registration "  keepalive:" "    interval: 1s" "    timeout: 2s" \
-	"  answer:" "    options: 486"
+	"  answer:" "    options: 486" "    invite: 480"
 ue_start "$work/ka.yaml"
 ue_ctl register wlan >/dev/null
 await_state wlan registered
@@ -236,6 +238,16 @@ got=$(events ".event==\"msg\" and .method==\"OPTIONS\" and .answer==486 and .cal
 st=$(events ".event==\"msg\" and .dir==\"rx\" and .status and .call_id==\"$id\"" | jq -r .status)
 [ "$st" = 486 ] || fail "OPTIONS: the sender got $st"
 ok "OPTIONS to the IMPU via wlan: both accesses answer ue.answer.options (486), the sender gets 486"
+
+# An INVITE from SIPp in the core to the IMPU: the S-CSCF forks it to both
+# bindings, each access answers ue.answer.invite over its SAs, SIPp gets it.
+ip netns exec "$ns_c" sipp -sf "$here/sipp/uac_invite.xml" -i 198.18.42.2 -p 5099 \
+	198.18.42.2:6060 -m 1 -nostdin -timeout 20s -timeout_error -trace_err \
+	-error_file "$work/sipp-invite.err" >"$work/sipp-invite.log" 2>&1 ||
+	fail "INVITE: SIPp did not get 480 ($(cat "$work/sipp-invite.err" 2>/dev/null))"
+got=$(events '.event=="msg" and .method=="INVITE" and .answer==480' | jq -r .access | sort | tr '\n' ' ')
+[ "$got" = "umts wlan " ] || fail "INVITE: answered 480 on '$got'"
+ok "INVITE from the core: forked to both accesses, each answers ue.answer.invite (480) over its SAs"
 
 ip -n "$ns_p" route add 198.18.40.2/32 via 198.18.40.9 dev p-wlan
 await_event '.event=="state" and .access=="wlan" and .from=="registered" and .cause=="flow-failed" and .to=="backoff"' 10
