@@ -605,6 +605,32 @@ static void test_shortened_reauth(void **state_)
 	fn_finish(&fn, "shortened_reauth");
 }
 
+static void test_usim_op(void **state_)
+{
+	struct fakenet fn;
+
+	/* TS 35.208 set 1: this OP gives the network's OPc (35.206 OPc = E_K(OP) ^ OP). */
+	fn_setup(&fn, BASE "  usim:\n"
+			   "    opc: \"\"\n"
+			   "    op: cdc202d5123e20f62b6d676ac72cb318\n"
+			   "    amf: 8000\n" ONE_ACCESS);
+	register_access(&fn, 1, FN_SECSERVER);
+	assert_int_equal(acc(&fn, 1)->reg.digest.ch.verdict, UE_AKA_OK);
+	fn_finish(&fn, "usim_op");
+
+	fn_setup(&fn, BASE "  usim:\n"
+			   "    amf: 9000\n" ONE_ACCESS);
+	fn_note(&fn, "a USIM that insists on another AMF refuses the same network's challenge");
+	assert_int_equal(ev(&fn, 1, UE_REG_EV_REGISTER), 0);
+	fn_challenge(&fn, fn_last(&fn), NULL, FN_SECSERVER, FN_SAME);
+	/* Answered like a MAC failure: unprotected, empty response, no SAs. */
+	assert_int_equal(acc(&fn, 1)->reg.digest.ch.verdict, UE_AKA_MAC_FAILURE);
+	assert_int_equal(state(&fn, 1), UE_REG_UNPROTECTED);
+	assert_int_equal(fn_last(&fn)->sa_set, 0);
+	assert_false(acc(&fn, 1)->sec.tmp.live);
+	fn_finish(&fn, "usim_amf");
+}
+
 static void test_impi_binding(void **state_)
 {
 	struct fakenet fn;
@@ -701,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_network_ends),
 		cmocka_unit_test(test_subscription_refresh),
 		cmocka_unit_test(test_shortened_reauth),
+		cmocka_unit_test(test_usim_op),
 		cmocka_unit_test(test_impi_binding),
 		cmocka_unit_test(test_incoming_and_outgoing),
 		cmocka_unit_test(test_bad_challenges),
