@@ -153,13 +153,14 @@ static int ka_send(struct ue_net *net, struct ue_access *a)
 	struct ue_net_access *na = nacc(net, a);
 	uint8_t stun[SIP_STUN_HDR];
 	struct sip_flow f;
+	size_t n;
 
 	dest_flow(net, a, &a->sec.est, &f);
 	if (!f.tp)
 		return -ENETDOWN;
 	na->ka_sends++;
-	return sip_stack_send_raw(net->st, &f,
-				  str_make((const char *)stun, sip_stun_request(stun, na->ka_txid)));
+	n = sip_stun_request(stun, na->ka_txid);
+	return sip_stack_send_raw(net->st, &f, str_make((const char *)stun, n));
 }
 
 static void on_ka_rtx(struct loop *loop, struct loop_timer *t)

@@ -103,8 +103,9 @@ static uint64_t retry_backoff(struct ue *ue, struct ue_access *a)
 static void arm_refresh(struct ue *ue, struct ue_access *a, uint32_t expires)
 {
 	uint64_t now = loop_now_ms(ue->loop);
-	uint64_t in_ms = expires > 1200 ? (uint64_t)(expires - 600) * 1000 : (uint64_t)expires * 500;
+	uint64_t in_ms;
 
+	in_ms = expires > 1200 ? (uint64_t)(expires - 600) * 1000 : (uint64_t)expires * 500;
 	a->sub.expires = expires;
 	a->sub.expires_at_ms = now + (uint64_t)expires * 1000;
 	loop_timer_arm(ue->loop, &a->sub.timer, in_ms);
@@ -239,7 +240,8 @@ static void on_timer(struct loop *loop, struct loop_timer *t)
 
 	switch (a->sub.state) {
 	case UE_SUB_ACTIVE:
-		refresh(ue, a, a->sub.full_wanted ? "version gap: full state wanted" : "refresh due");
+		refresh(ue, a,
+			a->sub.full_wanted ? "version gap: full state wanted" : "refresh due");
 		a->sub.full_wanted = false;
 		break;
 	case UE_SUB_REFRESHING:
@@ -495,8 +497,9 @@ static void apply(struct ue *ue, struct ue_access *a, const struct reginfo *doc)
 				    c->event == REGINFO_EV_SHORTENED &&
 				    (c->has & REGINFO_HAS_EXPIRES))
 					ue_reg_shorten(ue, b,
-						       c->expires > UINT32_MAX ? UINT32_MAX
-									       : (uint32_t)c->expires);
+						       c->expires > UINT32_MAX
+							       ? UINT32_MAX
+							       : (uint32_t)c->expires);
 				if (c->state != REGINFO_CONTACT_TERMINATED)
 					continue;
 				/* After our 200 has left over the SAs this ends. */
@@ -617,9 +620,9 @@ void ue_sub_notify(struct ue *ue, struct ue_access *on, struct sip_msg *msg,
 	}
 	if (a->sub.state == UE_SUB_SUBSCRIBING || a->sub.state == UE_SUB_ACTIVE) {
 		/* RFC 6665 4.1.3: the notifier may shorten the subscription. */
-		uint32_t left = a->sub.expires_at_ms > loop_now_ms(ue->loop)
-					? (uint32_t)((a->sub.expires_at_ms - loop_now_ms(ue->loop)) /
-						     1000)
+		uint64_t now = loop_now_ms(ue->loop);
+		uint32_t left = a->sub.expires_at_ms > now
+					? (uint32_t)((a->sub.expires_at_ms - now) / 1000)
 					: 0;
 
 		if (st.has_expires && (a->sub.state == UE_SUB_SUBSCRIBING || st.expires < left))

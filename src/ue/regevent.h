@@ -6,20 +6,22 @@
  * of its IMPU through its Service-Route, over its established SA set, with
  * its protected contact, and keeps the subscription: refreshed inside its
  * dialog before it runs out (RFC 6665 4.1.2.2, 24.229 5.1.1.3), made anew
- * when the notifier ends or loses it while the access is registered. The P-CSCF Record-Routes the dialog with the
- * access's flow token, so every NOTIFY of it comes back over the same SA
- * set: under regevent-probe the S-CSCF's probe of an old binding is
- * exactly such a NOTIFY, and answering it (200, on the access it arrived
- * on) is what keeps that binding.
+ * when the notifier ends or loses it while the access is registered. The
+ * P-CSCF Record-Routes the dialog with the access's flow token, so every
+ * NOTIFY of it comes back over the same SA set: under regevent-probe the
+ * S-CSCF's probe of an old binding is exactly such a NOTIFY, and answering
+ * it (200, on the access it arrived on) is what keeps that binding.
  *
  * A NOTIFY's reginfo document (version-checked, reginfo_watch_check())
  * updates the access's belief: which IMPUs are registered and whether our
  * own contact is still active. Our contact terminated by the network ends
- * the registration (network-ended, or network-probation with its
- * retry-after) without re-registering: with mechanism `none` the S-CSCF
- * ends the older access's binding when a newer one registers, and
- * re-registering it at once would make the two accesses evict each other
- * for ever.
+ * the registration (network-ended) without re-registering, except when
+ * the event asks for it (deactivated: at once; probation: after its
+ * retry-after): with mechanism `none` the S-CSCF ends the older access's
+ * binding when a newer one registers (unregistered), and re-registering
+ * it at once would make the two accesses evict each other for ever. Our
+ * contact "shortened" moves the registration's expiry (network-initiated
+ * re-authentication).
  */
 #ifndef SIMREG_UE_REGEVENT_H
 #define SIMREG_UE_REGEVENT_H

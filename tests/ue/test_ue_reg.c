@@ -514,7 +514,7 @@ static void test_subscription_refresh(void **state_)
 	assert_null(strstr(sub->msg, call_id));
 	fn_reply(&fn, sub, 200, 1, SUB_OK(1));
 
-	fn_note(&fn, "terminated;reason=deactivated while registered: subscribe again after the 200");
+	fn_note(&fn, "terminated;reason=deactivated, registered: subscribe again after the 200");
 	contact_xml(&fn, 1, "active", "registered", NULL, c, sizeof(c));
 	notify_ss(&fn, 1, 1, 0, "full", c, "terminated;reason=deactivated");
 	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
