@@ -173,8 +173,13 @@ struct ue_access *ue_access_by_local(struct ue *ue, const struct ipsec_addr *add
 void ue_on_response(struct ue *ue, uint64_t ref, struct sip_msg *msg, uint32_t sa_set);
 /* The transaction of ref ended without a final response. */
 void ue_on_failure(struct ue *ue, uint64_t ref, int err);
-/* The keepalive of access a was answered. */
-void ue_on_keepalive(struct ue *ue, struct ue_access *a);
+/*
+ * The keepalive of access a was answered. mapped: the address the
+ * P-CSCF saw it from (STUN XOR-MAPPED-ADDRESS), NULL if the answer gave
+ * none. A mapped address that changes on the same flow is a flow failure
+ * (RFC 5626 4.4.2: a NAT rebound it, the registrar's flow is gone).
+ */
+void ue_on_keepalive(struct ue *ue, struct ue_access *a, const union sip_sockaddr *mapped);
 /*
  * A request arrived on access a over set sa_set (0: unprotected); fill the
  * reply. Protected requests only: an unprotected one is refused (TS 33.203

@@ -343,7 +343,7 @@ static void on_keepalive(struct sip_stack *st, void *ctx, const struct sip_keepa
 	ka_stop(net, na);
 	if (ka->stun_status == -EPROTO)
 		log_info("%s: keepalive answered with a STUN error response", a->cfg.name);
-	ue_on_keepalive(net->ue, a);
+	ue_on_keepalive(net->ue, a, ka->stun_status == 0 ? &ka->mapped : NULL);
 }
 
 static const struct sip_tu_ops tu_ops = {

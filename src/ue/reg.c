@@ -502,6 +502,8 @@ static int act_registered(struct ue *ue, struct ue_access *a, const struct ue_re
 	if (rc)
 		return rc;
 	sa_remove(ue, a, &a->sec.est, "replaced by the re-authenticated set");
+	/* A new set is a new flow (new port_uc): its mapping is learnt anew. */
+	a->reg.ka_have_mapped = false;
 	a->sec.est = a->sec.tmp;
 	a->sec.est.temporary = false;
 	memset(&a->sec.tmp, 0, sizeof(a->sec.tmp));
@@ -873,13 +875,30 @@ static void on_keepalive_timeout(struct loop *loop, struct loop_timer *t)
 	ue_reg_event(a->ue, a, UE_REG_EV_FLOW_FAIL, &in);
 }
 
-void ue_on_keepalive(struct ue *ue, struct ue_access *a)
+void ue_on_keepalive(struct ue *ue, struct ue_access *a, const union sip_sockaddr *mapped)
 {
-	if (!a->reg.ka_pending)
+	struct ue_reg *r = &a->reg;
+
+	if (!r->ka_pending)
 		return;
 	a->ka_answered++;
-	a->reg.ka_pending = false;
-	loop_timer_cancel(ue->loop, &a->reg.t_ka_wait);
+	r->ka_pending = false;
+	loop_timer_cancel(ue->loop, &r->t_ka_wait);
+	if (mapped && r->ka_have_mapped && !sip_sockaddr_equal(mapped, &r->ka_mapped) &&
+	    ue_reg_accepts(r->state, UE_REG_EV_FLOW_FAIL)) {
+		struct ue_reg_input in = { .err = -EADDRNOTAVAIL };
+		char was[SIP_SOCKADDR_STRLEN], now[SIP_SOCKADDR_STRLEN];
+
+		log_warn("%s: keepalive answer maps us to %s, not %s: flow failed (RFC 5626 4.4.2)",
+			 a->cfg.name, sip_sockaddr_str(mapped, now, sizeof(now)),
+			 sip_sockaddr_str(&r->ka_mapped, was, sizeof(was)));
+		ue_reg_event(ue, a, UE_REG_EV_FLOW_FAIL, &in);
+		return;
+	}
+	if (mapped && !r->ka_have_mapped) {
+		r->ka_mapped = *mapped;
+		r->ka_have_mapped = true;
+	}
 	if (state_timers[a->reg.state] & T_KEEPALIVE)
 		arm_keepalive(ue, a);
 }
@@ -920,6 +939,7 @@ static void enter_timers(struct ue *ue, struct ue_access *a, enum ue_reg_state t
 		loop_timer_cancel(ue->loop, &r->t_keepalive);
 		loop_timer_cancel(ue->loop, &r->t_ka_wait);
 		r->ka_pending = false;
+		r->ka_have_mapped = false;
 	}
 	if (to == UE_REG_REGISTERED) {
 		uint64_t refresh_at = r->registered_at_ms +

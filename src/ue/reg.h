@@ -35,6 +35,7 @@
 #include "core/arena.h"
 #include "core/loop.h"
 #include "core/str.h"
+#include "sip/flow.h"
 #include "ue/auth.h"
 
 /* X(id, name, what it means) */
@@ -123,6 +124,8 @@ struct ue_reg {
 	struct loop_timer t_keepalive;
 	struct loop_timer t_ka_wait;
 	bool ka_pending;
+	bool ka_have_mapped;      /* ka_mapped holds the flow's first answer */
+	union sip_sockaddr ka_mapped;
 	/*
 	 * An event decided while answering a request (a NOTIFY ending our
 	 * contact), run right after the answer has left: its SAs must carry

@@ -396,7 +396,7 @@ static void test_outbound_keepalive_flow_failure(void **state_)
 	fn_note(&fn, "no Flow-Timer: UDP keepalives every 24 to 29 s (RFC 5626 4.4.1)");
 	fn_advance(&fn, 29000);
 	assert_int_equal(fn.keepalives, 1);
-	ue_on_keepalive(fn.ue, acc(&fn, 1));
+	ue_on_keepalive(fn.ue, acc(&fn, 1), NULL);
 	fn_advance(&fn, 29000);
 	assert_int_equal(fn.keepalives, 2);
 	fn_note(&fn, "no answer within 10 s: the flow failed");
@@ -406,6 +406,30 @@ static void test_outbound_keepalive_flow_failure(void **state_)
 	fn_advance(&fn, 4000);
 	assert_int_equal(state(&fn, 1), UE_REG_UNPROTECTED);
 	fn_finish(&fn, "outbound_keepalive_flow_failure");
+}
+
+static void test_keepalive_nat_rebinding(void **state_)
+{
+	struct fakenet fn;
+	union sip_sockaddr m1, m2;
+
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("203.0.113.7:40000"), 5060, &m1), 0);
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("203.0.113.7:40002"), 5060, &m2), 0);
+	fn_setup(&fn, BASE "  mechanism: outbound\n" ONE_ACCESS);
+	register_access(&fn, 1, FN_SECSERVER);
+	fn_note(&fn, "two answers that map us to the same address: the flow lives");
+	fn_advance(&fn, 29000);
+	ue_on_keepalive(fn.ue, acc(&fn, 1), &m1);
+	fn_advance(&fn, 29000);
+	ue_on_keepalive(fn.ue, acc(&fn, 1), &m1);
+	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	assert_int_equal(acc(&fn, 1)->ka_answered, 2);
+	fn_note(&fn, "the next maps us elsewhere: a NAT rebound the flow (RFC 5626 4.4.2)");
+	fn_advance(&fn, 29000);
+	ue_on_keepalive(fn.ue, acc(&fn, 1), &m2);
+	assert_int_equal(state(&fn, 1), UE_REG_BACKOFF);
+	assert_false(acc(&fn, 1)->sec.est.live);
+	fn_finish(&fn, "keepalive_nat_rebinding");
 }
 
 static void test_drop_restore(void **state_)
@@ -723,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_order_vectors),
 		cmocka_unit_test(test_modified_impi_probe),
 		cmocka_unit_test(test_outbound_keepalive_flow_failure),
+		cmocka_unit_test(test_keepalive_nat_rebinding),
 		cmocka_unit_test(test_drop_restore),
 		cmocka_unit_test(test_network_ends),
 		cmocka_unit_test(test_subscription_refresh),
