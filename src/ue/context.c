@@ -209,6 +209,7 @@ int ue_create(struct ue **out, const struct ue_config *cfg, const struct ue_acce
 			goto fail_accesses;
 		}
 		ue_reg_init(ue, a);
+		ue_sub_init(ue, a);
 		ue->nacc++;
 	}
 	*out = ue;
@@ -310,6 +311,27 @@ static void ev_out_result(struct ue *ue, struct ue_access *a, struct ue_out *o, 
 	memset(o, 0, sizeof(*o));
 }
 
+/* A final response to our REGISTER or SUBSCRIBE, for the event log. */
+static void ev_rx_response(struct ue *ue, struct ue_access *a, const char *method,
+			   struct sip_msg *msg, uint32_t sa_set)
+{
+	struct json_writer w;
+	struct str call_id = STR_NULL;
+
+	if (!ue_ev_begin(ue, &w, "msg", a))
+		return;
+	sip_msg_call_id(msg, &call_id, NULL);
+	json_kv_cstring(&w, "dir", "rx");
+	json_kv_cstring(&w, "method", method);
+	json_key(&w, "status");
+	json_uint(&w, msg->status);
+	json_key(&w, "call_id");
+	json_string(&w, call_id);
+	json_key(&w, "set");
+	json_uint(&w, sa_set);
+	ue_ev_end(ue, &w);
+}
+
 void ue_on_response(struct ue *ue, uint64_t ref, struct sip_msg *msg, uint32_t sa_set)
 {
 	struct ue_access *a = ref_access(ue, ref);
@@ -321,6 +343,7 @@ void ue_on_response(struct ue *ue, uint64_t ref, struct sip_msg *msg, uint32_t s
 	a->msgs_rx++;
 	switch (ref >> 56) {
 	case UE_REF_REGISTER:
+		ev_rx_response(ue, a, "REGISTER", msg, sa_set);
 		if (ref != a->reg.txn) {
 			log_debug("%s: late %u to an abandoned REGISTER ignored", a->cfg.name,
 				  msg->status);
@@ -347,6 +370,7 @@ void ue_on_response(struct ue *ue, uint64_t ref, struct sip_msg *msg, uint32_t s
 			ue_reg_event(ue, a, UE_REG_EV_RX_REJECT, &in);
 		break;
 	case UE_REF_SUBSCRIBE:
+		ev_rx_response(ue, a, "SUBSCRIBE", msg, sa_set);
 		if (ref == a->sub.txn) {
 			a->sub.txn = 0;
 			ue_sub_response(ue, a, msg, 0);

@@ -44,6 +44,7 @@ struct ue_access {
 	struct ue_sec sec;
 	struct ue_sub sub;
 	uint64_t msgs_tx, msgs_rx;
+	uint64_t ka_sent, ka_answered; /* RFC 5626 keepalives */
 	void *net;                    /* the environment's per-access state */
 };
 
@@ -64,7 +65,8 @@ struct ue_access {
  *               binding request on UDP, CRLFCRLF on TCP). Returns 0 when
  *               the answer will come back through ue_on_keepalive() (an
  *               unanswered keepalive is then a flow failure), 1 when it
- *               was sent but answers cannot be observed.
+ *               was sent but answers cannot be observed (the flow is
+ *               then kept warm, never judged).
  *   link        Bring the access's link down (close its transports and
  *               drop its flows without a word to anyone) or up again.
  */
@@ -171,8 +173,13 @@ struct ue_access *ue_access_by_local(struct ue *ue, const struct ipsec_addr *add
 void ue_on_response(struct ue *ue, uint64_t ref, struct sip_msg *msg, uint32_t sa_set);
 /* The transaction of ref ended without a final response. */
 void ue_on_failure(struct ue *ue, uint64_t ref, int err);
-/* The keepalive of access a was answered. */
-void ue_on_keepalive(struct ue *ue, struct ue_access *a);
+/*
+ * The keepalive of access a was answered. mapped: the address the
+ * P-CSCF saw it from (STUN XOR-MAPPED-ADDRESS), NULL if the answer gave
+ * none. A mapped address that changes on the same flow is a flow failure
+ * (RFC 5626 4.4.2: a NAT rebound it, the registrar's flow is gone).
+ */
+void ue_on_keepalive(struct ue *ue, struct ue_access *a, const union sip_sockaddr *mapped);
 /*
  * A request arrived on access a over set sa_set (0: unprotected); fill the
  * reply. Protected requests only: an unprotected one is refused (TS 33.203

@@ -107,6 +107,11 @@ static void access_json(struct ue *ue, struct json_writer *w, const struct ue_ac
 	}
 	json_end_array(w);
 	json_end_object(w);
+	json_key(w, "keepalives");
+	json_begin_object(w);
+	kv_uint(w, "sent", a->ka_sent);
+	kv_uint(w, "answered", a->ka_answered);
+	json_end_object(w);
 	kv_uint(w, "msgs_tx", a->msgs_tx);
 	kv_uint(w, "msgs_rx", a->msgs_rx);
 	json_end_object(w);

@@ -64,7 +64,10 @@ int ue_msg_request(struct buf *b, const struct ue_request *r)
 	for (unsigned i = 0; i < r->nroute; i++)
 		buf_printf(b, "Route: <%.*s>\r\n", STR_FMT(r->route[i]));
 	buf_printf(b, "From: <%.*s>;tag=%.*s\r\n", STR_FMT(r->from), STR_FMT(r->tag));
-	buf_printf(b, "To: <%.*s>\r\n", STR_FMT(r->to));
+	buf_printf(b, "To: <%.*s>", STR_FMT(r->to));
+	if (r->to_tag.len)
+		buf_printf(b, ";tag=%.*s", STR_FMT(r->to_tag));
+	buf_puts(b, "\r\n");
 	buf_printf(b, "Call-ID: %.*s\r\n", STR_FMT(r->call_id));
 	buf_printf(b, "CSeq: %u %.*s\r\n", r->cseq, STR_FMT(r->method));
 	if (r->contact.len) {

@@ -46,15 +46,18 @@ struct ue_register {
 int ue_msg_register(struct buf *b, const struct ue_register *r);
 
 /*
- * A request outside a dialog from the UE: SUBSCRIBE to reg, MESSAGE,
- * OPTIONS. Route: each entry of `route` in order (the P-CSCF's protected
- * port first, then the Service-Route, RFC 3608 6).
+ * A request from the UE: SUBSCRIBE to reg, MESSAGE, OPTIONS outside a
+ * dialog, or a SUBSCRIBE refresh inside the subscription's dialog (with
+ * to_tag). Route: each entry of `route` in order (outside a dialog the
+ * P-CSCF's protected port first, then the Service-Route, RFC 3608 6;
+ * inside, the dialog's route set, RFC 3261 12.2.1.1).
  */
 struct ue_request {
 	struct str method;      /* "SUBSCRIBE", "MESSAGE", "OPTIONS" */
 	struct str ruri;
 	struct str from;        /* From URI (our IMPU) */
 	struct str to;          /* To URI */
+	struct str to_tag;      /* the remote tag inside a dialog; empty: none */
 	struct str tag;
 	struct str call_id;
 	uint32_t cseq;

@@ -36,6 +36,13 @@ static void port_put(struct ue_net *net, struct ue_access *a, uint16_t port)
 	ipsec_sip_port_put(net->ports, &a->local_ip, port);
 }
 
+/* The keepalive of the access is over: answered, replaced, or its flow gone. */
+static void ka_stop(struct ue_net *net, struct ue_net_access *na)
+{
+	na->ka_pending = false;
+	loop_timer_cancel(net->loop, &na->ka_rtx);
+}
+
 static struct ue_access *access_of_flow(struct ue_net *net, const struct sip_flow *f)
 {
 	struct ipsec_addr local;
@@ -131,29 +138,70 @@ static void net_sa_remove(void *ctx, struct ue_access *a, struct ue_sa *sa)
 
 	if (rc)
 		log_warn("%s: SA set %u not removed: %s", a->cfg.name, sa->set.id, strerror(-rc));
+	if (nacc(net, a)->ka_port_uc == sa->set.p.client.port_c)
+		ka_stop(net, nacc(net, a));
 	port_put(net, a, sa->set.p.client.port_c);
 	port_put(net, a, sa->set.p.client.port_s);
 }
 
+/* RFC 5389 7.2.1: RTO 500 ms doubling, Rc = 7 requests in all. */
+#define KA_RTO_MS 500
+#define KA_SENDS 7
+
+static int ka_send(struct ue_net *net, struct ue_access *a)
+{
+	struct ue_net_access *na = nacc(net, a);
+	uint8_t stun[SIP_STUN_HDR];
+	struct sip_flow f;
+	size_t n;
+
+	dest_flow(net, a, &a->sec.est, &f);
+	if (!f.tp)
+		return -ENETDOWN;
+	na->ka_sends++;
+	n = sip_stun_request(stun, na->ka_txid);
+	return sip_stack_send_raw(net->st, &f, str_make((const char *)stun, n));
+}
+
+static void on_ka_rtx(struct loop *loop, struct loop_timer *t)
+{
+	struct ue_net_access *na = t->ctx;
+
+	if (!na->ka_pending || na->ka_sends >= KA_SENDS || !na->a->sec.est.live ||
+	    na->a->sec.est.set.p.client.port_c != na->ka_port_uc)
+		return;
+	if (ka_send(na->net, na->a) == 0) {
+		na->ka_rto_ms *= 2;
+		loop_timer_arm(loop, &na->ka_rtx, na->ka_rto_ms);
+	}
+}
+
 /*
- * RFC 5626 4.4.2: a STUN binding request over the flow from port_uc to
- * port_ps (the protected flows are UDP). The transport layer answers STUN
- * requests but does not hand the answers to its user, so the keepalive
- * keeps the flow's state alive without being judged (1: no answer to wait
- * for).
+ * RFC 5626 4.4.2: a STUN binding request over the flow, from port_uc to
+ * port_ps (the protected flows are UDP), retransmitted until answered.
+ * The answer comes back through the stack's keepalive callback
+ * (on_keepalive below), which tells the UE; the UE judges the flow by its
+ * own timeout (ue.keepalive.timeout).
  */
 static int net_keepalive(void *ctx, struct ue_access *a, const struct ue_sa *sa)
 {
 	struct ue_net *net = ctx;
-	uint8_t txid[12], stun[SIP_STUN_HDR];
-	struct sip_flow f;
+	struct ue_net_access *na = nacc(net, a);
 	int rc;
 
-	dest_flow(net, a, sa, &f);
-	ue_random(net->ue, txid, sizeof(txid));
-	rc = sip_stack_send_raw(net->st, &f,
-				str_make((const char *)stun, sip_stun_request(stun, txid)));
-	return rc ? rc : 1;
+	if (sa != &a->sec.est)
+		return -EINVAL;
+	ka_stop(net, na);
+	ue_random(net->ue, na->ka_txid, sizeof(na->ka_txid));
+	na->ka_port_uc = sa->set.p.client.port_c;
+	na->ka_sends = 0;
+	na->ka_rto_ms = KA_RTO_MS;
+	rc = ka_send(net, a);
+	if (rc)
+		return rc;
+	na->ka_pending = true;
+	loop_timer_arm(net->loop, &na->ka_rtx, na->ka_rto_ms);
+	return 0;
 }
 
 static int listen_unprotected(struct ue_net *net, struct ue_access *a)
@@ -273,9 +321,35 @@ static void on_flow_failure(struct sip_stack *st, void *ctx, const struct sip_fl
 		ue_reg_event(net->ue, a, UE_REG_EV_FLOW_FAIL, &in);
 }
 
+/*
+ * The answer to a keepalive (RFC 5626 4.4.2): a STUN binding response
+ * over the access's protected flow with the transaction id we sent. An
+ * error response is an answer too: the P-CSCF is there.
+ */
+static void on_keepalive(struct sip_stack *st, void *ctx, const struct sip_keepalive *ka)
+{
+	struct ue_net *net = ctx;
+	struct ue_access *a = access_of_flow(net, &ka->flow);
+	struct ue_net_access *na;
+
+	if (!a || ka->kind != SIP_KEEPALIVE_STUN)
+		return;
+	na = nacc(net, a);
+	if (!na->ka_pending || memcmp(ka->txid, na->ka_txid, sizeof(na->ka_txid)) ||
+	    sip_sockaddr_port(&ka->flow.local) != na->ka_port_uc) {
+		log_debug("%s: STUN response to no keepalive of ours", a->cfg.name);
+		return;
+	}
+	ka_stop(net, na);
+	if (ka->stun_status == -EPROTO)
+		log_info("%s: keepalive answered with a STUN error response", a->cfg.name);
+	ue_on_keepalive(net->ue, a, ka->stun_status == 0 ? &ka->mapped : NULL);
+}
+
 static const struct sip_tu_ops tu_ops = {
 	.request = on_request,
 	.flow_failure = on_flow_failure,
+	.keepalive = on_keepalive,
 };
 
 /* ---- life --------------------------------------------------------------- */
@@ -320,7 +394,13 @@ int ue_net_attach(struct ue_net *net, struct ue *ue)
 {
 	net->ue = ue;
 	for (size_t i = 0; i < ue->nacc; i++) {
-		int rc = listen_unprotected(net, &ue->acc[i]);
+		struct ue_net_access *na = &net->acc[i];
+		int rc;
+
+		na->net = net;
+		na->a = &ue->acc[i];
+		loop_timer_init(&na->ka_rtx, on_ka_rtx, na);
+		rc = listen_unprotected(net, &ue->acc[i]);
 
 		if (rc)
 			return rc;
@@ -330,6 +410,9 @@ int ue_net_attach(struct ue_net *net, struct ue *ue)
 
 void ue_net_fini(struct ue_net *net)
 {
+	for (size_t i = 0; i < UE_MAX_ACCESSES; i++)
+		if (net->acc[i].net)
+			ka_stop(net, &net->acc[i]);
 	ipsec_sip_destroy(net->ports);
 	net->ports = NULL;
 	sip_stack_destroy(net->st);

@@ -27,7 +27,20 @@
 #include "ue/context.h"
 
 struct ue_net_access {
+	struct ue_net *net;
+	struct ue_access *a;
 	uint32_t tp; /* unprotected listener, 0 while the link is down */
+	/*
+	 * The keepalive in flight (RFC 5626 4.4.2): a STUN binding request
+	 * from port_uc to port_ps, retransmitted as RFC 5389 7.2.1 says
+	 * until it is answered, replaced, or its SA set goes.
+	 */
+	bool ka_pending;
+	uint8_t ka_txid[12];
+	uint16_t ka_port_uc;
+	unsigned ka_sends;
+	uint64_t ka_rto_ms;
+	struct loop_timer ka_rtx;
 };
 
 struct ue_net {

@@ -400,7 +400,8 @@ static int act_invalid_reauth(struct ue *ue, struct ue_access *a, const struct u
 			     a->reg.next_cred == UE_CRED_AUTS ? "resync" : "mac-failure");
 }
 
-static void ev_registered(struct ue *ue, struct ue_access *a, const char *how)
+/* declined: a re-authentication was asked for and the network did not challenge. */
+static void ev_registered(struct ue *ue, struct ue_access *a, const char *how, bool declined)
 {
 	struct json_writer w;
 
@@ -413,6 +414,8 @@ static void ev_registered(struct ue *ue, struct ue_access *a, const char *how)
 	json_key(&w, "expires");
 	json_uint(&w, a->reg.expires);
 	json_kv_bool(&w, "outbound", a->reg.outbound);
+	if (declined)
+		json_kv_bool(&w, "challenge_declined", true);
 	json_key(&w, "impus");
 	json_begin_array(&w);
 	for (unsigned i = 0; i < a->reg.nassoc; i++)
@@ -499,11 +502,13 @@ static int act_registered(struct ue *ue, struct ue_access *a, const struct ue_re
 	if (rc)
 		return rc;
 	sa_remove(ue, a, &a->sec.est, "replaced by the re-authenticated set");
+	/* A new set is a new flow (new port_uc): its mapping is learnt anew. */
+	a->reg.ka_have_mapped = false;
 	a->sec.est = a->sec.tmp;
 	a->sec.est.temporary = false;
 	memset(&a->sec.tmp, 0, sizeof(a->sec.tmp));
 	ev_sa(ue, a, "promoted", &a->sec.est, NULL);
-	ev_registered(ue, a, reauth ? "re-authenticated" : "initial");
+	ev_registered(ue, a, reauth ? "re-authenticated" : "initial", false);
 	impi_binding_takeover(ue, a);
 	if (a->sub.state == UE_SUB_NONE || a->sub.state == UE_SUB_TERMINATED)
 		ue_sub_start(ue, a);
@@ -542,11 +547,20 @@ static int act_refreshed(struct ue *ue, struct ue_access *a, const struct ue_reg
 {
 	int rc;
 
+	bool asked = a->reg.reauth;
+
 	ue_sec_offer_drop(&a->sec, &ue->alloc, &a->pcscf_ip);
 	rc = take_result(ue, a, in->msg);
 	if (rc)
 		return rc;
-	ev_registered(ue, a, "refreshed");
+	if (asked)
+		/*
+		 * Whether a protected REGISTER is challenged is the
+		 * S-CSCF's choice (24.229 5.4.1.2.1); say it declined.
+		 */
+		log_notice("%s: re-authentication asked, the network refreshed without a challenge",
+			   a->cfg.name);
+	ev_registered(ue, a, "refreshed", asked);
 	if (a->sub.state == UE_SUB_NONE || a->sub.state == UE_SUB_TERMINATED)
 		ue_sub_start(ue, a);
 	return 0;
@@ -602,6 +616,17 @@ static int act_lost(struct ue *ue, struct ue_access *a, const struct ue_reg_inpu
 	ue_sub_reset(ue, a);
 	sec_drop_all(ue, a, in && in->why ? in->why : "registration ended by the network");
 	return 0;
+}
+
+/*
+ * 24.229 5.1.1.3: a contact "deactivated" is to be registered again at
+ * once, by an initial registration (new SAs, new dialog).
+ */
+static int act_deactivated(struct ue *ue, struct ue_access *a, const struct ue_reg_input *in,
+			   enum ue_reg_event *then)
+{
+	act_lost(ue, a, in, then);
+	return act_initial(ue, a, in, then);
 }
 
 /* RFC 3680 probation: try again after retry-after. */
@@ -701,6 +726,7 @@ static const struct reg_row rows[] = {
 	{ S(REGISTERED), E(FLOW_FAIL), act_fail, S(BACKOFF), S(BACKOFF), "flow failed: delete the SAs" },
 	{ S(REGISTERED), E(T_EXPIRED), act_fail, S(BACKOFF), S(BACKOFF), "delete the SAs" },
 	{ S(REGISTERED), E(NET_ENDED), act_lost, S(IDLE), S(IDLE), "delete the SAs, do not re-register" },
+	{ S(REGISTERED), E(NET_DEACTIVATED), act_deactivated, S(UNPROTECTED), S(BACKOFF), "delete the SAs, initial REGISTER at once" },
 	{ S(REGISTERED), E(NET_PROBATION), act_probation, S(BACKOFF), S(BACKOFF), "delete the SAs, retry after retry-after" },
 	{ S(REGISTERED), E(SA_REPLACED), act_lost, S(IDLE), S(IDLE), "delete the SAs" },
 
@@ -711,6 +737,7 @@ static const struct reg_row rows[] = {
 	{ S(REFRESHING), E(DROP), act_drop, S(LINK_DOWN), S(LINK_DOWN), "link down" },
 	{ S(REFRESHING), E(T_EXPIRED), act_fail, S(BACKOFF), S(BACKOFF), "delete the SAs" },
 	{ S(REFRESHING), E(NET_ENDED), act_lost, S(IDLE), S(IDLE), "delete the SAs" },
+	{ S(REFRESHING), E(NET_DEACTIVATED), act_deactivated, S(UNPROTECTED), S(BACKOFF), "delete the SAs, initial REGISTER at once" },
 	{ S(REFRESHING), E(SA_REPLACED), act_lost, S(IDLE), S(IDLE), "delete the SAs" },
 
 	{ S(RECHALLENGED), E(AKA_OK), act_protected, S(REAUTHENTICATING), S(BACKOFF), "new temporary set, protected REGISTER over it" },
@@ -820,6 +847,8 @@ static void on_keepalive(struct loop *loop, struct loop_timer *t)
 	int rc;
 
 	rc = ue->env->keepalive(ue->env_ctx, a, &a->sec.est);
+	if (rc >= 0)
+		a->ka_sent++;
 	if (rc == 1) {
 		/* Sent, but the environment cannot see answers: keep the flow warm only. */
 		arm_keepalive(ue, a);
@@ -846,14 +875,52 @@ static void on_keepalive_timeout(struct loop *loop, struct loop_timer *t)
 	ue_reg_event(a->ue, a, UE_REG_EV_FLOW_FAIL, &in);
 }
 
-void ue_on_keepalive(struct ue *ue, struct ue_access *a)
+void ue_on_keepalive(struct ue *ue, struct ue_access *a, const union sip_sockaddr *mapped)
 {
-	if (!a->reg.ka_pending)
+	struct ue_reg *r = &a->reg;
+
+	if (!r->ka_pending)
 		return;
-	a->reg.ka_pending = false;
-	loop_timer_cancel(ue->loop, &a->reg.t_ka_wait);
+	a->ka_answered++;
+	r->ka_pending = false;
+	loop_timer_cancel(ue->loop, &r->t_ka_wait);
+	if (mapped && r->ka_have_mapped && !sip_sockaddr_equal(mapped, &r->ka_mapped) &&
+	    ue_reg_accepts(r->state, UE_REG_EV_FLOW_FAIL)) {
+		struct ue_reg_input in = { .err = -EADDRNOTAVAIL };
+		char was[SIP_SOCKADDR_STRLEN], now[SIP_SOCKADDR_STRLEN];
+
+		log_warn("%s: keepalive answer maps us to %s, not %s: flow failed (RFC 5626 4.4.2)",
+			 a->cfg.name, sip_sockaddr_str(mapped, now, sizeof(now)),
+			 sip_sockaddr_str(&r->ka_mapped, was, sizeof(was)));
+		ue_reg_event(ue, a, UE_REG_EV_FLOW_FAIL, &in);
+		return;
+	}
+	if (mapped && !r->ka_have_mapped) {
+		r->ka_mapped = *mapped;
+		r->ka_have_mapped = true;
+	}
 	if (state_timers[a->reg.state] & T_KEEPALIVE)
 		arm_keepalive(ue, a);
+}
+
+void ue_reg_shorten(struct ue *ue, struct ue_access *a, uint32_t seconds)
+{
+	struct ue_reg *r = &a->reg;
+	uint64_t now = loop_now_ms(ue->loop), at = now + (uint64_t)seconds * 1000;
+
+	if (!(state_timers[r->state] & T_EXPIRE) || at >= r->expires_at_ms)
+		return;
+	log_notice("%s: registration of %s shortened by the network to %u s", a->cfg.name,
+		   a->impi, seconds);
+	r->expires_at_ms = at;
+	loop_timer_arm_at(ue->loop, &r->t_expire, at * 1000000);
+	if (r->state != UE_REG_REGISTERED)
+		return;
+	r->expires = seconds;
+	r->registered_at_ms = now;
+	loop_timer_arm_at(ue->loop, &r->t_refresh,
+			  (now + (uint64_t)ue_refresh_delay_s(seconds) * 1000) * 1000000);
+	ev_registered(ue, a, "shortened", false);
 }
 
 /* Cancel what the new state does not run; arm what it starts. */
@@ -872,6 +939,7 @@ static void enter_timers(struct ue *ue, struct ue_access *a, enum ue_reg_state t
 		loop_timer_cancel(ue->loop, &r->t_keepalive);
 		loop_timer_cancel(ue->loop, &r->t_ka_wait);
 		r->ka_pending = false;
+		r->ka_have_mapped = false;
 	}
 	if (to == UE_REG_REGISTERED) {
 		uint64_t refresh_at = r->registered_at_ms +

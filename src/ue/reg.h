@@ -35,6 +35,7 @@
 #include "core/arena.h"
 #include "core/loop.h"
 #include "core/str.h"
+#include "sip/flow.h"
 #include "ue/auth.h"
 
 /* X(id, name, what it means) */
@@ -78,6 +79,7 @@ enum ue_reg_state {
 	X(T_EXPIRED, "expired", "the registration ran out before a refresh succeeded")     \
 	X(FLOW_FAIL, "flow-failed", "an outbound keepalive went unanswered")               \
 	X(NET_ENDED, "network-ended", "a reg-event NOTIFY terminated our contact")          \
+	X(NET_DEACTIVATED, "network-deactivated", "NOTIFY: contact deactivated, register again at once") \
 	X(NET_PROBATION, "network-probation", "NOTIFY: contact on probation, retry later") \
 	X(SA_REPLACED, "sa-replaced", "impi binding: another access's registration took the IMPI")
 
@@ -122,6 +124,8 @@ struct ue_reg {
 	struct loop_timer t_keepalive;
 	struct loop_timer t_ka_wait;
 	bool ka_pending;
+	bool ka_have_mapped;      /* ka_mapped holds the flow's first answer */
+	union sip_sockaddr ka_mapped;
 	/*
 	 * An event decided while answering a request (a NOTIFY ending our
 	 * contact), run right after the answer has left: its SAs must carry
@@ -166,6 +170,14 @@ int ue_reg_event(struct ue *ue, struct ue_access *a, enum ue_reg_event ev,
  */
 void ue_reg_event_later(struct ue *ue, struct ue_access *a, enum ue_reg_event ev,
 			uint32_t retry_after, const char *why);
+
+/*
+ * The network cut the registration of access a to `seconds` from now
+ * (reg-event "shortened"). Registered: the expiry and the refresh move
+ * (TS 24.229 5.1.1.4.1 on the new time); during a procedure only the
+ * expiry does. A longer time than the one believed changes nothing.
+ */
+void ue_reg_shorten(struct ue *ue, struct ue_access *a, uint32_t seconds);
 
 /* True if the current state accepts the event. */
 bool ue_reg_accepts(enum ue_reg_state s, enum ue_reg_event ev);

@@ -100,6 +100,9 @@ stop() {
 }
 
 # deploy FILE MECHANISM BINDING [UE YAML lines] : the deployment file.
+# SUB_MAX_EXPIRES (seconds) and REAUTH_EXPIRY (a duration) set the
+# S-CSCF's longest reg-event subscription and its network-initiated
+# re-authentication expiry.
 deploy() {
 	local f=$1 mech=$2 binding=$3
 	shift 3
@@ -121,6 +124,9 @@ scscf:
   policy: $mech
   server_name: "sip:198.18.42.2:6060"
   probe_timeout: 1s
+  subscription_expires: ${SUB_MAX_EXPIRES:-3761}
+  subscription_max_expires: ${SUB_MAX_EXPIRES:-600000}
+  reauth_expiry: ${REAUTH_EXPIRY:-60s}
   sip:
     listen: [ "udp:198.18.42.2:6060" ]
   diameter:
@@ -207,6 +213,16 @@ await_event() {
 		sleep 0.05
 	done
 	fail "no event $1"
+}
+
+# await_count JQ-CONDITION N [SECONDS] : until N records of the event log match.
+await_count() {
+	local i
+	for i in $(seq $((${3:-15} * 20))); do
+		[ "$(events "$1" | wc -l)" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	fail "fewer than $2 events $1"
 }
 
 # bindings : the S-CSCF's bindings of the IMPU, "contact impi" per line.

@@ -195,7 +195,7 @@ ue_start bad
 sipp_wait bad
 wait_event bad '"verdict":"bad-challenge"'
 wait_event bad '"to":"backoff"'
-[ "$(grep -c '"method":"REGISTER"' "$work/bad/ue-events.jsonl")" -eq 1 ] || fail "bad: REGISTER again"
+[ "$(grep -c '"dir":"tx","method":"REGISTER"' "$work/bad/ue-events.jsonl")" -eq 1 ] || fail "bad: REGISTER again"
 ue_stop
 ok "401 without Security-Server: challenge abandoned, no second REGISTER"
 

@@ -85,6 +85,14 @@ static void assert_response_valid(struct fakenet *fn, struct fn_sent *req, const
 	assert_int_equal(digest_verify(&r, fn->last_vec.xres, AKA_RES_LEN, str_from_cstr(resp)), 0);
 }
 
+/* The S-CSCF's 200 to a reg SUBSCRIBE of access n: its Contact, the P-CSCF's Record-Route. */
+#define SUB_OK_EXPIRES(n, e)                                                       \
+	(n) == 1 ? "Contact: <sip:scscf@198.18.0.10:6060>\r\n"                     \
+		   "Record-Route: <sip:tok1@198.18.1.1:5060;lr>\r\nExpires: " e "\r\n" \
+		 : "Contact: <sip:scscf@198.18.0.10:6060>\r\n"                     \
+		   "Record-Route: <sip:tok2@198.18.2.1:5060;lr>\r\nExpires: " e "\r\n"
+#define SUB_OK(n) SUB_OK_EXPIRES(n, "600000")
+
 /* Register access n completely (REGISTER, 401, protected REGISTER, 200). */
 static void register_access(struct fakenet *fn, unsigned n, const char *secserver)
 {
@@ -100,12 +108,15 @@ static void register_access(struct fakenet *fn, unsigned n, const char *secserve
 	assert_int_equal(state(fn, n), UE_REG_REGISTERED);
 	/* The reg-event SUBSCRIBE follows over the same set. */
 	assert_memory_equal(fn_last_of(fn, n)->msg, "SUBSCRIBE ", 10);
-	fn_reply(fn, fn_last_of(fn, n), 200, set, "Expires: 600000\r\n");
+	fn_reply(fn, fn_last_of(fn, n), 200, set, SUB_OK(n));
 }
 
-/* A NOTIFY of access n's subscription with one registration and contacts. */
-static void notify(struct fakenet *fn, unsigned n, uint32_t set, unsigned version,
-		   const char *docstate, const char *contacts)
+/*
+ * A NOTIFY of access n's subscription with one registration and contacts,
+ * and Subscription-State `substate`.
+ */
+static void notify_ss(struct fakenet *fn, unsigned n, uint32_t set, unsigned version,
+		      const char *docstate, const char *contacts, const char *substate)
 {
 	struct ue_access *a = acc(fn, n);
 	char body[2048], msg[4096];
@@ -126,12 +137,31 @@ static void notify(struct fakenet *fn, unsigned n, uint32_t set, unsigned versio
 		 "To: <sip:alice@ims.test>;tag=%s\r\n"
 		 "Call-ID: %s\r\n"
 		 "CSeq: %u NOTIFY\r\n"
+		 "Contact: <sip:scscf@198.18.0.10:6060>\r\n"
 		 "Event: reg\r\n"
-		 "Subscription-State: active;expires=600000\r\n"
+		 "Subscription-State: %s\r\n"
 		 "Content-Type: application/reginfo+xml\r\n"
 		 "Content-Length: %d\r\n\r\n%s",
-		 n, n, version, a->sub.tag, a->sub.call_id, version + 1, blen, body);
+		 n, n, version, a->sub.tag, a->sub.call_id, version + 1, substate, blen, body);
 	fn_request(fn, n, set, msg);
+}
+
+static void notify(struct fakenet *fn, unsigned n, uint32_t set, unsigned version,
+		   const char *docstate, const char *contacts)
+{
+	notify_ss(fn, n, set, version, docstate, contacts, "active;expires=600000");
+}
+
+/* The last request whose method is `method`. */
+static struct fn_sent *last_method(struct fakenet *fn, const char *method)
+{
+	size_t n = strlen(method);
+
+	for (unsigned i = fn->nsent; i-- > 0;)
+		if (!strncmp(fn->sent[i].msg, method, n) && fn->sent[i].msg[n] == ' ')
+			return &fn->sent[i];
+	fail_msg("no %s sent", method);
+	return NULL;
 }
 
 /* A <contact> element for access n's contact. */
@@ -167,9 +197,13 @@ static void test_register_refresh_deregister(void **state_)
 	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
 	fn_advance(&fn, 1000);
 	assert_int_equal(state(&fn, 1), UE_REG_REFRESHING);
-	assert_int_equal(fn_last(&fn)->sa_set, 1);
-	fn_ok(&fn, fn_last(&fn), 1, NULL);
+	assert_int_equal(last_method(&fn, "REGISTER")->sa_set, 1);
+	fn_ok(&fn, last_method(&fn, "REGISTER"), 1, NULL);
 	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	fn_note(&fn, "the subscription, granted 600000 s too, is refreshed in its dialog");
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_REFRESHING);
+	fn_reply(&fn, last_method(&fn, "SUBSCRIBE"), 200, 1, SUB_OK(1));
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
 	/* Not challenged: the new offer went back, the set stays. */
 	assert_false(acc(&fn, 1)->sec.offer_held);
 	assert_int_equal(acc(&fn, 1)->sec.est.set.id, 1);
@@ -362,7 +396,7 @@ static void test_outbound_keepalive_flow_failure(void **state_)
 	fn_note(&fn, "no Flow-Timer: UDP keepalives every 24 to 29 s (RFC 5626 4.4.1)");
 	fn_advance(&fn, 29000);
 	assert_int_equal(fn.keepalives, 1);
-	ue_on_keepalive(fn.ue, acc(&fn, 1));
+	ue_on_keepalive(fn.ue, acc(&fn, 1), NULL);
 	fn_advance(&fn, 29000);
 	assert_int_equal(fn.keepalives, 2);
 	fn_note(&fn, "no answer within 10 s: the flow failed");
@@ -372,6 +406,30 @@ static void test_outbound_keepalive_flow_failure(void **state_)
 	fn_advance(&fn, 4000);
 	assert_int_equal(state(&fn, 1), UE_REG_UNPROTECTED);
 	fn_finish(&fn, "outbound_keepalive_flow_failure");
+}
+
+static void test_keepalive_nat_rebinding(void **state_)
+{
+	struct fakenet fn;
+	union sip_sockaddr m1, m2;
+
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("203.0.113.7:40000"), 5060, &m1), 0);
+	assert_int_equal(sip_sockaddr_parse(STR_LIT("203.0.113.7:40002"), 5060, &m2), 0);
+	fn_setup(&fn, BASE "  mechanism: outbound\n" ONE_ACCESS);
+	register_access(&fn, 1, FN_SECSERVER);
+	fn_note(&fn, "two answers that map us to the same address: the flow lives");
+	fn_advance(&fn, 29000);
+	ue_on_keepalive(fn.ue, acc(&fn, 1), &m1);
+	fn_advance(&fn, 29000);
+	ue_on_keepalive(fn.ue, acc(&fn, 1), &m1);
+	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	assert_int_equal(acc(&fn, 1)->ka_answered, 2);
+	fn_note(&fn, "the next maps us elsewhere: a NAT rebound the flow (RFC 5626 4.4.2)");
+	fn_advance(&fn, 29000);
+	ue_on_keepalive(fn.ue, acc(&fn, 1), &m2);
+	assert_int_equal(state(&fn, 1), UE_REG_BACKOFF);
+	assert_false(acc(&fn, 1)->sec.est.live);
+	fn_finish(&fn, "keepalive_nat_rebinding");
 }
 
 static void test_drop_restore(void **state_)
@@ -409,23 +467,192 @@ static void test_network_ends(void **state_)
 	fn_setup(&fn, BASE TWO_ACCESSES);
 	register_access(&fn, 1, FN_SECSERVER);
 	register_access(&fn, 2, SECSERVER_2);
-	fn_note(&fn, "mechanism none: umts's registration replaced wlan's");
-	contact_xml(&fn, 1, "terminated", "deactivated", NULL, c, sizeof(c));
+	fn_note(&fn, "mechanism none: umts's registration replaced wlan's (unregistered)");
+	contact_xml(&fn, 1, "terminated", "unregistered", NULL, c, sizeof(c));
 	notify(&fn, 2, 2, 0, "partial", c);
-	/* A partial document first: a gap, so the UE subscribes again for full state. */
-	assert_int_equal(acc(&fn, 2)->sub.state, UE_SUB_SUBSCRIBING);
+	/* A partial document first: a gap, so the UE refreshes for full state (RFC 3680). */
+	assert_int_equal(acc(&fn, 2)->sub.state, UE_SUB_REFRESHING);
+	assert_non_null(strstr(fn_last(&fn)->msg, "SUBSCRIBE sip:scscf@198.18.0.10:6060 SIP/2.0"));
 	notify(&fn, 2, 2, 0, "full", c);
 	assert_int_equal(state(&fn, 1), UE_REG_IDLE);
 	assert_int_equal(state(&fn, 2), UE_REG_REGISTERED);
+	fn_note(&fn, "deactivated: an initial registration at once (24.229 5.1.1.3)");
+	contact_xml(&fn, 2, "terminated", "deactivated", NULL, c, sizeof(c));
+	notify(&fn, 2, 2, 1, "partial", c);
+	assert_int_equal(state(&fn, 2), UE_REG_UNPROTECTED);
+	assert_false(acc(&fn, 2)->sec.est.live);
+	assert_int_equal(last_method(&fn, "REGISTER")->sa_set, 0);
+	fn_challenge(&fn, last_method(&fn, "REGISTER"), NULL, SECSERVER_2, FN_SAME);
+	fn_ok(&fn, last_method(&fn, "REGISTER"), fn_set_of(&fn, 2), NULL);
+	assert_int_equal(state(&fn, 2), UE_REG_REGISTERED);
+	fn_reply(&fn, last_method(&fn, "SUBSCRIBE"), 200, fn_set_of(&fn, 2), SUB_OK(2));
 	fn_note(&fn, "probation: try again after retry-after");
 	contact_xml(&fn, 2, "terminated", "probation", " retry-after=\"30\"", c, sizeof(c));
-	notify(&fn, 2, 2, 1, "partial", c);
+	notify(&fn, 2, fn_set_of(&fn, 2), 0, "full", c);
 	assert_int_equal(state(&fn, 2), UE_REG_BACKOFF);
 	fn_advance(&fn, 29999);
 	assert_int_equal(state(&fn, 2), UE_REG_BACKOFF);
 	fn_advance(&fn, 1);
 	assert_int_equal(state(&fn, 2), UE_REG_UNPROTECTED);
 	fn_finish(&fn, "network_ends");
+}
+
+static void test_subscription_refresh(void **state_)
+{
+	struct fakenet fn;
+	struct fn_sent *sub;
+	char c[512], call_id[40];
+
+	fn_setup(&fn, BASE ONE_ACCESS);
+	assert_int_equal(ev(&fn, 1, UE_REG_EV_REGISTER), 0);
+	fn_challenge(&fn, fn_last(&fn), NULL, FN_SECSERVER, FN_SAME);
+	fn_ok(&fn, fn_last(&fn), 1, NULL);
+	fn_note(&fn, "the notifier grants 4 s: refresh at half time (24.229 5.1.1.3)");
+	fn_reply(&fn, fn_last(&fn), 200, 1, SUB_OK_EXPIRES(1, "4"));
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
+	fn_advance(&fn, 1999);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
+	fn_advance(&fn, 1);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_REFRESHING);
+	/* RFC 6665 4.1.2.2: inside the dialog: remote target, route set, remote tag. */
+	sub = fn_last(&fn);
+	assert_int_equal(sub->sa_set, 1);
+	assert_non_null(strstr(sub->msg, "SUBSCRIBE sip:scscf@198.18.0.10:6060 SIP/2.0\r\n"));
+	assert_non_null(strstr(sub->msg, "Route: <sip:tok1@198.18.1.1:5060;lr>\r\n"));
+	assert_null(strstr(sub->msg, "Route: <sip:orig-"));
+	assert_non_null(strstr(sub->msg, "To: <sip:alice@ims.test>;tag=scscf1\r\n"));
+	assert_non_null(strstr(sub->msg, "CSeq: 2 SUBSCRIBE\r\n"));
+	fn_reply(&fn, sub, 200, 1, SUB_OK_EXPIRES(1, "4"));
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
+	assert_int_equal(acc(&fn, 1)->sub.refreshes, 1);
+
+	fn_note(&fn, "the next refresh gets 481: the notifier lost it; a new subscription at once");
+	snprintf(call_id, sizeof(call_id), "%s", acc(&fn, 1)->sub.call_id);
+	fn_advance(&fn, 2000);
+	fn_reply(&fn, fn_last(&fn), 481, 1, NULL);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 0);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	sub = fn_last(&fn);
+	assert_non_null(strstr(sub->msg, "SUBSCRIBE sip:alice@ims.test SIP/2.0\r\n"));
+	assert_null(strstr(sub->msg, call_id));
+	fn_reply(&fn, sub, 200, 1, SUB_OK(1));
+
+	fn_note(&fn, "terminated;reason=deactivated, registered: subscribe again after the 200");
+	contact_xml(&fn, 1, "active", "registered", NULL, c, sizeof(c));
+	notify_ss(&fn, 1, 1, 0, "full", c, "terminated;reason=deactivated");
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	fn_reply(&fn, fn_last(&fn), 200, 1, SUB_OK(1));
+
+	fn_note(&fn, "terminated;reason=probation;retry-after=20: again 20 s later");
+	notify_ss(&fn, 1, 1, 0, "full", c, "terminated;reason=probation;retry-after=20");
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 19999);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 1);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+
+	fn_note(&fn, "the SUBSCRIBE is refused (480): the back-off, 6 to 12 s with one failure");
+	fn_reply(&fn, fn_last(&fn), 480, 1, NULL);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 5999);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	fn_advance(&fn, 6001);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	fn_reply(&fn, fn_last(&fn), 200, 1, SUB_OK_EXPIRES(1, "4"));
+	assert_int_equal(acc(&fn, 1)->sub.failures, 0);
+
+	fn_note(&fn, "a refresh nobody answers: at expiry the subscription is gone, a new one");
+	fn_advance(&fn, 2000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_REFRESHING);
+	fn_advance(&fn, 2000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	fn_reply(&fn, fn_last(&fn), 200, 1, SUB_OK(1));
+
+	fn_note(&fn, "terminated;reason=rejected: not before the next registration");
+	notify_ss(&fn, 1, 1, 0, "full", c, "terminated;reason=rejected");
+	fn_advance(&fn, 3600 * 1000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_TERMINATED);
+	assert_int_equal(ev(&fn, 1, UE_REG_EV_REGISTER), 0);
+	fn_ok(&fn, fn_last(&fn), 1, NULL);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_SUBSCRIBING);
+	fn_note(&fn, "the NOTIFY before the 200 sets the dialog up; the notifier shortens to 10 s");
+	notify_ss(&fn, 1, 1, 0, "full", c, "active;expires=10");
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_ACTIVE);
+	fn_advance(&fn, 5000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_REFRESHING);
+	assert_non_null(strstr(fn_last(&fn)->msg, "SUBSCRIBE sip:scscf@198.18.0.10:6060 SIP/2.0"));
+	assert_non_null(strstr(fn_last(&fn)->msg, "To: <sip:alice@ims.test>;tag=notifier\r\n"));
+
+	fn_note(&fn, "deregistered: the subscription is forgotten, its timer with it");
+	assert_int_equal(ev(&fn, 1, UE_REG_EV_DEREGISTER), 0);
+	fn_ok(&fn, last_method(&fn, "REGISTER"), 1, NULL);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_NONE);
+	fn_advance(&fn, 3600 * 1000);
+	assert_int_equal(acc(&fn, 1)->sub.state, UE_SUB_NONE);
+	fn_finish(&fn, "subscription_refresh");
+}
+
+static void test_shortened_reauth(void **state_)
+{
+	struct fakenet fn;
+	char c[512], extra[96], nonce[AKAV1_NONCE_MAX + 1];
+
+	fn_setup(&fn, BASE TWO_ACCESSES);
+	register_access(&fn, 1, FN_SECSERVER);
+	register_access(&fn, 2, SECSERVER_2);
+	fn_note(&fn, "network-initiated re-authentication of wlan: its contact shortened to 60 s");
+	snprintf(extra, sizeof(extra), " expires=\"60\"");
+	contact_xml(&fn, 1, "active", "shortened", extra, c, sizeof(c));
+	notify(&fn, 1, 1, 0, "full", c);
+	assert_int_equal(acc(&fn, 1)->reg.expires, 60);
+	fn_note(&fn, "re-registration at half time, a refresh (the last nonce), not a request");
+	fn_advance(&fn, 29999);
+	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	fn_advance(&fn, 1);
+	assert_int_equal(state(&fn, 1), UE_REG_REFRESHING);
+	fn_auth_param(last_method(&fn, "REGISTER"), "nonce", nonce, sizeof(nonce));
+	assert_true(strlen(nonce) > 0);
+	fn_challenge(&fn, last_method(&fn, "REGISTER"), NULL, SECSERVER_2, FN_SAME);
+	assert_int_equal(state(&fn, 1), UE_REG_REAUTHENTICATING);
+	assert_int_equal(last_method(&fn, "REGISTER")->sa_set, 3);
+	assert_response_valid(&fn, last_method(&fn, "REGISTER"), "alice@ims.test");
+	fn_ok(&fn, last_method(&fn, "REGISTER"), 3, NULL);
+	assert_int_equal(state(&fn, 1), UE_REG_REGISTERED);
+	assert_int_equal(acc(&fn, 1)->sec.est.set.id, 3);
+	assert_int_equal(acc(&fn, 1)->reg.expires, 600000);
+	/* umts: not shortened, not challenged, its set untouched. */
+	assert_int_equal(state(&fn, 2), UE_REG_REGISTERED);
+	assert_int_equal(acc(&fn, 2)->sec.est.set.id, 2);
+	assert_int_equal(acc(&fn, 2)->reg.expires, 600000);
+	fn_finish(&fn, "shortened_reauth");
+}
+
+static void test_usim_op(void **state_)
+{
+	struct fakenet fn;
+
+	/* TS 35.208 set 1: this OP gives the network's OPc (35.206 OPc = E_K(OP) ^ OP). */
+	fn_setup(&fn, BASE "  usim:\n"
+			   "    opc: \"\"\n"
+			   "    op: cdc202d5123e20f62b6d676ac72cb318\n"
+			   "    amf: 8000\n" ONE_ACCESS);
+	register_access(&fn, 1, FN_SECSERVER);
+	assert_int_equal(acc(&fn, 1)->reg.digest.ch.verdict, UE_AKA_OK);
+	fn_finish(&fn, "usim_op");
+
+	fn_setup(&fn, BASE "  usim:\n"
+			   "    amf: 9000\n" ONE_ACCESS);
+	fn_note(&fn, "a USIM that insists on another AMF refuses the same network's challenge");
+	assert_int_equal(ev(&fn, 1, UE_REG_EV_REGISTER), 0);
+	fn_challenge(&fn, fn_last(&fn), NULL, FN_SECSERVER, FN_SAME);
+	/* Answered like a MAC failure: unprotected, empty response, no SAs. */
+	assert_int_equal(acc(&fn, 1)->reg.digest.ch.verdict, UE_AKA_MAC_FAILURE);
+	assert_int_equal(state(&fn, 1), UE_REG_UNPROTECTED);
+	assert_int_equal(fn_last(&fn)->sa_set, 0);
+	assert_false(acc(&fn, 1)->sec.tmp.live);
+	fn_finish(&fn, "usim_amf");
 }
 
 static void test_impi_binding(void **state_)
@@ -520,8 +747,12 @@ int main(void)
 		cmocka_unit_test(test_out_of_order_vectors),
 		cmocka_unit_test(test_modified_impi_probe),
 		cmocka_unit_test(test_outbound_keepalive_flow_failure),
+		cmocka_unit_test(test_keepalive_nat_rebinding),
 		cmocka_unit_test(test_drop_restore),
 		cmocka_unit_test(test_network_ends),
+		cmocka_unit_test(test_subscription_refresh),
+		cmocka_unit_test(test_shortened_reauth),
+		cmocka_unit_test(test_usim_op),
 		cmocka_unit_test(test_impi_binding),
 		cmocka_unit_test(test_incoming_and_outgoing),
 		cmocka_unit_test(test_bad_challenges),
