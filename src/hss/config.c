@@ -36,6 +36,9 @@ static const struct config_key hss_keys[] = {
 	CONFIG_STRLIST("hss.diameter.peers", struct hss_config, peers, "[]",
 		       "peers, each \"IDENTITY [realm=R] [address=IP[:PORT]] [connect=yes|no]\";"
 		       " connect=yes: the HSS dials, else the peer connects"),
+	CONFIG_STRING("hss.test.rand_file", struct hss_config, test_rand_file, "\"\"",
+		      "FOR TESTS ONLY: a file of RANDs (32 hex digits a line) used in order before"
+		      " random ones (docs/hss.md)"),
 };
 
 /* Rules across keys: every peer line parses. */

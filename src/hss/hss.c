@@ -209,6 +209,12 @@ static int run(struct hss *h, const struct config *cfg)
 	if (lc)
 		loop_set_shutdown_grace(h->loop, lc->shutdown_grace_ms);
 	h->rand = aka_rand_system;
+	if (h->cfg.test_rand_file[0]) {
+		err = hss_test_rands_load(h->cfg.test_rand_file, &h->test_rands);
+		if (err)
+			return err;
+		h->rand = hss_test_rands_source(&h->test_rands);
+	}
 
 	err = diameter_config(h, run_dir, &dc, peers, peer_bufs, listen, sizeof(listen));
 	if (!err)
@@ -279,6 +285,7 @@ int cmd_hss(int argc, char **argv)
 	 * shutdown, which can abort on a starved CPU (docs/hss.md). */
 	store_close(h.store);
 	dia_engine_stop();
+	hss_test_rands_free(&h.test_rands);
 	loop_destroy(h.loop);
 	slog_drain();
 	config_free(&cfg);
