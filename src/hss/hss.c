@@ -282,10 +282,11 @@ int cmd_hss(int argc, char **argv)
 	atomic_store(&h.loop_over, true);
 
 	hss_cx_stop(&h);
-	/* Only the loop used the store; close it before freeDiameter's
-	 * shutdown, which can abort on a starved CPU (docs/hss.md). */
+	/* Only the loop used the store: everything is on disk once it is
+	 * closed, and only then may freeDiameter stop, since it can abort in
+	 * its teardown on a starved CPU (lib/diameter/engine.h). */
 	store_close(h.store);
-	dia_engine_stop();
+	dia_engine_stop_last("hss");
 	hss_test_rands_free(&h.test_rands);
 	loop_destroy(h.loop);
 	slog_drain();
