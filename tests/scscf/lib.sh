@@ -179,5 +179,5 @@ sipp_run() {
 	rm -f "$work/$name.msg" "$work/$name.err"
 	(cd "$work" && sipp -sf "$xml" -m 1 -i 127.0.0.1 -p "$port" "127.0.0.1:$sip_port" \
 		-trace_msg -message_file "$work/$name.msg" -trace_err -error_file "$work/$name.err" \
-		-nostdin -timeout 30 "$@" >"$work/$name.out" 2>&1)
+		-nostdin -timeout 90 "$@" >"$work/$name.out" 2>&1)
 }
