@@ -67,7 +67,7 @@ int hss_test_rands_load(const char *path, struct hss_test_rands *out)
 	if (!f) {
 		err = -errno;
 		log_error("hss.test.rand_file: %s: %s", path, strerror(errno));
-		return err;
+		goto out;
 	}
 	while (getline(&line, &linecap, f) >= 0) {
 		uint8_t rand[AKA_RAND_LEN];
@@ -116,7 +116,8 @@ int hss_test_rands_load(const char *path, struct hss_test_rands *out)
 out:
 	free(t.v);
 	free(line);
-	fclose(f);
+	if (f)
+		fclose(f);
 	return err;
 }
 
