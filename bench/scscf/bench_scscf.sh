@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--pause) pause=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--perf) perf_out=$2; shift 2 ;;
-	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
 	*) echo "bench_scscf: unknown option $1" >&2; exit 2 ;;
 	esac
 done
