@@ -24,8 +24,10 @@
 # read the same way.
 #
 # SIPp 3.6.1 computes a wrong response when RES holds a 0x00 octet (about
-# 3% of RANDs); those registrations fail at both S-CSCFs alike, and only
-# successful ones are counted.
+# 3% of random RANDs), so the HSS hands out RANDs whose RES has none
+# (hss.test.rand_file, from tests/scscf/sipp_rands; $SIPP_RANDS overrides
+# where it is). Every registration through simreg must succeed; only
+# successful ones count for either S-CSCF.
 #
 # Needs sipp, kamailio (kamailio-ims-modules) and kamcmd; uses the Kamailio
 # configuration of the HSS interop test (tests/hss/kamailio/).
@@ -33,6 +35,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${SIMREG:=$root/build/src/simreg}"
+: "${SIPP_RANDS:=$root/build/tests/scscf/sipp_rands}"
 users=3000 concurrency=200 pause=20 rounds=3 perf_out=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -41,13 +44,14 @@ while [ $# -gt 0 ]; do
 	--pause) pause=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--perf) perf_out=$2; shift 2 ;;
-	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
 	*) echo "bench_scscf: unknown option $1" >&2; exit 2 ;;
 	esac
 done
 for tool in sipp kamailio kamcmd; do
 	command -v $tool >/dev/null || { echo "bench_scscf: $tool is not installed" >&2; exit 1; }
 done
+[ -x "$SIPP_RANDS" ] || { echo "bench_scscf: no $SIPP_RANDS (build the tests)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/simreg-bench-scscf-XXXXXX)
 declare -a pids=()
@@ -110,6 +114,9 @@ for r in $(seq 1 "$rounds"); do
 		{ echo SEQUENTIAL; seq 1 "$users" | sed "s/^/u$r$who/"; } >"$work/inf-$r$who.csv"
 	done
 done
+# One vector per registration, both S-CSCFs, every round (and some spare).
+"$SIPP_RANDS" --k "$(hex "$K_TEXT")" --op "$(hex "$OP_TEXT")" \
+	--count $((2 * users * rounds + 100)) >"$work/rands"
 sed -e "s#@PAUSE@#$pause#" -e "s#@K@#$K_TEXT#" -e "s#@OP@#$OP_TEXT#" -e "s#@AMF@#$AMF_TEXT#" \
 	"$here/register.xml.in" >"$work/register.xml"
 
@@ -119,6 +126,8 @@ cat >"$work/deploy.yaml" <<YAML
 log:
   level: notice
 hss:
+  test:
+    rand_file: $work/rands
   diameter:
     listen: 127.0.0.1:$hss_port
     peers: [ "scscf.ims.test realm=ims.test",
@@ -221,7 +230,14 @@ for r in $(seq 1 "$rounds"); do
 		"$r" "$ok_s" "$users" "$t_s" "$rate_s" "$ok_k" "$users" "$t_k" "$rate_k"
 	(($(echo "$rate_s > $best_s" | bc))) && best_s=$rate_s
 	(($(echo "$rate_k > $best_k" | bc))) && best_k=$rate_k
-	[ "$ok_s" -gt 0 ] && [ "$ok_k" -gt 0 ] || { tail -5 "$work"/*.log >&2; exit 1; }
+	# With SIPp-safe RANDs every registration through simreg must succeed.
+	# Kamailio loses one in a thousand or so on a loaded machine (not RES:
+	# the same RANDs); only successes count for either.
+	if [ "$ok_s" != "$users" ] || [ "$ok_k" = 0 ]; then
+		tail -n 5 "$work"/*.log >&2
+		echo "bench_scscf: registrations failed" >&2
+		exit 1
+	fi
 done
 bindings=$("$SIMREG" ctl --data "$work/data" scscf status |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["bindings"])')

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <freeDiameter/freeDiameter-host.h>
 #include <freeDiameter/libfdcore.h>
 #include <freeDiameter/libfdproto.h>
@@ -503,4 +504,33 @@ void dia_engine_stop(void)
 	fd_core_wait_shutdown_complete();
 	engine.hook = NULL;
 	engine.started = false;
+}
+
+/* The line for an abort in freeDiameter's teardown, made before it starts:
+ * the handler may only call async-signal-safe functions (write, _exit). */
+static char abort_line[128];
+static size_t abort_line_len;
+
+static void aborted_in_teardown(int sig)
+{
+	ssize_t n = write(STDERR_FILENO, abort_line, abort_line_len);
+
+	(void)sig;
+	(void)n;
+	_exit(0);
+}
+
+void dia_engine_stop_last(const char *who)
+{
+	struct sigaction sa = { .sa_handler = aborted_in_teardown }, old;
+	int n;
+
+	n = snprintf(abort_line, sizeof(abort_line),
+		     "%.32s: freeDiameter aborted in its own shutdown (state was saved)\n", who);
+	abort_line_len = n > 0 ? (size_t)n : 0;
+	slog_drain();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGABRT, &sa, &old);
+	dia_engine_stop();
+	sigaction(SIGABRT, &old, NULL);
 }

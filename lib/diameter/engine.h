@@ -101,4 +101,27 @@ int dia_peer_wait_open(const char *identity, unsigned timeout_ms);
 /* Stop freeDiameter and wait for its threads. Safe if never started. */
 void dia_engine_stop(void);
 
+/*
+ * dia_engine_stop_last
+ *	Stop freeDiameter as the last act of a network function whose state
+ *	is already saved (store committed and closed, nothing left to write).
+ *
+ *	freeDiameter 1.2.1 can abort inside its own teardown: fd_fifo_del()
+ *	gives the threads still waiting on a queue 20 ms to leave and then
+ *	fails an assertion (libfdproto/fifo.c:192), which a starved CPU makes
+ *	happen. Nothing is lost by then, so the abort must not turn a clean
+ *	stop into a crash: while freeDiameter stops, SIGABRT ends the process
+ *	with status 0 after writing
+ *
+ *	    WHO: freeDiameter aborted in its own shutdown (state was saved)
+ *
+ *	to stderr. Buffered log lines are written out first (slog_drain).
+ *
+ *	who : the process's name for that line (truncated to 32 characters)
+ * Returns when freeDiameter stopped normally, with SIGABRT's previous
+ * action back in place. Safe if the engine never started. Call it on the
+ * main thread, once, after everything else that could fail.
+ */
+void dia_engine_stop_last(const char *who);
+
 #endif

@@ -33,9 +33,15 @@ static const struct config_key hss_keys[] = {
 		    "address and port to accept Diameter peers on (TCP)"),
 	CONFIG_INT("hss.diameter.threads", struct hss_config, threads, 1, 64, "1",
 		   "freeDiameter dispatch threads (they only hand requests to the loop)"),
-	CONFIG_STRLIST("hss.diameter.peers", struct hss_config, peers, "[]",
+	/* The default admits simreg scscf's default identity, which dials
+	 * 127.0.0.1:3868 by default: two processes started without a file
+	 * find each other. */
+	CONFIG_STRLIST("hss.diameter.peers", struct hss_config, peers, "[ scscf.ims.test ]",
 		       "peers, each \"IDENTITY [realm=R] [address=IP[:PORT]] [connect=yes|no]\";"
 		       " connect=yes: the HSS dials, else the peer connects"),
+	CONFIG_STRING("hss.test.rand_file", struct hss_config, test_rand_file, "\"\"",
+		      "FOR TESTS ONLY: a file of RANDs (32 hex digits a line) used in order before"
+		      " random ones (docs/hss.md)"),
 };
 
 /* Rules across keys: every peer line parses. */

@@ -46,8 +46,9 @@ static void usage(FILE *out)
 		"       answer that carries it leaves.\n"
 		"\n"
 		"       Without --config: Diameter identity hss.ims.test, realm ims.test,\n"
-		"       listening on 127.0.0.1:3868, no peers configured. The `hss:` section of\n"
-		"       the deployment file changes these (docs/configuration.md, docs/hss.md).\n"
+		"       listening on 127.0.0.1:3868, admitting the S-CSCF scscf.ims.test (what\n"
+		"       `simreg scscf` is without --config). The `hss:` section of the\n"
+		"       deployment file changes these (docs/configuration.md, docs/hss.md).\n"
 		"       Generated freeDiameter files go to DIR/diameter/.\n"
 		"\n"
 		"       Logs a line containing \"ready\" once it accepts peers. SIGTERM or SIGINT\n"
@@ -209,6 +210,12 @@ static int run(struct hss *h, const struct config *cfg)
 	if (lc)
 		loop_set_shutdown_grace(h->loop, lc->shutdown_grace_ms);
 	h->rand = aka_rand_system;
+	if (h->cfg.test_rand_file[0]) {
+		err = hss_test_rands_load(h->cfg.test_rand_file, &h->test_rands);
+		if (err)
+			return err;
+		h->rand = hss_test_rands_source(&h->test_rands);
+	}
 
 	err = diameter_config(h, run_dir, &dc, peers, peer_bufs, listen, sizeof(listen));
 	if (!err)
@@ -275,10 +282,12 @@ int cmd_hss(int argc, char **argv)
 	atomic_store(&h.loop_over, true);
 
 	hss_cx_stop(&h);
-	/* Only the loop used the store; close it before freeDiameter's
-	 * shutdown, which can abort on a starved CPU (docs/hss.md). */
+	/* Only the loop used the store: everything is on disk once it is
+	 * closed, and only then may freeDiameter stop, since it can abort in
+	 * its teardown on a starved CPU (lib/diameter/engine.h). */
 	store_close(h.store);
-	dia_engine_stop();
+	dia_engine_stop_last("hss");
+	hss_test_rands_free(&h.test_rands);
 	loop_destroy(h.loop);
 	slog_drain();
 	config_free(&cfg);

@@ -58,9 +58,41 @@ struct hss_config {
 	struct config_addr listen;
 	int threads;
 	struct config_strlist peers;
+	const char *test_rand_file;      /* "": RANDs from RAND_bytes() only */
 };
 
 extern const struct config_section hss_config_section;
+
+/*
+ * Test RANDs (test_rand.c, hss.test.rand_file): RANDs from a file, handed
+ * out in order, then random ones again. For tests that drive a UE which
+ * fails on some RANDs (docs/hss.md, "Test RANDs"); never in service.
+ */
+struct hss_test_rands {
+	uint8_t (*v)[AKA_RAND_LEN];
+	size_t n;                        /* RANDs in the file */
+	size_t next;                     /* the next one to hand out */
+	const char *path;                /* borrowed from the configuration */
+};
+
+/*
+ * hss_test_rands_load
+ *	path : the file: one RAND (32 hex digits) per line; blank lines and
+ *	       lines starting with '#' are skipped
+ *	out  : filled on success; free with hss_test_rands_free()
+ * Returns 0; -errno when the file cannot be read; -EINVAL for a line that
+ * is not a RAND (logged with its number) or a file without any; -E2BIG,
+ * -ENOMEM. On failure nothing is allocated.
+ */
+int hss_test_rands_load(const char *path, struct hss_test_rands *out);
+
+/*
+ * The RAND seam bound to t (which must outlive it). Logs the warning that
+ * test RANDs are active.
+ */
+struct aka_rand_source hss_test_rands_source(struct hss_test_rands *t);
+
+void hss_test_rands_free(struct hss_test_rands *t);
 
 /* One Cx request on its way through the HSS. */
 struct hss_req {
@@ -98,6 +130,7 @@ struct hss {
 	struct store *store;
 	struct cx_dict dict;
 	struct aka_rand_source rand;
+	struct hss_test_rands test_rands; /* empty unless hss.test.rand_file */
 	struct disp_hdl *disp[CX_CMD__COUNT];
 	struct dict_object *failed_avp_model; /* Failed-AVP, for error answers */
 

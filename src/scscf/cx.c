@@ -360,6 +360,6 @@ void scscf_cx_stop(struct scscf_cx_client *c)
 	if (!c)
 		return;
 	loop_shutdown_hook_remove(c->s->loop, &c->shutdown);
-	dia_engine_stop();
 	free(c);
+	dia_engine_stop_last("scscf");
 }

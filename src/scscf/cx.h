@@ -28,7 +28,11 @@ int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *
 /* True once the connection to the HSS is open. */
 bool scscf_cx_connected(const struct scscf_cx_client *c);
 
-/* Stop freeDiameter and free the client. NULL is a no-op. */
+/*
+ * Free the client and stop freeDiameter (dia_engine_stop_last: the
+ * S-CSCF's state must be saved by then, an abort in freeDiameter's own
+ * teardown ends the process with status 0). NULL is a no-op.
+ */
 void scscf_cx_stop(struct scscf_cx_client *c);
 
 #endif

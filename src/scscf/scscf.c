@@ -158,34 +158,6 @@ static void ready_check(struct loop *loop, struct loop_timer *t)
 	loop_timer_arm(loop, t, 20);
 }
 
-static void aborted_in_freediameter(int sig)
-{
-	static const char line[] = "scscf: freeDiameter aborted in its own shutdown (state was saved)\n";
-	ssize_t n = write(STDERR_FILENO, line, sizeof(line) - 1);
-
-	(void)n;
-	_exit(0);
-}
-
-/*
- * freeDiameter 1.2.1 may fail an assertion while its threads leave
- * (libfdproto/fifo.c, fd_fifo_del gives waiters 20 ms), which aborts the
- * process. By then the S-CSCF's state is committed and closed, so such an
- * abort must not turn a clean shutdown into a crash: it ends the process
- * with status 0 and a line in the log.
- */
-static void stop_diameter(struct scscf_cx_client *cx)
-{
-	struct sigaction sa = { .sa_handler = aborted_in_freediameter }, old;
-
-	if (!cx)
-		return;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGABRT, &sa, &old);
-	scscf_cx_stop(cx);
-	sigaction(SIGABRT, &old, NULL);
-}
-
 static int load_config(const char *path, struct config *cfg)
 {
 	struct config_errors errs;
@@ -337,7 +309,8 @@ int cmd_scscf(int argc, char **argv)
 	if (m->loop)
 		scscf_fini(&m->s);
 	scscf_store_close(m->s.store);
-	stop_diameter(m->cx);
+	/* Last: freeDiameter may abort in its teardown (lib/diameter/engine.h). */
+	scscf_cx_stop(m->cx);
 	loop_destroy(m->loop);
 	slog_drain();
 	config_free(&cfg);

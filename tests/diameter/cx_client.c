@@ -22,6 +22,7 @@
  * (the crash test kills the HSS under it). --slow-watchdog MS holds every
  * DWR the client receives for MS before freeDiameter answers it, which
  * keeps a reconnecting HSS peer in REOPEN that long (tests/hss/reconnect.sh).
+ * --show-rand adds each vector's RAND to its item line (tests/hss/test_rands.sh).
  */
 #include <errno.h>
 #include <freeDiameter/freeDiameter-host.h>
@@ -68,6 +69,7 @@ static struct {
 	unsigned dumped;
 	bool stopped;
 	unsigned slow_watchdog_ms; /* --slow-watchdog: delay before each DWA */
+	bool show_rand;         /* --show-rand: print each vector's RAND */
 	struct card cards[MAX_CARDS];
 	int n_cards;
 } c;
@@ -248,6 +250,12 @@ static void print_item(struct avp *item, struct card *card)
 	dmsg_get_str(item, d->avp[CX_AVP_INTEGRITY_KEY], &ik);
 	printf("  item %u: %.*s sip-authenticate=%zu xres=%zu ck=%zu ik=%zu", number,
 	       STR_FMT(scheme), auth.len, xres.len, ck.len, ik.len);
+	if (c.show_rand && auth.len >= AKA_RAND_LEN) {
+		char hex[2 * AKA_RAND_LEN + 1];
+
+		hex_encode((const uint8_t *)auth.s, AKA_RAND_LEN, hex);
+		printf(" rand=%s", hex);
+	}
 	if (card && auth.len == AKA_RAND_LEN + AKA_AUTN_LEN) {
 		const uint8_t *rand = (const uint8_t *)auth.s;
 
@@ -600,6 +608,7 @@ int main(int argc, char **argv)
 		{ "stop-on-error", no_argument, NULL, 's' },
 		{ "dump-dir", required_argument, NULL, 'D' },
 		{ "slow-watchdog", required_argument, NULL, 'W' },
+		{ "show-rand", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *identity = "scscf.ims.test", *realm = "ims.test", *run_dir = NULL;
@@ -640,10 +649,14 @@ int main(int argc, char **argv)
 		case 'W':
 			c.slow_watchdog_ms = (unsigned)atoi(optarg);
 			break;
+		case 'R':
+			c.show_rand = true;
+			break;
 		default:
 			fprintf(stderr, "usage: cx_client --run-dir DIR [--identity I] [--realm R]"
 					" [--hss ID] [--address IP:PORT] [--timeout MS]"
-					" [--stop-on-error] [--dump-dir DIR] [--slow-watchdog MS]\n");
+					" [--stop-on-error] [--dump-dir DIR] [--slow-watchdog MS]"
+					" [--show-rand]\n");
 			return 2;
 		}
 	}

@@ -6,6 +6,7 @@
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 UE_CLIENT=$SIMREG_BUILD_DIR/tests/scscf/ue_client
+SIPP_RANDS=$SIMREG_BUILD_DIR/tests/scscf/sipp_rands
 work=$(mktemp -d /tmp/simreg-scscf-XXXXXX)
 hss_pid= scscf_pid=
 declare -a bg_pids=()
@@ -37,6 +38,12 @@ K_TEXT='simreg-scscf-K!!' OP_TEXT='simreg-scscf-OP!' AMF_TEXT='AK'
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 K_HEX=$(hex "$K_TEXT") OP_HEX=$(hex "$OP_TEXT") AMF_HEX=$(hex "$AMF_TEXT")
 
+# The HSS's RANDs (hss.test.rand_file): SIPp 3.6.1 computes a wrong
+# response when RES holds a 0x00 octet (about 3% of random RANDs), so the
+# HSS hands out only RANDs whose RES under these keys has none, the same
+# ones in every run. More than any of these tests uses.
+"$SIPP_RANDS" --k "$K_HEX" --op "$OP_HEX" --count 500 >"$work/rands"
+
 # add_user NAME [IMPU...]: a subscription NAME@ims.test with its derived
 # IMPIs NAME+2, NAME+3 (modified-impi).
 add_user() {
@@ -57,6 +64,8 @@ log:
 loop:
   shutdown_grace: 1s
 hss:
+  test:
+    rand_file: $work/rands
   diameter:
     listen: 127.0.0.1:$hss_port
     peers: [ "scscf.ims.test realm=ims.test" ]
@@ -170,29 +179,5 @@ sipp_run() {
 	rm -f "$work/$name.msg" "$work/$name.err"
 	(cd "$work" && sipp -sf "$xml" -m 1 -i 127.0.0.1 -p "$port" "127.0.0.1:$sip_port" \
 		-trace_msg -message_file "$work/$name.msg" -trace_err -error_file "$work/$name.err" \
-		-nostdin -timeout 30 "$@" >"$work/$name.out" 2>&1)
-}
-
-# res_has_zero NONCE: does the RES of the challenge carry a 0x00 octet?
-# SIPp 3.6.1 computes a wrong response then (measured: about 3% of random
-# RANDs), which the S-CSCF rightly refuses.
-res_has_zero() {
-	local rand res
-	rand=$(printf '%s' "$1" | base64 -d | head -c 16 | od -An -tx1 | tr -d ' \n')
-	res=$("$SIMREG" aka vector --k "$K_HEX" --op "$OP_HEX" --rand "$rand" \
-		--sqn 000000000000 --amf "$AMF_HEX" | sed -n 's/^res: //p')
-	[ -n "$res" ] && printf '%s\n' "$res" | grep -Eq '^(..)*00'
-}
-
-# sipp_ue NAME SCENARIO PORT [SIPP ARGS]: sipp_run, and again (twice at
-# most) when the failure is SIPp's RES fault and nothing else.
-sipp_ue() {
-	local i nonce
-	for i in 1 2 3; do
-		sipp_run "$@" && return 0
-		nonce=$($SIPPLOG nonce "$work/$1.msg" 2>/dev/null) || return 1
-		res_has_zero "$nonce" || return 1
-		echo "$1: SIPp's response to a RES with a 0x00 octet was refused; again" >&2
-	done
-	return 1
+		-nostdin -timeout 90 "$@" >"$work/$name.out" 2>&1)
 }

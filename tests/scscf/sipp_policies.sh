@@ -43,7 +43,7 @@ policy() {
 		SUPPORTED="$sup" CONTACT_PARAMS="$pa_params" NOTIFIES="$want_n"
 	scenario register.xml.in "$work/b-$name.xml" IMPI="$b_impi" IMPU=sip:alice@ims.test \
 		EXPIRES=600 SUPPORTED="$sup" CONTACT_PARAMS="$pb_params"
-	sipp_ue "a-$name" "$work/a-$name.xml" "$pa" &
+	sipp_run "a-$name" "$work/a-$name.xml" "$pa" &
 	local a_pid=$!
 	bg_pids+=("$a_pid")
 	# B registers once A's subscription is in place.
@@ -54,7 +54,7 @@ policy() {
 	done
 	expect "$name: A subscribed as the UE" \
 		"$(ctl subscriptions sip:alice@ims.test | json "d['subscriptions'][0]['kind']")" ue
-	sipp_ue "b-$name" "$work/b-$name.xml" "$pb" || fail "$name: B did not register"
+	sipp_run "b-$name" "$work/b-$name.xml" "$pb" || fail "$name: B did not register"
 	wait "$a_pid" || fail "$name: access A failed"
 
 	got=$($SIPPLOG headers "$work/b-$name.msg" 200 Contact | sed -E "s/;expires=[0-9]+.*//" |

@@ -31,7 +31,7 @@ expect() { # WHAT GOT WANT
 	echo "ok: $1"
 }
 
-sipp_ue register "$work/register.xml" "$ue_port" || fail "register (expected 401, 200)"
+sipp_run register "$work/register.xml" "$ue_port" || fail "register (expected 401, 200)"
 expect "register: 401 then 200" "$($SIPPLOG status "$work/register.msg" | tr '\n' ' ')" "401 200 "
 expect "200: Contact with its expiry" "$($SIPPLOG headers "$work/register.msg" 200 Contact)" \
 	"<sip:ue@127.0.0.1:$ue_port>;expires=600"
@@ -49,14 +49,14 @@ expect "the binding is the contact" "$(echo "$b" | json "d['bindings'][0]['conta
 expect "its Service-Route" "$(echo "$b" | json "d['bindings'][0]['service_route']")" "$sr"
 expect "the HSS has alice registered" "$(hss_state)" "registered"
 
-sipp_ue refresh "$work/refresh.xml" "$ue_port" || fail "refresh (expected 401, 200)"
+sipp_run refresh "$work/refresh.xml" "$ue_port" || fail "refresh (expected 401, 200)"
 expect "refresh: Contact with its new expiry" \
 	"$($SIPPLOG headers "$work/refresh.msg" 200 Contact)" "<sip:ue@127.0.0.1:$ue_port>;expires=3600"
 b=$(ctl bindings sip:alice@ims.test)
 expect "refresh: the same binding" "$(echo "$b" | json "[x['id'] for x in d['bindings']]")" "[$id]"
 expect "refresh: event refreshed" "$(echo "$b" | json "d['bindings'][0]['event']")" "refreshed"
 
-sipp_ue deregister "$work/deregister.xml" "$ue_port" || fail "deregister (expected 401, 200)"
+sipp_run deregister "$work/deregister.xml" "$ue_port" || fail "deregister (expected 401, 200)"
 expect "deregister: no Contact left in the 200" \
 	"$($SIPPLOG headers "$work/deregister.msg" 200 Contact)" ""
 expect "deregister: no binding left" \
@@ -67,7 +67,7 @@ sipp_run unknown "$work/unknown.xml" "$ue_port" || fail "unknown IMPI (expected 
 expect "unknown IMPI: 403" "$($SIPPLOG status "$work/unknown.msg")" 403
 
 # The same over TCP: SIPp connects to the S-CSCF's TCP listener.
-sipp_ue register-tcp "$work/register.xml" "$ue_port" -t t1 || fail "register over TCP"
+sipp_run register-tcp "$work/register.xml" "$ue_port" -t t1 || fail "register over TCP"
 expect "TCP: 401 then 200" "$($SIPPLOG status "$work/register-tcp.msg" | tr '\n' ' ')" "401 200 "
 grep -q '^Via: SIP/2.0/TCP' "$work/register-tcp.msg" || fail "SIPp did not use TCP"
 expect "TCP: one binding" "$(ctl bindings sip:alice@ims.test | json "len(d['bindings'])")" 1

@@ -20,7 +20,7 @@ scenario register.xml.in "$work/register.xml" IMPI=alice@ims.test IMPU=sip:alice
 scenario message.xml.in "$work/message.xml" IMPU=tel:+15551230001 STATUS=200
 scenario message.xml.in "$work/nobody.xml" IMPU=sip:nobody@ims.test STATUS=404
 
-sipp_ue register "$work/register.xml" "$ue_port" || fail "register"
+sipp_run register "$work/register.xml" "$ue_port" || fail "register"
 [ "$(ctl bindings | json "len(d['bindings'])")" = 1 ] || fail "no binding after the REGISTER"
 echo "ok: alice registered at 127.0.0.1:$contact_port"
 
