@@ -24,7 +24,7 @@ scenario register.xml.in "$work/register.xml" IMPI=alice@ims.test IMPU=sip:alice
 scenario message.xml.in "$work/message.xml" IMPU=sip:alice@ims.test STATUS=480
 scenario invite.xml.in "$work/invite.xml" IMPU=sip:alice@ims.test STATUS=480
 
-sipp_ue register "$work/register.xml" "$ue_port" || fail "register"
+sipp_run register "$work/register.xml" "$ue_port" || fail "register"
 [ "$(ctl bindings | json "len(d['bindings'])")" = 1 ] || fail "no binding after the REGISTER"
 echo "ok: alice registered at 127.0.0.1:$contact_port"
 
