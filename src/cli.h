@@ -28,4 +28,21 @@ void cli_usage_error(const char *cmd, const char *fmt, ...)
 /* True if argv holds -h or --help anywhere before a "--". */
 bool cli_wants_help(int argc, char **argv);
 
+/* The options of a network function (`simreg hss|scscf|pcscf|ue`). */
+struct cli_nf_args {
+	const char *config; /* --config FILE, or NULL (embedded defaults) */
+	const char *data;   /* --data DIR, or NULL (the file's data key) */
+	const char *ctl;    /* --ctl PATH, or NULL; only with has_ctl */
+};
+
+/*
+ * Parse --config, --data, --ctl (when has_ctl) and --help for command
+ * `cmd`; usage prints its manual. Returns -1 when the command should go
+ * on with *out filled, otherwise the exit status to return at once:
+ * CLI_OK after --help, CLI_USAGE after an unknown option or a stray
+ * argument (already reported on stderr).
+ */
+int cli_nf_args(int argc, char **argv, const char *cmd, bool has_ctl, void (*usage)(FILE *),
+		struct cli_nf_args *out);
+
 #endif

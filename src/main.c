@@ -75,6 +75,52 @@ bool cli_wants_help(int argc, char **argv)
 	return false;
 }
 
+int cli_nf_args(int argc, char **argv, const char *cmd, bool has_ctl, void (*usage)(FILE *),
+		struct cli_nf_args *out)
+{
+	static const struct option with_ctl[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "ctl", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option without_ctl[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(out, 0, sizeof(*out));
+	while ((opt = getopt_long(argc, argv, "h", has_ctl ? with_ctl : without_ctl, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'c':
+			out->config = optarg;
+			break;
+		case 'd':
+			out->data = optarg;
+			break;
+		case 's':
+			out->ctl = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			cli_usage_error(cmd, "unknown option");
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		return CLI_USAGE;
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {

@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -239,44 +238,21 @@ static int run(struct hss *h, const struct config *cfg)
 
 int cmd_hss(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config_path = NULL, *data = NULL;
+	struct cli_nf_args args;
 	struct config cfg;
 	struct hss h;
-	int opt, err;
+	int err;
 
 	memset(&h, 0, sizeof(h));
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		default:
-			cli_usage_error("hss", "unknown option");
-			return CLI_USAGE;
-		}
-	}
-	if (optind < argc) {
-		cli_usage_error("hss", "unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
-	}
-	if (load_config(config_path, &cfg) < 0)
+	err = cli_nf_args(argc, argv, "hss", false, usage, &args);
+	if (err >= 0)
+		return err;
+	if (load_config(args.config, &cfg) < 0)
 		return CLI_USAGE;
 	config_log_apply(config_get(&cfg, &config_log_section), "hss");
 	h.cfg = *(const struct hss_config *)config_get(&cfg, &hss_config_section);
-	if (data)
-		h.cfg.data = data;
+	if (args.data)
+		h.cfg.data = args.data;
 
 	err = run(&h, &cfg);
 	atomic_store(&h.loop_over, true);

@@ -5,7 +5,6 @@
 #define SLOG_COMPONENT "scscf"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -248,42 +247,15 @@ static int run(struct scscf_main *m, const struct config *cfg, const char *ctl_p
 
 int cmd_scscf(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data", required_argument, NULL, 'd' },
-		{ "ctl", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config_path = NULL, *data = NULL, *ctl_path = NULL;
+	struct cli_nf_args args;
 	struct scscf_main *m;
 	struct config cfg;
-	int opt, err;
+	int err;
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 'C':
-			ctl_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		default:
-			cli_usage_error("scscf", "unknown option");
-			return CLI_USAGE;
-		}
-	}
-	if (optind < argc) {
-		cli_usage_error("scscf", "unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
-	}
-	if (load_config(config_path, &cfg) < 0)
+	err = cli_nf_args(argc, argv, "scscf", true, usage, &args);
+	if (err >= 0)
+		return err;
+	if (load_config(args.config, &cfg) < 0)
 		return CLI_USAGE;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
@@ -291,15 +263,15 @@ int cmd_scscf(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	config_log_apply(config_get(&cfg, &config_log_section), "scscf");
-	if (data) {
+	if (args.data) {
 		/* --data wins over the file's scscf.data. */
 		struct scscf_config *sc = (struct scscf_config *)config_get(&cfg,
 									   &scscf_config_section);
 
-		sc->data = data;
+		sc->data = args.data;
 	}
 
-	err = run(m, &cfg, ctl_path);
+	err = run(m, &cfg, args.ctl);
 
 	/* SIP first (nothing new comes in), then the state goes to disk, then Diameter. */
 	ctl_server_close(m->ctl);

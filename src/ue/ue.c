@@ -3,7 +3,6 @@
  */
 #define SLOG_COMPONENT "ue"
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -195,56 +194,31 @@ static void cleanup(struct ue_proc *p)
 
 int cmd_ue(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data", required_argument, NULL, 'd' },
-		{ "ctl", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config_path = NULL, *data = NULL, *ctl = NULL;
+	struct cli_nf_args args;
 	struct config_errors errs;
+	const char *data;
 	struct config cfg;
 	struct ue_proc p;
-	int opt, rc;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 's':
-			ctl = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		default:
-			cli_usage_error("ue", "unknown option");
-			return CLI_USAGE;
-		}
-	}
-	if (optind < argc) {
-		cli_usage_error("ue", "unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
-	}
-	if (!config_path) {
+	rc = cli_nf_args(argc, argv, "ue", true, usage, &args);
+	if (rc >= 0)
+		return rc;
+	if (!args.config) {
 		cli_usage_error("ue", "--config FILE is required (the ue: section names the accesses)");
 		return CLI_USAGE;
 	}
-	if (config_load_file(&cfg, sections, sizeof(sections) / sizeof(sections[0]), config_path,
+	if (config_load_file(&cfg, sections, sizeof(sections) / sizeof(sections[0]), args.config,
 			     &errs) < 0) {
 		fputs(errs.text, stderr);
 		return CLI_USAGE;
 	}
 	config_log_apply(config_get(&cfg, &config_log_section), "ue");
+	data = args.data;
 	if (!data)
 		data = ((const struct ue_config *)config_get(&cfg, &ue_config_section))->data;
-	rc = run(&p, &cfg, data, ctl);
+	rc = run(&p, &cfg, data, args.ctl);
 	cleanup(&p);
 	slog_drain();
 	config_free(&cfg);
