@@ -9,8 +9,9 @@
 #   pcscf-s-N    the registrar: 198.18.22.2
 #
 # Processes start with a readiness wait on their "ready" log line; the
-# control sockets (socat) tell every state the tests check. Everything is
-# torn down by lab_down, which the caller's trap runs.
+# control sockets tell every state the tests check: the P-CSCF's through
+# `simreg ctl pcscf`, the harnesses' through socat. Everything is torn down
+# by lab_down, which the caller's trap runs.
 #
 # Needs: $SIMREG, $SIMREG_BUILD_DIR, $work (a scratch directory).
 
@@ -19,7 +20,6 @@ ns_p=pcscf-p-$$
 ns_s=pcscf-s-$$
 UE_HARNESS=$SIMREG_BUILD_DIR/tests/pcscf/pcscf_ue_harness
 REG_HARNESS=$SIMREG_BUILD_DIR/tests/pcscf/pcscf_registrar_harness
-CTL_CALL=$SIMREG_BUILD_DIR/tests/pcscf/pcscf_ctl_call
 # TS 35.208 test set 1.
 K=465b5ce8b199b49faa5f0a2ee238a6bc
 OPC=cd63cb71954a9f4e48a5994e37a02baf
@@ -100,11 +100,20 @@ stop() {
 	return $status
 }
 
-# ctl SOCKET WORDS... : one control request; prints the JSON answer.
+# ctl SOCKET WORDS... : one control request; prints the JSON answer. The
+# P-CSCF (any socket named pcscf.ctl) is asked with `simreg ctl pcscf`, which
+# fails on an answer that is not ok; a harness with socat, which sends the
+# line and half-closes (lib/core/ctlsock answers before it closes).
 ctl() {
 	local sock=$1
 	shift
-	"$CTL_CALL" "$sock" "$@" || fail "control socket $sock: no answer to '$*'"
+	if [ "$(basename "$sock")" = pcscf.ctl ]; then
+		"$SIMREG" ctl pcscf --ctl "$sock" "$@" ||
+			fail "simreg ctl pcscf --ctl $sock $*: failed"
+	else
+		echo "$*" | socat -t 5 - "UNIX-CONNECT:$sock" | grep . ||
+			fail "control socket $sock: no answer to '$*'"
+	fi
 }
 
 # json JSON JQ-FILTER : the filter's raw output.

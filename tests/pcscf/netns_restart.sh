@@ -19,6 +19,20 @@ pcscf_start "$work/pcscf.yaml" "$work/data"
 P=$work/pcscf.ctl
 R=$work/registrar.ctl
 
+echo "== simreg ctl pcscf"
+expect "a manual" "$("$SIMREG" ctl pcscf --help)" "SYNOPSIS.*simreg ctl \[--data DIR\] pcscf \[--ctl PATH\] REQUEST"
+rc=0; "$SIMREG" ctl pcscf >/dev/null 2>&1 || rc=$?
+expect "no request is bad usage" "$rc" '^2$'
+rc=0; out=$("$SIMREG" ctl --data "$work/nowhere" pcscf status 2>&1) || rc=$?
+expect "nobody listening: exit 1, saying where it looked" "$rc $out" \
+	"^1 simreg ctl pcscf: $work/nowhere/pcscf.ctl: no P-CSCF answers there$"
+rc=0; out=$("$SIMREG" ctl --data "$work" pcscf flow 99) || rc=$?
+expect "--data finds DIR/pcscf.ctl; a refusal exits 1 with the P-CSCF's answer" "$rc $out" \
+	'^1 \{"ok":false,"error":"no such flow"\}$'
+expect "the P-CSCF's own list of requests" \
+	"$(ctl "$P" help | jq -r '[.commands[].name] | join(" ")')" \
+	'^status flows flow remove remove-impi subscriptions$'
+
 ue_start alice 198.18.20.2 alice@ims.test sip:alice@ims.test 198.18.20.1
 s=$(register alice)
 expect "alice registers" "$(json "$s" .state)" '^registered$'
