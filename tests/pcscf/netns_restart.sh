@@ -24,6 +24,8 @@ expect "it listens on UDP 127.0.0.1:5060" \
 	"$(ip netns exec "$ns_s" ss -Hlnu 'sport = :5060' | awk '{print $4}')" '^127\.0\.0\.1:5060$'
 expect "and on TCP 127.0.0.1:5060" \
 	"$(ip netns exec "$ns_s" ss -Hlnt 'sport = :5060' | awk '{print $4}')" '^127\.0\.0\.1:5060$'
+pong=$(printf '\r\n\r\n' | ip netns exec "$ns_s" socat -t 2 - TCP:127.0.0.1:5060 | od -An -c | tr -d ' \n')
+expect "a CRLF keepalive on its TCP listener is answered with CRLF (RFC 5626 §3.5.1)" "$pong" '^\\r\\n$'
 expect "its control socket is DATA/pcscf.ctl" \
 	"$("$SIMREG" ctl --data "$work/defaults" pcscf status | jq -r .function)" '^pcscf$'
 printf '%s\r\n' "REGISTER sip:ims.test SIP/2.0" \
