@@ -83,12 +83,12 @@ start() {
 	: >"$work/$name.log"
 	ip netns exec "$ns" "$@" >>"$work/$name.log" 2>&1 &
 	pids[$name]=$!
-	for i in $(seq 200); do
+	for i in $(seq $((${READY_SECS:-10} * 20))); do
 		grep -q "ready" "$work/$name.log" && return 0
 		kill -0 "${pids[$name]}" 2>/dev/null || fail "$name exited before it was ready"
 		sleep 0.05
 	done
-	fail "$name is not ready after 10 s"
+	fail "$name is not ready after ${READY_SECS:-10} s"
 }
 
 # stop NAME [SIGNAL] : signal (TERM) and wait; the exit status is returned.
@@ -123,7 +123,7 @@ json() {
 
 # await WHAT SOCKET COMMAND JQ-CONDITION [SECONDS] : poll until the condition holds.
 await() {
-	local what=$1 sock=$2 cmd=$3 cond=$4 secs=${5:-10} i ans
+	local what=$1 sock=$2 cmd=$3 cond=$4 secs=${5:-${AWAIT_SECS:-10}} i ans
 	for i in $(seq $((secs * 20))); do
 		ans=$(ctl "$sock" "$cmd")
 		if [ "$(echo "$ans" | jq -r "$cond")" = true ]; then
@@ -154,13 +154,14 @@ registrar_start() {
 		--ctl "$work/registrar.ctl" --k "$K" --opc "$OPC" "$@"
 }
 
-# pcscf_config FILE BINDING : the P-CSCF's deployment file for these namespaces.
+# pcscf_config FILE BINDING [BACKEND] : the P-CSCF's deployment file for these
+# namespaces (backend userspace unless named).
 pcscf_config() {
 	cat >"$1" <<EOF
 log:
   level: info
 ipsec:
-  backend: userspace
+  backend: ${3:-userspace}
   keylog: $work/keys.log
 pcscf:
   listen: ["udp:198.18.20.1:5060", "udp:[2001:db8:20::1]:5060", "udp:198.18.21.1:5060",
@@ -187,7 +188,7 @@ register() {
 # await_ue UE JQ-CONDITION : poll the UE harness (quietly).
 await_ue() {
 	local i ans
-	for i in $(seq 200); do
+	for i in $(seq $((${AWAIT_SECS:-10} * 20))); do
 		ans=$(ctl "$work/$1.ctl" state)
 		[ "$(echo "$ans" | jq -r "$2")" = true ] && { echo "$ans"; return 0; }
 		sleep 0.05
