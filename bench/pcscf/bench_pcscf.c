@@ -30,7 +30,8 @@
  * are unique per UE address only, so a small range serves any number of
  * UEs; a wide range (the UE's ipsec: range has 22768 ports) lets the P-CSCF
  * open thousands of protected ports, each a transport of its SIP transport
- * set, and lib/sip looks those up in a list (see docs/performance.md).
+ * set, which lib/sip finds through its id and port indexes (before and
+ * after in docs/performance.md).
  *
  * --backend xfrm makes the P-CSCF install its SA sets in the kernel (the
  * UEs keep doing ESP in userspace, which interoperates): run it where the

@@ -36,6 +36,7 @@ struct px_ctx {
 	uint64_t id;
 	struct sip_proxy *px;
 	sip_txn_id stx;
+	uint64_t user;        /* sip_proxy_req.user */
 	bool invite;
 	bool final_sent;
 	unsigned final_status;
@@ -48,7 +49,7 @@ struct sip_proxy {
 	struct sip_stack *st;
 	const struct sip_proxy_ops *ops;
 	void *ctx;
-	struct slots ctxs;
+	struct sip_slots ctxs;
 	struct sip_msg msg;  /* the request being forwarded, when the component gave none */
 	struct sip_msg resp; /* a stored response, re-parsed for aggregation */
 	struct buf out;
@@ -69,7 +70,7 @@ int sip_proxy_create(struct sip_proxy **out, struct sip_stack *st, const struct 
 	px->st = st;
 	px->ops = ops;
 	px->ctx = ctx;
-	slots_init(&px->ctxs);
+	sip_slots_init(&px->ctxs);
 	sip_msg_init(&px->msg);
 	sip_msg_init(&px->resp);
 	buf_init(&px->out);
@@ -86,7 +87,7 @@ static void ctx_free(struct px_ctx *c)
 		if (!c->b[i].status)
 			sip_client_txn_detach(px->st, c->b[i].ctid);
 	}
-	slots_remove(&px->ctxs, c->id);
+	sip_slots_remove(&px->ctxs, c->id);
 	arena_destroy(&c->arena);
 	free(c);
 }
@@ -98,9 +99,9 @@ void sip_proxy_destroy(struct sip_proxy *px)
 
 	if (!px)
 		return;
-	while ((c = slots_next(&px->ctxs, &pos)))
+	while ((c = sip_slots_next(&px->ctxs, &pos)))
 		ctx_free(c);
-	slots_free(&px->ctxs);
+	sip_slots_free(&px->ctxs);
 	buf_free(&px->out);
 	free(px);
 }
@@ -254,10 +255,17 @@ static void print_recoded(struct buf *b, struct str resp, unsigned code)
 		buf_put(b, eol + 2, resp.len - (size_t)(eol + 2 - resp.s));
 }
 
+/* A branch whose final response is one it sent and we may relay. */
+static bool answered(const struct px_branch *b)
+{
+	return b->final.s != NULL && !b->swallowed;
+}
+
 /*
- * 16.7 step 6: 6xx first, else the lowest class; among equals the first.
- * Branches with no response at all (timeouts, transport errors) stand in
- * with 408 / 503.
+ * 16.7 step 6: 6xx first, else the lowest class; among equals a response
+ * a branch sent before a code the core stood in with (408 for a timeout,
+ * 503 for a transport error, 500 for a swallowed response), then the
+ * first.
  */
 static struct px_branch *best(struct px_ctx *c)
 {
@@ -271,6 +279,8 @@ static struct px_branch *best(struct px_ctx *c)
 		if (!pick)
 			pick = b;
 		else if (pick->status < 600 && (b->status >= 600 || b->status / 100 < pick->status / 100))
+			pick = b;
+		else if (b->status / 100 == pick->status / 100 && answered(b) && !answered(pick))
 			pick = b;
 	}
 	return pick;
@@ -331,44 +341,96 @@ static void ctx_done(struct px_ctx *c)
 		px->ops->done(px, px->ctx, id, status);
 }
 
+/*
+ * The core's choice for the best branch b (may be NULL): its status, 503
+ * as 500 (16.7 step 6), or 0 for nothing: RFC 4320 4.2 forbids a 408 to a
+ * non-INVITE (the client times out itself).
+ */
+static unsigned core_choice(const struct px_ctx *c, const struct px_branch *b)
+{
+	if (!b || (b->status == 408 && !c->invite))
+		return 0;
+	return b->status == 503 ? 500 : b->status;
+}
+
+/* The component's word on the final status: its code, or `code` unchanged. */
+static unsigned ask_component(struct px_ctx *c, const struct px_branch *b, unsigned code)
+{
+	struct sip_proxy *px = c->px;
+	struct sip_proxy_outcome o = {
+		.user = c->user,
+		.invite = c->invite,
+		.status = code,
+		.answered = code && answered(b),
+		.n_branches = c->n,
+	};
+	unsigned want;
+
+	if (!px->ops || !px->ops->final)
+		return code;
+	for (unsigned i = 0; i < c->n; i++) {
+		const struct px_branch *x = &c->b[i];
+
+		if (answered(x))
+			o.n_answered++;
+		else if (x->swallowed)
+			o.n_swallowed++;
+		else if (x->status == 408)
+			o.n_timeout++;
+		else
+			o.n_unreachable++;
+	}
+	want = px->ops->final(px, px->ctx, c->id, &o);
+	if (want == 0)
+		return code;
+	if (want < 300 || want > 699) {
+		log_error("proxy: final status %u from the component ignored (not 300..699)", want);
+		return code;
+	}
+	return want;
+}
+
+/* Every branch has its final and no 2xx went up: send the best one (16.7 step 6). */
+static void send_final(struct px_ctx *c)
+{
+	struct sip_proxy *px = c->px;
+	struct px_branch *b = best(c);
+	unsigned code = ask_component(c, b, core_choice(c, b));
+
+	if (!code) {
+		/*
+		 * Nothing goes up (RFC 4320 4.2): the server transaction, which
+		 * has no timer before its final response, goes now.
+		 */
+		c->final_status = 0;
+		sip_server_txn_abandon(px->st, c->stx);
+		return;
+	}
+	buf_reset(&px->out);
+	if (b && answered(b) && code == core_choice(c, b)) {
+		if (code != b->status)
+			print_recoded(&px->out, b->final, code);
+		else
+			buf_put_str(&px->out, b->final);
+		if (code == 401 || code == 407)
+			aggregate_challenges(c, b);
+	} else {
+		sip_server_txn_response_start(px->st, c->stx, &px->out, code, STR_NULL);
+		sip_print_body(&px->out, STR_NULL, STR_NULL);
+	}
+	c->final_status = code;
+	if (buf_error(&px->out) == 0)
+		send_upstream(c, buf_str(&px->out));
+}
+
 /* Every branch has its final: send the best one, unless something went up already. */
 static void maybe_finish(struct px_ctx *c)
 {
-	struct sip_proxy *px = c->px;
-	struct px_branch *b;
-
 	if (c->n_done < c->n)
 		return;
 	if (!c->final_sent) {
-		b = best(c);
 		c->final_sent = true;
-		if (!b || (b->status == 408 && !c->invite)) {
-			/*
-			 * RFC 4320 4.2: never a 408 to a non-INVITE; the client
-			 * times out itself, and the server transaction, which
-			 * has no timer before its final response, goes now.
-			 */
-			c->final_status = 0;
-			sip_server_txn_abandon(px->st, c->stx);
-		} else {
-			unsigned code = b->status == 503 ? 500 : b->status;
-
-			buf_reset(&px->out);
-			if (b->final.s && !b->swallowed) {
-				if (code != b->status)
-					print_recoded(&px->out, b->final, code);
-				else
-					buf_put_str(&px->out, b->final);
-			} else {
-				sip_server_txn_response_start(px->st, c->stx, &px->out, code, STR_NULL);
-				sip_print_body(&px->out, STR_NULL, STR_NULL);
-			}
-			if (code == 401 || code == 407)
-				aggregate_challenges(c, b);
-			c->final_status = code;
-			if (buf_error(&px->out) == 0)
-				send_upstream(c, buf_str(&px->out));
-		}
+		send_final(c);
 	}
 	ctx_done(c);
 }
@@ -414,7 +476,7 @@ static void on_response(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t
 			struct sip_rx *rx)
 {
 	struct sip_proxy *px = ctx;
-	struct px_ctx *c = slots_get(&px->ctxs, ref);
+	struct px_ctx *c = sip_slots_get(&px->ctxs, ref);
 	unsigned status = rx->msg->status;
 	struct px_branch *b = c ? find_branch(c, id) : NULL;
 	unsigned idx;
@@ -473,7 +535,7 @@ static void on_response(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t
 static void on_failure(struct sip_stack *st, void *ctx, sip_txn_id id, uint64_t ref, int err)
 {
 	struct sip_proxy *px = ctx;
-	struct px_ctx *c = slots_get(&px->ctxs, ref);
+	struct px_ctx *c = sip_slots_get(&px->ctxs, ref);
 	struct px_branch *b = c ? find_branch(c, id) : NULL;
 
 	if (!b)
@@ -622,7 +684,7 @@ int sip_proxy_forward(struct sip_proxy *px, const struct sip_proxy_req *req, uin
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto out;
-	c->id = slots_add(&px->ctxs, c);
+	c->id = sip_slots_add(&px->ctxs, c);
 	if (!c->id) {
 		free(c);
 		c = NULL;
@@ -630,6 +692,7 @@ int sip_proxy_forward(struct sip_proxy *px, const struct sip_proxy_req *req, uin
 	}
 	c->px = px;
 	c->stx = req->stx;
+	c->user = req->user;
 	c->invite = m->method == SIP_METHOD_INVITE;
 	arena_init(&c->arena, 2048, 0);
 	sip_server_txn_set_ref(px->st, req->stx, c->id);
@@ -672,7 +735,7 @@ out:
 
 int sip_proxy_cancel(struct sip_proxy *px, uint64_t ref)
 {
-	struct px_ctx *c = slots_get(&px->ctxs, ref);
+	struct px_ctx *c = sip_slots_get(&px->ctxs, ref);
 
 	if (!c)
 		return -ENOENT;

@@ -16,10 +16,13 @@
  *         5626 flow token's flow); Timer C for INVITE;
  *   16.7  responses: 100 is not relayed; other provisionals and every 2xx
  *         go up at once; finals are collected and the best one is sent
- *         when every branch is done (6xx first, then the lowest class;
+ *         when every branch is done (6xx first, then the lowest class,
+ *         a response a branch sent before one the core stood in for;
  *         401 / 407 carry the challenges of every branch; 503 becomes
  *         500); a 6xx or a 2xx to INVITE cancels the other branches;
- *         408 is never sent for a non-INVITE (RFC 4320 4.2);
+ *         408 is never sent for a non-INVITE (RFC 4320 4.2); the
+ *         component may choose another final status (the final op:
+ *         the S-CSCF answers 480 when no binding answered);
  *   16.8  Timer C: CANCEL a branch that stopped talking, or treat it as
  *         408 if it never did;
  *   16.10 CANCEL: the component calls sip_proxy_cancel() from its stack
@@ -60,6 +63,28 @@ enum sip_proxy_verdict {
 };
 
 /*
+ * What the branches of a context came to when none of them sent a 2xx:
+ * what the final op (below) decides on.
+ */
+struct sip_proxy_outcome {
+	uint64_t user;         /* sip_proxy_req.user of the request */
+	bool invite;
+	/*
+	 * The core's choice (16.7 step 6): the best branch's status, 503 sent
+	 * as 500; 0 when it would send nothing (a non-INVITE whose best
+	 * branch timed out: no 408, RFC 4320 4.2).
+	 */
+	unsigned status;
+	/* The choice is a final response a branch sent and the component relayed. */
+	bool answered;
+	unsigned n_branches;
+	unsigned n_answered;    /* branches that sent a final response (relayed, not swallowed) */
+	unsigned n_swallowed;   /* ... whose final response the component swallowed */
+	unsigned n_timeout;     /* ended by Timer B / F or Timer C with nothing final (408) */
+	unsigned n_unreachable; /* not started, or a transport error (503) */
+};
+
+/*
  * What the proxy tells its component. ctx is the pointer given to
  * sip_proxy_create(); ref is the context id from sip_proxy_forward().
  *
@@ -67,6 +92,14 @@ enum sip_proxy_verdict {
  *             targets). `edit` already removes our Via; add changes to it
  *             (its slices must stay valid until the call returns).
  *             Return a verdict.
+ *   final     every branch has ended and none sent a 2xx: choose the
+ *             final status sent upstream. Return 0 to keep the core's
+ *             choice (o->status, which may be "nothing"), or a code
+ *             300..699: when it differs from the chosen branch's, a new
+ *             response with that code and its usual reason phrase, no
+ *             body, goes upstream instead (a code out of range is logged
+ *             and ignored). Called once per context, before done. May be
+ *             NULL: the core's choice stands.
  *   done      the context is over: `status` is the final response sent
  *             upstream (0 if none could be: the server transaction
  *             failed or, for a non-INVITE, every branch timed out).
@@ -74,6 +107,8 @@ enum sip_proxy_verdict {
 struct sip_proxy_ops {
 	enum sip_proxy_verdict (*response)(struct sip_proxy *px, void *ctx, uint64_t ref,
 					   unsigned branch, struct sip_rx *rx, struct sip_edit *edit);
+	unsigned (*final)(struct sip_proxy *px, void *ctx, uint64_t ref,
+			  const struct sip_proxy_outcome *o);
 	void (*done)(struct sip_proxy *px, void *ctx, uint64_t ref, unsigned status);
 };
 
@@ -110,6 +145,11 @@ struct sip_proxy_req {
 	struct str record_route;
 	const struct sip_proxy_target *targets;
 	unsigned n_targets;
+	/*
+	 * The component's own word for this request (a flag, an id): given
+	 * back unchanged in the outcome of the final op.
+	 */
+	uint64_t user;
 };
 
 /*

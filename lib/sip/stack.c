@@ -58,7 +58,9 @@ static bool is_local(struct sip_stack *st, struct str host, bool has_port, uint1
 
 	if (!has_port)
 		port = 5060;
-	for (struct sip_tp *tp = sip_tpset_next(st->tps, NULL); tp; tp = sip_tpset_next(st->tps, tp)) {
+	/* Only transports bound to the port or advertising it can match: the port index. */
+	for (struct sip_tp *tp = sip_tpset_next_on_port(st->tps, port, NULL); tp;
+	     tp = sip_tpset_next_on_port(st->tps, port, tp)) {
 		struct str sb = str_from_cstr(tp->sent_by);
 		ptrdiff_t colon = -1;
 
@@ -344,7 +346,7 @@ static struct sip_txn *server_new(struct sip_stack *st, struct sip_rx *rx, struc
 	char f[SIP_FLOW_STRLEN];
 	int rc;
 
-	t = txn_new(st, m->method == SIP_METHOD_INVITE ? SIP_TXN_IST : SIP_TXN_NIST);
+	t = sip_txn_new(st, m->method == SIP_METHOD_INVITE ? SIP_TXN_IST : SIP_TXN_NIST);
 	if (!t)
 		return NULL;
 	/* One chunk for the request, its keys and a response of similar size. */
@@ -380,10 +382,10 @@ static struct sip_txn *server_new(struct sip_stack *st, struct sip_rx *rx, struc
 			 sip_flow_str(&rx->flow, f, sizeof(f)), strerror(-rc));
 		goto fail;
 	}
-	txn_index(t);
+	sip_txn_index(t);
 	return t;
 fail:
-	txn_destroy(t);
+	sip_txn_destroy(t);
 	return NULL;
 }
 
@@ -396,8 +398,8 @@ static void overload(struct sip_stack *st, struct sip_rx *rx)
 /* RFC 3261 9.2: answer the CANCEL, tell the TU about the INVITE it names. */
 static void on_cancel(struct sip_stack *st, struct sip_rx *rx)
 {
-	struct sip_txn *inv = txn_match_request(st, rx->msg, SIP_METHOD_INVITE);
-	struct txn_arg a = { .quiet = true };
+	struct sip_txn *inv = sip_txn_match_request(st, rx->msg, SIP_METHOD_INVITE);
+	struct sip_txn_arg a = { .quiet = true };
 	struct sip_rx fixed;
 	struct sip_txn *t;
 	sip_txn_id id, inv_id = inv ? inv->id : 0;
@@ -409,9 +411,9 @@ static void on_cancel(struct sip_stack *st, struct sip_rx *rx)
 	}
 	id = t->id;
 	a.rx = &fixed;
-	txn_event(t, SIP_TXN_EV_RX_REQUEST, &a);
+	sip_txn_feed(t, SIP_TXN_EV_RX_REQUEST, &a);
 	sip_server_txn_respond(st, id, inv ? 200 : 481, STR_NULL);
-	inv = txn_get(st, inv_id);
+	inv = sip_txn_get(st, inv_id);
 	if (inv && inv->last_status < 200 && st->tu && st->tu->cancel)
 		st->tu->cancel(st, st->ctx, inv->id, inv->ref, &fixed);
 }
@@ -420,7 +422,7 @@ static void on_request(struct sip_stack *st, struct sip_rx *rx)
 {
 	struct sip_msg *m = rx->msg;
 	struct sip_error err = { 0 };
-	struct txn_arg a = { .rx = rx };
+	struct sip_txn_arg a = { .rx = rx };
 	struct sip_rx fixed;
 	struct sip_txn *t;
 
@@ -428,10 +430,11 @@ static void on_request(struct sip_stack *st, struct sip_rx *rx)
 		bad_request(st, rx, &err);
 		return;
 	}
-	t = txn_match_request(st, m, SIP_METHOD_OTHER);
+	t = sip_txn_match_request(st, m, SIP_METHOD_OTHER);
 	if (t) {
-		txn_event(t, m->method == SIP_METHOD_ACK ? SIP_TXN_EV_RX_ACK : SIP_TXN_EV_RX_REQUEST,
-			  &a);
+		sip_txn_feed(t,
+			     m->method == SIP_METHOD_ACK ? SIP_TXN_EV_RX_ACK : SIP_TXN_EV_RX_REQUEST,
+			     &a);
 		return;
 	}
 	if (m->method == SIP_METHOD_ACK) {
@@ -456,12 +459,12 @@ static void on_request(struct sip_stack *st, struct sip_rx *rx)
 
 		a.rx = &fixed;
 		a.quiet = true;
-		txn_event(t, SIP_TXN_EV_RX_REQUEST, &a);
+		sip_txn_feed(t, SIP_TXN_EV_RX_REQUEST, &a);
 		sip_server_txn_respond(st, id, 500, STR_LIT("No Transaction User"));
 		return;
 	}
 	a.rx = &fixed;
-	txn_event(t, SIP_TXN_EV_RX_REQUEST, &a);
+	sip_txn_feed(t, SIP_TXN_EV_RX_REQUEST, &a);
 }
 
 static void on_response(struct sip_stack *st, struct sip_rx *rx)
@@ -469,7 +472,7 @@ static void on_response(struct sip_stack *st, struct sip_rx *rx)
 	struct sip_msg *m = rx->msg;
 	const struct sip_via *via;
 	const struct sip_cseq *cseq;
-	struct txn_arg a = { .rx = rx };
+	struct sip_txn_arg a = { .rx = rx };
 	char f[SIP_FLOW_STRLEN];
 	struct sip_txn *t;
 
@@ -482,9 +485,9 @@ static void on_response(struct sip_stack *st, struct sip_rx *rx)
 			 sip_flow_str(&rx->flow, f, sizeof(f)));
 		return;
 	}
-	t = txn_match_response(st, via->branch, cseq->method);
+	t = sip_txn_match_response(st, via->branch, cseq->method);
 	if (t) {
-		txn_event(t, txn_rx_event(m->status), &a);
+		sip_txn_feed(t, sip_txn_rx_event(m->status), &a);
 		return;
 	}
 	if (!is_local(st, via->host, via->has_port, via->port)) {
@@ -518,17 +521,26 @@ static void on_flow_error(void *ctx, const struct sip_flow *flow, int err)
 	uint32_t pos = 0;
 	struct sip_txn *t;
 
-	while ((t = slots_next(&st->txns, &pos))) {
-		struct txn_arg a = { .err = err };
+	while ((t = sip_slots_next(&st->txns, &pos))) {
+		struct sip_txn_arg a = { .err = err };
 
 		if ((t->kind != SIP_TXN_ICT && t->kind != SIP_TXN_NICT) || t->flow.conn != flow->conn ||
 		    t->flow.tp != flow->tp || t->state == SIP_TXN_S_TERMINATED ||
 		    t->last_status >= 200)
 			continue;
-		txn_event(t, SIP_TXN_EV_TRANSPORT_ERROR, &a);
+		sip_txn_feed(t, SIP_TXN_EV_TRANSPORT_ERROR, &a);
 	}
 	if (st->tu && st->tu->flow_failure)
 		st->tu->flow_failure(st, st->ctx, flow, err);
+}
+
+/* An answer to the TU's own keepalive: nothing for transactions, all for the TU. */
+static void on_keepalive(void *ctx, const struct sip_keepalive *ka)
+{
+	struct sip_stack *st = ctx;
+
+	if (st->tu && st->tu->keepalive)
+		st->tu->keepalive(st, st->ctx, ka);
 }
 
 /* ------------------------------------------------------------------ */
@@ -541,11 +553,11 @@ static int shutdown_begin(struct loop *loop, struct loop_shutdown_hook *h)
 	struct sip_txn *t;
 
 	st->shutting_down = true;
-	/* Transactions past their final response are done for their users. */
-	while ((t = slots_next(&st->txns, &pos)))
+	/* Transactions past their final response (or dropped) are done for their users. */
+	while ((t = sip_slots_next(&st->txns, &pos)))
 		if (t->state == SIP_TXN_S_COMPLETED || t->state == SIP_TXN_S_CONFIRMED ||
-		    t->state == SIP_TXN_S_ACCEPTED)
-			txn_event(t, SIP_TXN_EV_TU_ABORT, NULL);
+		    t->state == SIP_TXN_S_ACCEPTED || t->state == SIP_TXN_S_DROPPED)
+			sip_txn_feed(t, SIP_TXN_EV_TU_ABORT, NULL);
 	if (st->stats.txn_live == 0)
 		return 0;
 	log_info("shutdown: waiting for %llu SIP transactions",
@@ -562,9 +574,9 @@ static void shutdown_expire(struct loop *loop, struct loop_shutdown_hook *h)
 
 	st->hook_pending = false;
 	log_notice("shutdown: ending %llu SIP transactions", (unsigned long long)st->stats.txn_live);
-	while ((t = slots_next(&st->txns, &pos)))
+	while ((t = sip_slots_next(&st->txns, &pos)))
 		if (t->state != SIP_TXN_S_TERMINATED)
-			txn_event(t, SIP_TXN_EV_TU_ABORT, NULL);
+			sip_txn_feed(t, SIP_TXN_EV_TU_ABORT, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -573,7 +585,11 @@ static void shutdown_expire(struct loop *loop, struct loop_shutdown_hook *h)
 int sip_stack_create(struct sip_stack **out, struct loop *loop, const struct sip_stack_config *cfg,
 		     const struct sip_tu_ops *tu, void *ctx)
 {
-	struct sip_tp_user user = { .recv = on_recv, .flow_error = on_flow_error };
+	struct sip_tp_user user = {
+		.recv = on_recv,
+		.flow_error = on_flow_error,
+		.keepalive = on_keepalive,
+	};
 	const char *why = NULL;
 	struct sip_stack *st;
 	int rc;
@@ -595,13 +611,14 @@ int sip_stack_create(struct sip_stack **out, struct loop *loop, const struct sip
 	st->loop = loop;
 	st->tu = tu;
 	st->ctx = ctx;
-	slots_init(&st->txns);
+	sip_slots_init(&st->txns);
 	sip_msg_init(&st->work);
 	sip_msg_init(&st->fixed);
 	buf_init(&st->tmp);
 	user.ctx = st;
-	if ((rc = htab_init(&st->servers, 1024)) < 0 || (rc = htab_init(&st->servers2543, 64)) < 0 ||
-	    (rc = htab_init(&st->clients, 1024)) < 0)
+	if ((rc = sip_htab_init(&st->servers, 1024)) < 0 ||
+	    (rc = sip_htab_init(&st->servers2543, 64)) < 0 ||
+	    (rc = sip_htab_init(&st->clients, 1024)) < 0)
 		goto fail;
 	rc = sip_tpset_create(&st->tps, loop, &st->cfg.tp, &user);
 	if (rc < 0)
@@ -614,10 +631,10 @@ int sip_stack_create(struct sip_stack **out, struct loop *loop, const struct sip
 	*out = st;
 	return 0;
 fail:
-	htab_free(&st->servers);
-	htab_free(&st->servers2543);
-	htab_free(&st->clients);
-	slots_free(&st->txns);
+	sip_htab_free(&st->servers);
+	sip_htab_free(&st->servers2543);
+	sip_htab_free(&st->clients);
+	sip_slots_free(&st->txns);
 	buf_free(&st->tmp);
 	free(st);
 	return rc;
@@ -631,13 +648,13 @@ void sip_stack_destroy(struct sip_stack *st)
 	if (!st)
 		return;
 	loop_shutdown_hook_remove(st->loop, &st->hook);
-	while ((t = slots_next(&st->txns, &pos)))
-		txn_destroy(t);
+	while ((t = sip_slots_next(&st->txns, &pos)))
+		sip_txn_destroy(t);
 	sip_tpset_destroy(st->tps);
-	htab_free(&st->servers);
-	htab_free(&st->servers2543);
-	htab_free(&st->clients);
-	slots_free(&st->txns);
+	sip_htab_free(&st->servers);
+	sip_htab_free(&st->servers2543);
+	sip_htab_free(&st->clients);
+	sip_slots_free(&st->txns);
 	buf_free(&st->tmp);
 	free(st);
 }

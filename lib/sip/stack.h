@@ -161,6 +161,24 @@ int sip_config_apply(const struct sip_config *sc, struct sip_stack_config *out, 
  *   flow_failure    a stream connection failed or was closed by us (RFC
  *                   5626 flow failure: a registrar's binding over it is
  *                   dead).
+ *   keepalive       the answer to a keepalive the TU sent (RFC 5626 4.4):
+ *                   a CRLF pong on a stream connection, or a STUN binding
+ *                   response on UDP (struct sip_keepalive in transport.h,
+ *                   valid during the call). How a UE uses it:
+ *
+ *                       ping over the registration's flow:
+ *                           sip_stack_send_raw(st, &flow, STR_LIT("\r\n\r\n"))   TCP
+ *                           sip_stun_request(buf, txid); send_raw(st, &flow, buf)  UDP
+ *                       arm a timer (4.4.1: 10 s for the pong);
+ *                       in keepalive(): the flow (ka->flow.tp, ka->flow.conn,
+ *                           ka->flow.remote) and, for STUN, ka->txid name
+ *                           which ping was answered: cancel its timer;
+ *                           ka->mapped changed since the last answer:
+ *                           the NAT rebound, register again (4.4.2);
+ *                       timer fires first: the flow failed (4.4.1).
+ *
+ *                   Binding requests from others are answered by the
+ *                   transport and pings (CRLFCRLF) too: neither comes here.
  */
 struct sip_tu_ops {
 	void (*request)(struct sip_stack *st, void *ctx, sip_txn_id stx, struct sip_rx *rx);
@@ -170,6 +188,7 @@ struct sip_tu_ops {
 			       int err);
 	void (*stray_response)(struct sip_stack *st, void *ctx, struct sip_rx *rx);
 	void (*flow_failure)(struct sip_stack *st, void *ctx, const struct sip_flow *flow, int err);
+	void (*keepalive)(struct sip_stack *st, void *ctx, const struct sip_keepalive *ka);
 };
 
 /* ------------------------------------------------------------------ */

@@ -21,8 +21,8 @@ enum {
 };
 
 struct sip_txn {
-	struct hnode node;       /* in the stack's server or client table */
-	struct hnode node2543;   /* RFC 2543 servers: in the stack's 2543 table */
+	struct sip_hnode node;     /* in the stack's server or client table */
+	struct sip_hnode node2543; /* RFC 2543 servers: in the stack's 2543 table */
 	sip_txn_id id;
 	struct sip_stack *st;
 	enum sip_txn_kind kind;
@@ -73,10 +73,10 @@ struct sip_stack {
 	const struct sip_tu_ops *tu;
 	void *ctx;
 	struct sip_tpset *tps;
-	struct slots txns;
-	struct htab servers;   /* RFC 3261 server transactions by branch, sent-by, method */
-	struct htab servers2543; /* the others, by Call-ID, CSeq number, From tag */
-	struct htab clients;   /* by branch and method */
+	struct sip_slots txns;
+	struct sip_htab servers;     /* RFC 3261 server transactions by branch, sent-by, method */
+	struct sip_htab servers2543; /* the others, by Call-ID, CSeq number, From tag */
+	struct sip_htab clients;     /* by branch and method */
 	struct sip_stack_stats stats;
 	struct loop_shutdown_hook hook;
 	bool shutting_down;
@@ -94,12 +94,12 @@ struct sip_stack {
 /* ---- txn.c, for stack.c ---- */
 
 /* A new transaction of `kind` in state Init; NULL when out of memory or above max_txns. */
-struct sip_txn *txn_new(struct sip_stack *st, enum sip_txn_kind kind);
+struct sip_txn *sip_txn_new(struct sip_stack *st, enum sip_txn_kind kind);
 /* Free at once (no callbacks): stack destruction, failed starts. */
-void txn_destroy(struct sip_txn *t);
-struct sip_txn *txn_get(struct sip_stack *st, sip_txn_id id);
+void sip_txn_destroy(struct sip_txn *t);
+struct sip_txn *sip_txn_get(struct sip_stack *st, sip_txn_id id);
 
-struct txn_arg {
+struct sip_txn_arg {
 	struct sip_rx *rx;   /* received message, or NULL */
 	struct str out;      /* response from the TU (server) */
 	int err;             /* transport error */
@@ -115,17 +115,17 @@ struct txn_arg {
  * table refused it, or the action's error (after which the transaction
  * has gone through its transport-error transition).
  */
-int txn_event(struct sip_txn *t, enum sip_txn_event ev, struct txn_arg *arg);
+int sip_txn_feed(struct sip_txn *t, enum sip_txn_event ev, struct sip_txn_arg *arg);
 
 /* Send bytes over the transaction's flow, recording a changed flow (new connection). */
-int txn_send(struct sip_txn *t, struct str data);
+int sip_txn_send(struct sip_txn *t, struct str data);
 
 /* Hash tables: insert a transaction under its keys, look them up. */
-void txn_index(struct sip_txn *t);
-struct sip_txn *txn_match_response(struct sip_stack *st, struct str branch, struct str method);
-struct sip_txn *txn_match_request(struct sip_stack *st, struct sip_msg *m, enum sip_method as);
+void sip_txn_index(struct sip_txn *t);
+struct sip_txn *sip_txn_match_response(struct sip_stack *st, struct str branch, struct str method);
+struct sip_txn *sip_txn_match_request(struct sip_stack *st, struct sip_msg *m, enum sip_method as);
 
 /* Client: the response event for a status code. */
-enum sip_txn_event txn_rx_event(unsigned status);
+enum sip_txn_event sip_txn_rx_event(unsigned status);
 
 #endif

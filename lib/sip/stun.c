@@ -242,6 +242,11 @@ size_t sip_stun_request(uint8_t out[SIP_STUN_HDR], const uint8_t txid[12])
 	return SIP_STUN_HDR;
 }
 
+bool sip_stun_is_response(const uint8_t *p, size_t len)
+{
+	return sip_stun_is(p, len) && (get16(p) == BINDING_SUCCESS || get16(p) == BINDING_ERROR);
+}
+
 int sip_stun_parse_response(const uint8_t *p, size_t len, const uint8_t txid[12],
 			    union sip_sockaddr *mapped)
 {

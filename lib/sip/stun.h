@@ -39,6 +39,9 @@ bool sip_stun_is(const uint8_t *p, size_t len);
 int sip_stun_answer(const uint8_t *req, size_t len, const union sip_sockaddr *from, uint8_t *out,
 		    size_t cap);
 
+/* True if the message type is a binding success or error response (RFC 5389 6). */
+bool sip_stun_is_response(const uint8_t *p, size_t len);
+
 /* A binding request with transaction id txid, no attributes. Returns 20. */
 size_t sip_stun_request(uint8_t out[SIP_STUN_HDR], const uint8_t txid[12]);
 

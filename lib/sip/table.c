@@ -8,24 +8,24 @@
 #include <string.h>
 #include <sys/random.h>
 
-void slots_init(struct slots *s)
+void sip_slots_init(struct sip_slots *s)
 {
 	memset(s, 0, sizeof(*s));
 }
 
-void slots_free(struct slots *s)
+void sip_slots_free(struct sip_slots *s)
 {
 	free(s->v);
 	memset(s, 0, sizeof(*s));
 }
 
-uint64_t slots_add(struct slots *s, void *p)
+uint64_t sip_slots_add(struct sip_slots *s, void *p)
 {
 	uint32_t i;
 
 	if (!s->free_head) {
 		uint32_t ncap = s->cap ? s->cap * 2 : 64;
-		struct slot *nv;
+		struct sip_slot *nv;
 
 		if (ncap <= s->cap || ncap > UINT32_MAX / 2)
 			return 0;
@@ -49,7 +49,7 @@ uint64_t slots_add(struct slots *s, void *p)
 	return ((uint64_t)s->v[i].gen << 32) | (uint64_t)(i + 1);
 }
 
-void *slots_get(const struct slots *s, uint64_t id)
+void *sip_slots_get(const struct sip_slots *s, uint64_t id)
 {
 	uint32_t i = (uint32_t)id, gen = (uint32_t)(id >> 32);
 
@@ -58,11 +58,11 @@ void *slots_get(const struct slots *s, uint64_t id)
 	return s->v[i - 1].p;
 }
 
-void slots_remove(struct slots *s, uint64_t id)
+void sip_slots_remove(struct sip_slots *s, uint64_t id)
 {
 	uint32_t i = (uint32_t)id;
 
-	if (!slots_get(s, id))
+	if (!sip_slots_get(s, id))
 		return;
 	i--;
 	s->v[i].p = NULL;
@@ -73,7 +73,7 @@ void slots_remove(struct slots *s, uint64_t id)
 	s->used--;
 }
 
-void *slots_next(const struct slots *s, uint32_t *pos)
+void *sip_slots_next(const struct sip_slots *s, uint32_t *pos)
 {
 	while (*pos < s->cap) {
 		void *p = s->v[(*pos)++].p;
@@ -84,7 +84,7 @@ void *slots_next(const struct slots *s, uint32_t *pos)
 	return NULL;
 }
 
-int htab_init(struct htab *t, size_t buckets)
+int sip_htab_init(struct sip_htab *t, size_t buckets)
 {
 	size_t nb = 16;
 
@@ -100,25 +100,25 @@ int htab_init(struct htab *t, size_t buckets)
 	return 0;
 }
 
-void htab_free(struct htab *t)
+void sip_htab_free(struct sip_htab *t)
 {
 	free(t->b);
 	t->b = NULL;
 	t->n = 0;
 }
 
-static void grow(struct htab *t)
+static void grow(struct sip_htab *t)
 {
 	size_t nb = (t->mask + 1) * 2;
-	struct hnode **nbk = calloc(nb, sizeof(*nbk));
+	struct sip_hnode **nbk = calloc(nb, sizeof(*nbk));
 
 	if (!nbk)
 		return; /* longer chains, still correct */
 	for (size_t i = 0; i <= t->mask; i++) {
-		struct hnode *n = t->b[i];
+		struct sip_hnode *n = t->b[i];
 
 		while (n) {
-			struct hnode *next = n->next;
+			struct sip_hnode *next = n->next;
 			size_t j = n->hash & (nb - 1);
 
 			n->next = nbk[j];
@@ -131,9 +131,9 @@ static void grow(struct htab *t)
 	t->mask = nb - 1;
 }
 
-void htab_insert(struct htab *t, struct hnode *node, uint64_t hash)
+void sip_htab_insert(struct sip_htab *t, struct sip_hnode *node, uint64_t hash)
 {
-	struct hnode **head;
+	struct sip_hnode **head;
 
 	if (t->n >= t->mask + 1)
 		grow(t);
@@ -144,9 +144,9 @@ void htab_insert(struct htab *t, struct hnode *node, uint64_t hash)
 	t->n++;
 }
 
-void htab_remove(struct htab *t, struct hnode *node)
+void sip_htab_remove(struct sip_htab *t, struct sip_hnode *node)
 {
-	struct hnode **pp = &t->b[node->hash & t->mask];
+	struct sip_hnode **pp = &t->b[node->hash & t->mask];
 
 	while (*pp && *pp != node)
 		pp = &(*pp)->next;
@@ -168,7 +168,7 @@ static uint64_t finish(uint64_t h)
 	return h ^ (h >> 31);
 }
 
-uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+uint64_t sip_hash_bytes(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *c = p;
 
@@ -178,7 +178,7 @@ uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 	return finish(h);
 }
 
-uint64_t hash_bytes_case(uint64_t h, const void *p, size_t n)
+uint64_t sip_hash_bytes_case(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *c = p;
 
@@ -193,7 +193,7 @@ uint64_t hash_bytes_case(uint64_t h, const void *p, size_t n)
 	return finish(h);
 }
 
-uint64_t hash_u64(uint64_t h, uint64_t v)
+uint64_t sip_hash_u64(uint64_t h, uint64_t v)
 {
 	return finish(h ^ (v * 0x9e3779b97f4a7c15ull));
 }

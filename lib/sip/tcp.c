@@ -54,7 +54,7 @@ struct tcp_conn {
 	size_t rx_len, rx_cap;
 	char *tx;
 	size_t tx_off, tx_len, tx_cap;
-	struct hnode by_remote;
+	struct sip_hnode by_remote;
 	bool in_map;
 };
 
@@ -64,9 +64,9 @@ struct tcp_listener {
 	struct loop *loop;
 	int fd;
 	struct loop_io io;
-	struct slots conns;    /* by id */
-	struct htab remotes;   /* by remote address, for reuse */
-	unsigned busy;         /* callbacks of this listener on the stack */
+	struct sip_slots conns;  /* by id */
+	struct sip_htab remotes; /* by remote address, for reuse */
+	unsigned busy;           /* callbacks of this listener on the stack */
 	bool dead;
 };
 
@@ -99,13 +99,13 @@ static void leave(struct tcp_listener *l)
 		listener_free(l);
 }
 
-static uint64_t remote_hash(const struct htab *t, const union sip_sockaddr *a)
+static uint64_t remote_hash(const struct sip_htab *t, const union sip_sockaddr *a)
 {
-	uint64_t h = hash_u64(t->seed, sip_sockaddr_port(a));
+	uint64_t h = sip_hash_u64(t->seed, sip_sockaddr_port(a));
 
 	if (a->sa.sa_family == AF_INET)
-		return hash_bytes(h, &a->in.sin_addr, sizeof(a->in.sin_addr));
-	return hash_bytes(h, &a->in6.sin6_addr, sizeof(a->in6.sin6_addr));
+		return sip_hash_bytes(h, &a->in.sin_addr, sizeof(a->in.sin_addr));
+	return sip_hash_bytes(h, &a->in6.sin6_addr, sizeof(a->in6.sin6_addr));
 }
 
 static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)
@@ -130,7 +130,7 @@ static void conn_free(struct tcp_conn *c)
 
 	loop_timer_cancel(l->loop, &c->timer);
 	if (c->id)
-		slots_remove(&l->conns, c->id);
+		sip_slots_remove(&l->conns, c->id);
 	free(c->rx);
 	free(c->tx);
 	free(c);
@@ -169,7 +169,7 @@ static void conn_close(struct tcp_conn *c, int err)
 		close(c->fd);
 	c->fd = -1;
 	if (c->in_map)
-		htab_remove(&l->remotes, &c->by_remote);
+		sip_htab_remove(&l->remotes, &c->by_remote);
 	c->in_map = false;
 	stats(l)->conns_open--;
 	/* The same timer, re-aimed: disarm the idle / connect timeout first. */
@@ -340,7 +340,12 @@ static bool conn_frame(struct tcp_conn *c)
 			continue;
 		}
 		if (m->kind == SIP_MSG_PONG) {
+			struct sip_keepalive ka = { .kind = SIP_KEEPALIVE_PONG };
+
 			stats(l)->pongs++;
+			conn_flow(c, &ka.flow);
+			ka.at_ns = loop_now_ns(l->loop);
+			sip_tpset_keepalive(l->set, &ka);
 			continue;
 		}
 		conn_flow(c, &rx.flow);
@@ -478,7 +483,7 @@ static struct tcp_conn *conn_new(struct tcp_listener *l, int fd, enum conn_state
 	c->remote = *remote;
 	getsockname(fd, &c->local.sa, &len);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->id = slots_add(&l->conns, c);
+	c->id = sip_slots_add(&l->conns, c);
 	if (!c->id)
 		goto fail;
 	if (loop_io_add(l->loop, &c->io, fd, state == CONN_OPEN ? LOOP_READ : LOOP_READ | LOOP_WRITE,
@@ -487,7 +492,7 @@ static struct tcp_conn *conn_new(struct tcp_listener *l, int fd, enum conn_state
 	loop_timer_init(&c->timer, conn_timer, c);
 	loop_timer_arm(l->loop, &c->timer,
 		       state == CONN_OPEN ? cfg->tcp_idle_ms : cfg->tcp_connect_ms);
-	htab_insert(&l->remotes, &c->by_remote, remote_hash(&l->remotes, remote));
+	sip_htab_insert(&l->remotes, &c->by_remote, remote_hash(&l->remotes, remote));
 	c->in_map = true;
 	conn_touch(c);
 	stats(l)->conns_open++;
@@ -495,7 +500,7 @@ static struct tcp_conn *conn_new(struct tcp_listener *l, int fd, enum conn_state
 fail:
 	if (c) {
 		if (c->id)
-			slots_remove(&l->conns, c->id);
+			sip_slots_remove(&l->conns, c->id);
 		free(c);
 	}
 	return NULL;
@@ -544,7 +549,8 @@ static struct tcp_conn *find_conn(struct tcp_listener *l, const struct sip_flow 
 	uint64_t h = remote_hash(&l->remotes, &flow->remote);
 	uint16_t want_port = sip_sockaddr_is_set(&flow->local) ? sip_sockaddr_port(&flow->local) : 0;
 
-	for (struct hnode *n = htab_first(&l->remotes, h); n; n = htab_next(n->next, h)) {
+	for (struct sip_hnode *n = sip_htab_first(&l->remotes, h); n;
+	     n = sip_htab_next(n->next, h)) {
 		struct tcp_conn *c = container_of(n, struct tcp_conn, by_remote);
 
 		if (!sip_sockaddr_equal(&c->remote, &flow->remote))
@@ -618,7 +624,7 @@ static int tcp_send(struct sip_tp *tp, struct sip_flow *flow, const char *data, 
 	int rc;
 
 	if (flow->conn) {
-		c = slots_get(&l->conns, flow->conn);
+		c = sip_slots_get(&l->conns, flow->conn);
 		if (c && c->state == CONN_DEAD)
 			c = NULL;
 		if (!c && flow->strict) {
@@ -648,7 +654,7 @@ out:
 static int tcp_drop_flow(struct sip_tp *tp, const struct sip_flow *flow)
 {
 	struct tcp_listener *l = (struct tcp_listener *)tp;
-	struct tcp_conn *c = slots_get(&l->conns, flow->conn);
+	struct tcp_conn *c = sip_slots_get(&l->conns, flow->conn);
 
 	if (!c || c->state == CONN_DEAD)
 		return -ENOENT;
@@ -661,7 +667,7 @@ static void listener_free(struct tcp_listener *l)
 	uint32_t pos = 0;
 	struct tcp_conn *c;
 
-	while ((c = slots_next(&l->conns, &pos))) {
+	while ((c = sip_slots_next(&l->conns, &pos))) {
 		if (c->state != CONN_DEAD) {
 			loop_io_remove(l->loop, &c->io);
 			close(c->fd);
@@ -672,8 +678,8 @@ static void listener_free(struct tcp_listener *l)
 		free(c->tx);
 		free(c);
 	}
-	slots_free(&l->conns);
-	htab_free(&l->remotes);
+	sip_slots_free(&l->conns);
+	sip_htab_free(&l->remotes);
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);
@@ -692,7 +698,7 @@ static void tcp_close(struct sip_tp *tp)
 	}
 	/* Unhook everything now; memory goes with the last leave(). */
 	l->dead = true;
-	while ((c = slots_next(&l->conns, &pos)))
+	while ((c = sip_slots_next(&l->conns, &pos)))
 		conn_close(c, 0);
 	close(l->fd);
 	l->fd = -1;
@@ -730,9 +736,9 @@ int sip_tcp_open(struct sip_tpset *set, const struct sip_listen *l_in, struct si
 	l->set = set;
 	l->loop = sip_tpset_loop(set);
 	l->tp.ops = &tcp_ops;
-	slots_init(&l->conns);
+	sip_slots_init(&l->conns);
 	l->fd = -1;
-	rc = htab_init(&l->remotes, 64);
+	rc = sip_htab_init(&l->remotes, 64);
 	if (rc < 0)
 		goto fail;
 	l->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -21,7 +21,10 @@ struct sip_tpset {
 	struct sip_tp_config cfg;
 	struct sip_tp_user user;
 	struct sip_tp_stats stats;
-	struct sip_tp *list;
+	struct sip_tp *list, *tail; /* registration order */
+	uint32_t count;
+	struct sip_htab by_id;   /* struct sip_tp.by_id */
+	struct sip_htab by_port; /* struct sip_tp.by_port[] */
 	uint32_t next_id;
 	char rxbuf[TP_RXBUF];
 	struct sip_msg msg;
@@ -70,6 +73,11 @@ int sip_tpset_create(struct sip_tpset **out, struct loop *loop, const struct sip
 	set->user = *user;
 	set->next_id = 1;
 	sip_msg_init(&set->msg);
+	if ((rc = sip_htab_init(&set->by_id, 64)) < 0 || (rc = sip_htab_init(&set->by_port, 64)) < 0) {
+		sip_htab_free(&set->by_id);
+		free(set);
+		goto out;
+	}
 	*out = set;
 	rc = 0;
 out:
@@ -82,6 +90,8 @@ void sip_tpset_destroy(struct sip_tpset *set)
 		return;
 	while (set->list)
 		sip_tpset_close(set, set->list->id);
+	sip_htab_free(&set->by_id);
+	sip_htab_free(&set->by_port);
 	free(set);
 }
 
@@ -173,19 +183,57 @@ void sip_tp_set_sent_by(struct sip_tp *tp, const struct sip_listen *l)
 	snprintf(tp->sent_by, sizeof(tp->sent_by), "%s:%u", host, sip_sockaddr_port(&tp->local));
 }
 
+/* The port of a sent-by ("host:port", "[v6]:port"), or 0. */
+static uint16_t sent_by_port(const char *sent_by)
+{
+	const char *colon = strrchr(sent_by, ':');
+	const char *bracket = strrchr(sent_by, ']');
+	unsigned long v;
+	char *end;
+
+	if (!colon || (bracket && bracket > colon))
+		return 0;
+	v = strtoul(colon + 1, &end, 10);
+	return *end == '\0' && v > 0 && v <= 65535 ? (uint16_t)v : 0;
+}
+
+static uint64_t id_hash(const struct sip_tpset *set, uint32_t id)
+{
+	return sip_hash_u64(set->by_id.seed, id);
+}
+
+static uint64_t port_hash(const struct sip_tpset *set, uint16_t port)
+{
+	return sip_hash_u64(set->by_port.seed, port);
+}
+
 int sip_tpset_add(struct sip_tpset *set, struct sip_tp *tp, uint32_t *id)
 {
-	struct sip_tp **pp = &set->list;
+	uint16_t local = sip_sockaddr_port(&tp->local), adv = sent_by_port(tp->sent_by);
 
 	if (set->next_id == 0)
 		return -ENOSPC;
 	tp->id = set->next_id++;
 	tp->set = set;
-	tp->next = NULL;
 	/* Keep registration order: select() prefers the first that fits. */
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = tp;
+	tp->next = NULL;
+	tp->prev = set->tail;
+	if (set->tail)
+		set->tail->next = tp;
+	else
+		set->list = tp;
+	set->tail = tp;
+	set->count++;
+	sip_htab_insert(&set->by_id, &tp->by_id, id_hash(set, tp->id));
+	memset(tp->by_port, 0, sizeof(tp->by_port));
+	tp->by_port[0].tp = tp->by_port[1].tp = tp;
+	tp->by_port[0].port = local;
+	if (local)
+		sip_htab_insert(&set->by_port, &tp->by_port[0].node, port_hash(set, local));
+	if (adv && adv != local) {
+		tp->by_port[1].port = adv;
+		sip_htab_insert(&set->by_port, &tp->by_port[1].node, port_hash(set, adv));
+	}
 	if (id)
 		*id = tp->id;
 	return 0;
@@ -231,31 +279,68 @@ out:
 
 int sip_tpset_close(struct sip_tpset *set, uint32_t id)
 {
-	struct sip_tp **pp = &set->list, *tp;
+	struct sip_tp *tp = sip_tpset_get(set, id);
 
-	while (*pp && (*pp)->id != id)
-		pp = &(*pp)->next;
-	tp = *pp;
 	if (!tp)
 		return -ENOENT;
-	*pp = tp->next;
-	tp->next = NULL;
+	if (tp->prev)
+		tp->prev->next = tp->next;
+	else
+		set->list = tp->next;
+	if (tp->next)
+		tp->next->prev = tp->prev;
+	else
+		set->tail = tp->prev;
+	tp->next = tp->prev = NULL;
+	set->count--;
+	sip_htab_remove(&set->by_id, &tp->by_id);
+	for (int i = 0; i < 2; i++)
+		if (tp->by_port[i].port)
+			sip_htab_remove(&set->by_port, &tp->by_port[i].node);
 	tp->ops->close(tp);
 	return 0;
 }
 
 struct sip_tp *sip_tpset_get(const struct sip_tpset *set, uint32_t id)
 {
-	struct sip_tp *tp = set->list;
+	uint64_t h = id_hash(set, id);
 
-	while (tp && tp->id != id)
-		tp = tp->next;
-	return tp;
+	for (struct sip_hnode *n = sip_htab_first(&set->by_id, h); n; n = sip_htab_next(n->next, h)) {
+		struct sip_tp *tp = container_of(n, struct sip_tp, by_id);
+
+		if (tp->id == id)
+			return tp;
+	}
+	return NULL;
 }
 
 struct sip_tp *sip_tpset_next(const struct sip_tpset *set, const struct sip_tp *prev)
 {
 	return prev ? prev->next : set->list;
+}
+
+uint32_t sip_tpset_count(const struct sip_tpset *set)
+{
+	return set->count;
+}
+
+struct sip_tp *sip_tpset_next_on_port(const struct sip_tpset *set, uint16_t port,
+				      const struct sip_tp *prev)
+{
+	uint64_t h = port_hash(set, port);
+	struct sip_hnode *n;
+
+	if (!prev)
+		n = sip_htab_first(&set->by_port, h);
+	else
+		n = sip_htab_next(prev->by_port[prev->by_port[0].port == port ? 0 : 1].node.next, h);
+	for (; n; n = sip_htab_next(n->next, h)) {
+		struct sip_tp_port *p = container_of(n, struct sip_tp_port, node);
+
+		if (p->port == port)
+			return p->tp;
+	}
+	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -275,6 +360,32 @@ void sip_tpset_flow_error(struct sip_tpset *set, const struct sip_flow *flow, in
 		set->user.flow_error(set->user.ctx, flow, err);
 }
 
+void sip_tpset_keepalive(struct sip_tpset *set, const struct sip_keepalive *ka)
+{
+	if (set->user.keepalive)
+		set->user.keepalive(set->user.ctx, ka);
+}
+
+/* A binding response: the answer to the user's own keepalive (RFC 5626 4.4.2). */
+static void stun_response(struct sip_tpset *set, const struct sip_flow *flow, const uint8_t *p,
+			  size_t len)
+{
+	struct sip_keepalive ka = { .kind = SIP_KEEPALIVE_STUN, .flow = *flow };
+	char r[SIP_SOCKADDR_STRLEN];
+
+	memcpy(ka.txid, p + 8, sizeof(ka.txid));
+	ka.stun_status = sip_stun_parse_response(p, len, ka.txid, &ka.mapped);
+	if (ka.stun_status == -EBADMSG) {
+		set->stats.stun_dropped++;
+		log_debug("STUN response from %s malformed: dropped",
+			  sip_sockaddr_str(&flow->remote, r, sizeof(r)));
+		return;
+	}
+	ka.at_ns = loop_now_ns(set->loop);
+	set->stats.stun_responses++;
+	sip_tpset_keepalive(set, &ka);
+}
+
 static void input_stun(struct sip_tpset *set, struct sip_tp *tp, const struct sip_flow *flow,
 		       const char *data, size_t len)
 {
@@ -283,6 +394,10 @@ static void input_stun(struct sip_tpset *set, struct sip_tp *tp, const struct si
 	char r[SIP_SOCKADDR_STRLEN];
 	int n;
 
+	if (sip_stun_is_response((const uint8_t *)data, len)) {
+		stun_response(set, flow, (const uint8_t *)data, len);
+		return;
+	}
 	n = sip_stun_answer((const uint8_t *)data, len, &flow->remote, resp, sizeof(resp));
 	if (n <= 0) {
 		set->stats.stun_dropped++;
@@ -356,6 +471,27 @@ static int fit(const struct sip_tp *tp, const struct sip_flow *flow)
 	return sip_sockaddr_is_any(&tp->local) ? 1 : 0;
 }
 
+/*
+ * A datagram flow from a given local address and port (a reply from a
+ * protected port) fits only the transport bound there: found through the
+ * port index, the earliest registered if several are. NULL when the flow
+ * does not name one, or none is bound there (the walk decides then).
+ */
+static struct sip_tp *select_by_port(const struct sip_tpset *set, const struct sip_flow *flow)
+{
+	const union sip_sockaddr *want = &flow->local;
+	uint16_t port = sip_sockaddr_is_set(want) ? sip_sockaddr_port(want) : 0;
+	struct sip_tp *tp = NULL, *best = NULL;
+
+	if (!port || sip_sockaddr_is_any(want))
+		return NULL;
+	while ((tp = sip_tpset_next_on_port(set, port, tp)))
+		if (!(tp->ops->flags & SIP_TPF_STREAM) && fit(tp, flow) == 2 &&
+		    (!best || tp->id < best->id))
+			best = tp;
+	return best;
+}
+
 int sip_tpset_select(struct sip_tpset *set, struct sip_flow *flow, struct sip_tp **out)
 {
 	struct sip_tp *tp = NULL, *best = NULL;
@@ -372,7 +508,9 @@ int sip_tpset_select(struct sip_tpset *set, struct sip_flow *flow, struct sip_tp
 			rc = -EINVAL;
 			goto out;
 		}
-		for (tp = set->list; tp; tp = tp->next) {
+		best = select_by_port(set, flow);
+		/* The first in registration order that fits best (2 is the best there is). */
+		for (tp = set->list; !best && tp && best_fit < 2; tp = tp->next) {
 			int f = fit(tp, flow);
 
 			if (f > best_fit) {

@@ -20,11 +20,14 @@
  * What the set does with received bytes:
  *   - datagrams: STUN binding requests (RFC 5389, as RFC 5626 section 8
  *     asks of a SIP UDP port) are answered with a binding success carrying
- *     XOR-MAPPED-ADDRESS; anything else is parsed as one SIP message
- *     (RFC 3261 18.3) and delivered, or dropped and counted.
+ *     XOR-MAPPED-ADDRESS; binding responses (answers to the user's own
+ *     keepalives) go to the user's keepalive callback; anything else is
+ *     parsed as one SIP message (RFC 3261 18.3) and delivered, or dropped
+ *     and counted.
  *   - streams: bytes are framed with the parser's stream mode (pipelined
  *     and split messages, Content-Length mandatory); a CRLFCRLF ping is
- *     answered with a CRLF pong (RFC 5626 3.5.1); a broken message, a
+ *     answered with a CRLF pong (RFC 5626 3.5.1), a lone CRLF (the pong to
+ *     the user's own ping) goes to the keepalive callback; a broken message, a
  *     message over the limits, too many bytes waiting, or an idle
  *     connection closes that connection only, with a log line that says
  *     which limit and which peer.
@@ -46,6 +49,7 @@
 #include "core/str.h"
 #include "sip/flow.h"
 #include "sip/msg.h"
+#include "sip/table.h"
 
 struct sip_tpset;
 struct sip_tp;
@@ -90,6 +94,7 @@ struct sip_tp_stats {
 	uint64_t rx_dropped;          /* datagrams that did not parse, broken stream messages */
 	uint64_t stun_answered;       /* binding requests answered */
 	uint64_t stun_dropped;        /* STUN we did not answer (not a binding request, malformed) */
+	uint64_t stun_responses;      /* binding responses given to the keepalive callback */
 	uint64_t pings, pongs;        /* CRLFCRLF received (answered), lone CRLFs received */
 	uint64_t conns_accepted, conns_opened;
 	uint64_t conns_refused;       /* accepted beyond tcp_max_conns and closed */
@@ -115,6 +120,39 @@ struct sip_rx {
 };
 
 /*
+ * The answer to a keepalive the user sent (RFC 5626 4.4), so that a UE can
+ * judge its flow: a pong that does not come in time means the flow failed
+ * (4.4.1), a STUN mapped address that changed means a NAT rebinding and a
+ * new registration (4.4.2). The stack sends the keepalives themselves as
+ * raw bytes (sip_stack_send_raw(): "\r\n\r\n" on the stream flow, or
+ * sip_stun_request() on the datagram flow); this is what comes back.
+ */
+enum sip_keepalive_kind {
+	SIP_KEEPALIVE_PONG, /* a lone CRLF on a stream connection (4.4.1) */
+	SIP_KEEPALIVE_STUN, /* a STUN binding response on a datagram transport (4.4.2) */
+};
+
+struct sip_keepalive {
+	enum sip_keepalive_kind kind;
+	/*
+	 * The flow it came over: remote = the answering server; tp, local and
+	 * (streams) conn = where it arrived, equal to the flow the ping left on.
+	 */
+	struct sip_flow flow;
+	uint64_t at_ns;            /* loop clock at receipt */
+	/* STUN only (zero for a pong): */
+	uint8_t txid[12];          /* the response's transaction id: compare with the request's */
+	/*
+	 * 0: a binding success with XOR-MAPPED-ADDRESS in `mapped`;
+	 * -EPROTO: a binding error response;
+	 * -ENOENT: a success without XOR-MAPPED-ADDRESS.
+	 * (Malformed STUN never gets here: it is dropped and counted.)
+	 */
+	int stun_status;
+	union sip_sockaddr mapped; /* how the server sees us (our public address) */
+};
+
+/*
  * The receiver of a set (the stack). ctx is given back unchanged.
  *   recv        one SIP request or response (not keepalives, not STUN)
  *   flow_error  a stream connection went away: err is a negative errno:
@@ -128,6 +166,12 @@ struct sip_rx {
 struct sip_tp_user {
 	void (*recv)(void *ctx, struct sip_rx *rx);
 	void (*flow_error)(void *ctx, const struct sip_flow *flow, int err);
+	/*
+	 * keepalive   a pong or a STUN binding response arrived (struct
+	 *             sip_keepalive, valid during the call). May be NULL:
+	 *             they are then only counted.
+	 */
+	void (*keepalive)(void *ctx, const struct sip_keepalive *ka);
 	void *ctx;
 };
 
@@ -192,7 +236,20 @@ struct sip_tp {
 	/* Set by sip_tpset_add(); read-only for the implementation. */
 	uint32_t id;
 	struct sip_tpset *set;
-	struct sip_tp *next; /* private to the set */
+	/*
+	 * Private to the set: the registration-order list (sip_tpset_next(),
+	 * select's preference) and the two indexes, by id and by port (the
+	 * bound port, and the sent-by port when that differs), so that a
+	 * P-CSCF with thousands of protected ports finds one without walking
+	 * them all.
+	 */
+	struct sip_tp *next, *prev;
+	struct sip_hnode by_id;
+	struct sip_tp_port {
+		struct sip_hnode node;
+		struct sip_tp *tp;
+		uint16_t port; /* 0: not indexed */
+	} by_port[2];          /* the bound port; the sent-by port if another */
 };
 
 /* ------------------------------------------------------------------ */
@@ -262,6 +319,18 @@ struct sip_tp *sip_tpset_get(const struct sip_tpset *set, uint32_t id);
 struct sip_tp *sip_tpset_next(const struct sip_tpset *set, const struct sip_tp *prev);
 
 /*
+ * Iterate over the transports bound to `port` or advertising it in their
+ * sent-by (a hash lookup, not a walk of the set): the first with prev ==
+ * NULL, then the next; NULL at the end. In no particular order. The set
+ * must not change during the iteration.
+ */
+struct sip_tp *sip_tpset_next_on_port(const struct sip_tpset *set, uint16_t port,
+				      const struct sip_tp *prev);
+
+/* Transports in the set. */
+uint32_t sip_tpset_count(const struct sip_tpset *set);
+
+/*
  * Hand received bytes of a datagram transport to the set (the built-in UDP
  * transport does this; a userspace ESP transport calls it with the
  * decrypted payload). flow->tp must be tp's id. Answers STUN, parses,
@@ -311,5 +380,7 @@ void sip_tpset_describe(const struct sip_tpset *set, struct buf *out);
 void sip_tpset_deliver(struct sip_tpset *set, struct sip_rx *rx);
 /* Report a failed or closed stream flow to the receiver. */
 void sip_tpset_flow_error(struct sip_tpset *set, const struct sip_flow *flow, int err);
+/* Report a keepalive answer (a stream transport's pong) to the receiver. */
+void sip_tpset_keepalive(struct sip_tpset *set, const struct sip_keepalive *ka);
 
 #endif

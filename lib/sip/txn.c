@@ -253,6 +253,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, ABORT_SERVER, TERMINATED),
+			R(TU_DROP, NONE, DROPPED),
 		},
 		[S(COMPLETED)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, COMPLETED),
@@ -276,6 +277,13 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, NONE, TERMINATED),
 		},
+		/* Not in RFC 3261: the TU dropped the request (sip_server_txn_drop()). */
+		[S(DROPPED)] = {
+			R(RX_REQUEST, ABSORB, DROPPED),
+			R(RX_ACK, ABSORB, DROPPED),
+			R(TIMER_J, NONE, TERMINATED),
+			R(TU_ABORT, NONE, TERMINATED),
+		},
 	},
 	/* 17.2.2, figure 8 */
 	[SIP_TXN_NIST] = {
@@ -289,6 +297,7 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, ABORT_SERVER, TERMINATED),
+			R(TU_DROP, NONE, DROPPED),
 		},
 		[S(PROCEEDING)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, PROCEEDING),
@@ -297,11 +306,18 @@ static const struct rule rules[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][SIP_TXN_EV
 			R(TU_FINAL, SEND_RESPONSE, COMPLETED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
 			R(TU_ABORT, ABORT_SERVER, TERMINATED),
+			R(TU_DROP, NONE, DROPPED),
 		},
 		[S(COMPLETED)] = {
 			R(RX_REQUEST, RESEND_RESPONSE, COMPLETED),
 			R(TIMER_J, NONE, TERMINATED),
 			R(TRANSPORT_ERROR, ERROR, TERMINATED),
+			R(TU_ABORT, NONE, TERMINATED),
+		},
+		/* Not in RFC 3261: the TU dropped the request (sip_server_txn_drop()). */
+		[S(DROPPED)] = {
+			R(RX_REQUEST, ABSORB, DROPPED),
+			R(TIMER_J, NONE, TERMINATED),
 			R(TU_ABORT, NONE, TERMINATED),
 		},
 	},
@@ -330,9 +346,12 @@ static const uint8_t state_timers[SIP_TXN_KIND__COUNT][SIP_TXN_S__COUNT][2] = {
 		[S(COMPLETED)] = { TM(G), TM(H) },
 		[S(CONFIRMED)] = { 0, TM(I) },
 		[S(ACCEPTED)] = { 0, TM(L) },
+		/* Timer J: as long as a request's retransmissions may come (17.2.2). */
+		[S(DROPPED)] = { 0, TM(J) },
 	},
 	[SIP_TXN_NIST] = {
 		[S(COMPLETED)] = { 0, TM(J) },
+		[S(DROPPED)] = { 0, TM(J) },
 	},
 };
 
@@ -405,7 +424,7 @@ int sip_txn_tables_markdown(FILE *out)
 
 static void timer_cb(struct loop *loop, struct loop_timer *lt);
 
-struct sip_txn *txn_new(struct sip_stack *st, enum sip_txn_kind kind)
+struct sip_txn *sip_txn_new(struct sip_stack *st, enum sip_txn_kind kind)
 {
 	struct sip_txn *t;
 
@@ -414,7 +433,7 @@ struct sip_txn *txn_new(struct sip_stack *st, enum sip_txn_kind kind)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->id = slots_add(&st->txns, t);
+	t->id = sip_slots_add(&st->txns, t);
 	if (!t->id) {
 		free(t);
 		return NULL;
@@ -441,22 +460,22 @@ static void unindex(struct sip_txn *t)
 	if (!t->in_table)
 		return;
 	if (t->kind == SIP_TXN_ICT || t->kind == SIP_TXN_NICT)
-		htab_remove(&st->clients, &t->node);
+		sip_htab_remove(&st->clients, &t->node);
 	else if (t->rfc2543)
-		htab_remove(&st->servers2543, &t->node2543);
+		sip_htab_remove(&st->servers2543, &t->node2543);
 	else
-		htab_remove(&st->servers, &t->node);
+		sip_htab_remove(&st->servers, &t->node);
 	t->in_table = false;
 }
 
-void txn_destroy(struct sip_txn *t)
+void sip_txn_destroy(struct sip_txn *t)
 {
 	struct sip_stack *st = t->st;
 
 	loop_timer_cancel(st->loop, &t->timer[0]);
 	loop_timer_cancel(st->loop, &t->timer[1]);
 	unindex(t);
-	slots_remove(&st->txns, t->id);
+	sip_slots_remove(&st->txns, t->id);
 	arena_destroy(&t->arena);
 	st->stats.txn_live--;
 	free(t);
@@ -469,16 +488,16 @@ static void txn_finish(struct sip_txn *t)
 
 	log_debug("%s transaction %.*s %.*s ended", kind_names[t->kind], STR_FMT(t->method),
 		  STR_FMT(t->branch));
-	txn_destroy(t);
+	sip_txn_destroy(t);
 	if (st->hook_pending && st->stats.txn_live == 0) {
 		st->hook_pending = false;
 		loop_shutdown_done(st->loop, &st->hook);
 	}
 }
 
-struct sip_txn *txn_get(struct sip_stack *st, sip_txn_id id)
+struct sip_txn *sip_txn_get(struct sip_stack *st, sip_txn_id id)
 {
-	struct sip_txn *t = id ? slots_get(&st->txns, id) : NULL;
+	struct sip_txn *t = id ? sip_slots_get(&st->txns, id) : NULL;
 
 	return t && t->state != S(TERMINATED) ? t : NULL;
 }
@@ -521,13 +540,13 @@ static void enter(struct sip_txn *t, enum sip_txn_state next)
 	}
 }
 
-static int run_action(struct sip_txn *t, enum txn_action a, struct txn_arg *arg);
+static int run_action(struct sip_txn *t, enum txn_action a, struct sip_txn_arg *arg);
 
-int txn_event(struct sip_txn *t, enum sip_txn_event ev, struct txn_arg *arg)
+int sip_txn_feed(struct sip_txn *t, enum sip_txn_event ev, struct sip_txn_arg *arg)
 {
 	struct sip_stack *st = t->st;
 	const struct rule *r = &rules[t->kind][t->state][ev];
-	struct txn_arg none = { 0 };
+	struct sip_txn_arg none = { 0 };
 	int rc = 0;
 
 	if (r->next == S(INIT)) {
@@ -543,23 +562,25 @@ int txn_event(struct sip_txn *t, enum sip_txn_event ev, struct txn_arg *arg)
 		enter(t, (enum sip_txn_state)r->next);
 	rc = run_action(t, (enum txn_action)r->action, arg);
 	if (rc < 0 && ev != E(TRANSPORT_ERROR) && t->state != S(TERMINATED)) {
-		struct txn_arg e = { .err = rc };
+		struct sip_txn_arg e = { .err = rc };
 
-		txn_event(t, E(TRANSPORT_ERROR), &e);
+		sip_txn_feed(t, E(TRANSPORT_ERROR), &e);
 	}
 	while (t->immediate != TXN_NO_TIMER && t->state != S(TERMINATED)) {
 		enum sip_txn_event next = (enum sip_txn_event)t->immediate;
 
 		t->immediate = TXN_NO_TIMER;
-		txn_event(t, next, NULL);
+		sip_txn_feed(t, next, NULL);
 	}
 	/*
-	 * Shutting down: a transaction that has its final response is done
-	 * for its user; it does not hold the shutdown up for Timer J or K.
+	 * Shutting down: a transaction that has its final response (or was
+	 * dropped) is done for its user; it does not hold the shutdown up
+	 * for Timer J or K.
 	 */
 	if (st->shutting_down && t->busy == 1 &&
-	    (t->state == S(COMPLETED) || t->state == S(CONFIRMED) || t->state == S(ACCEPTED)))
-		txn_event(t, E(TU_ABORT), NULL);
+	    (t->state == S(COMPLETED) || t->state == S(CONFIRMED) || t->state == S(ACCEPTED) ||
+	     t->state == S(DROPPED)))
+		sip_txn_feed(t, E(TU_ABORT), NULL);
 	t->busy--;
 	if (t->state == S(TERMINATED) && t->busy == 0)
 		txn_finish(t);
@@ -577,13 +598,13 @@ static void timer_cb(struct loop *loop, struct loop_timer *lt)
 		return;
 	if (ev == E(TIMER_B) || ev == E(TIMER_F) || ev == E(TIMER_H) || ev == E(TIMER_CANCEL))
 		t->st->stats.txn_timeouts++;
-	txn_event(t, ev, NULL);
+	sip_txn_feed(t, ev, NULL);
 }
 
 /* ------------------------------------------------------------------ */
 /* Actions                                                            */
 
-int txn_send(struct sip_txn *t, struct str data)
+int sip_txn_send(struct sip_txn *t, struct str data)
 {
 	return sip_tpset_send(t->st->tps, &t->flow, data.s, data.len);
 }
@@ -615,7 +636,7 @@ static int resend_request(struct sip_txn *t, uint64_t next_ms)
 	t->st->stats.retransmissions++;
 	t->interval = (uint32_t)next_ms;
 	arm(t, SLOT_RETRANS, ev, next_ms);
-	return txn_send(t, t->req);
+	return sip_txn_send(t, t->req);
 }
 
 /* Re-parse a stored message into the stack's work message. */
@@ -670,7 +691,7 @@ out:
 	return rc;
 }
 
-static int act_ack_pass(struct sip_txn *t, struct txn_arg *a)
+static int act_ack_pass(struct sip_txn *t, struct sip_txn_arg *a)
 {
 	struct sip_stack *st = t->st;
 	const struct sip_hdr *to = sip_msg_hdr(a->rx->msg, SIP_HDR_TO);
@@ -682,7 +703,7 @@ static int act_ack_pass(struct sip_txn *t, struct txn_arg *a)
 	rc = to ? build_like(t, "ACK", to->value, &st->tmp) : -EBADMSG;
 	if (rc == 0) {
 		t->ack = arena_str(&t->arena, buf_str(&st->tmp));
-		rc = t->ack.s ? txn_send(t, t->ack) : -ENOMEM;
+		rc = t->ack.s ? sip_txn_send(t, t->ack) : -ENOMEM;
 	}
 	t->cancel_wanted = false;
 	t->last_status = a->rx->msg->status;
@@ -693,7 +714,7 @@ static int act_ack_pass(struct sip_txn *t, struct txn_arg *a)
 
 static int start_cancel(struct sip_txn *t);
 
-static int act_pass_response(struct sip_txn *t, struct txn_arg *a)
+static int act_pass_response(struct sip_txn *t, struct sip_txn_arg *a)
 {
 	uint16_t status = a->rx->msg->status;
 
@@ -703,14 +724,14 @@ static int act_pass_response(struct sip_txn *t, struct txn_arg *a)
 	if (!t->detached && t->ops && t->ops->response)
 		t->ops->response(t->st, t->ctx, t->id, t->ref, a->rx);
 	/* 9.1: a CANCEL asked for before any provisional goes now. */
-	if (status < 200 && t->cancel_wanted && txn_get(t->st, t->id)) {
+	if (status < 200 && t->cancel_wanted && sip_txn_get(t->st, t->id)) {
 		t->cancel_wanted = false;
 		start_cancel(t);
 	}
 	return 0;
 }
 
-static int act_send_response(struct sip_txn *t, struct txn_arg *a)
+static int act_send_response(struct sip_txn *t, struct sip_txn_arg *a)
 {
 	unsigned code = (unsigned)atoi(a->out.s + 8);
 
@@ -718,11 +739,11 @@ static int act_send_response(struct sip_txn *t, struct txn_arg *a)
 	if (!t->resp.s)
 		return -ENOMEM;
 	t->last_status = (uint16_t)code;
-	return txn_send(t, t->resp);
+	return sip_txn_send(t, t->resp);
 }
 
 /* 100 Trying for an INVITE the TU leaves unanswered (17.2.1). */
-static int act_send_trying(struct sip_txn *t, struct txn_arg *a)
+static int act_send_trying(struct sip_txn *t, struct sip_txn_arg *a)
 {
 	struct sip_stack *st = t->st;
 	int rc;
@@ -741,11 +762,11 @@ static int act_send_trying(struct sip_txn *t, struct txn_arg *a)
 	if (!t->resp.s)
 		return -ENOMEM;
 	t->last_status = 100;
-	return txn_send(t, t->resp);
+	return sip_txn_send(t, t->resp);
 }
 
 /* 503 for a request the TU never answered, at the end of a shutdown. */
-static int act_abort(struct sip_txn *t, struct txn_arg *a)
+static int act_abort(struct sip_txn *t, struct sip_txn_arg *a)
 {
 	struct sip_stack *st = t->st;
 
@@ -764,7 +785,7 @@ static int act_abort(struct sip_txn *t, struct txn_arg *a)
 	sip_print_hdr(&st->tmp, SIP_HDR_RETRY_AFTER, STR_LIT("5"));
 	sip_print_body(&st->tmp, STR_NULL, STR_NULL);
 	if (buf_error(&st->tmp) == 0)
-		txn_send(t, buf_str(&st->tmp));
+		sip_txn_send(t, buf_str(&st->tmp));
 	server_failure(t, -ECANCELED);
 	return 0;
 }
@@ -774,7 +795,7 @@ static int act_abort(struct sip_txn *t, struct txn_arg *a)
  * builds from the message the TU is looking at instead of parsing the
  * transaction's copy again.
  */
-static int act_pass_request(struct sip_txn *t, struct txn_arg *a)
+static int act_pass_request(struct sip_txn *t, struct sip_txn_arg *a)
 {
 	struct sip_stack *st = t->st;
 	sip_txn_id saved_id = st->cur_id;
@@ -790,7 +811,7 @@ static int act_pass_request(struct sip_txn *t, struct txn_arg *a)
 	return 0;
 }
 
-static int run_action(struct sip_txn *t, enum txn_action a, struct txn_arg *arg)
+static int run_action(struct sip_txn *t, enum txn_action a, struct sip_txn_arg *arg)
 {
 	const struct sip_timers *tm = t->tm;
 	uint64_t next;
@@ -799,7 +820,7 @@ static int run_action(struct sip_txn *t, enum txn_action a, struct txn_arg *arg)
 	case A_NONE:
 		return 0;
 	case A_SEND_REQUEST:
-		return txn_send(t, t->req);
+		return sip_txn_send(t, t->req);
 	case A_RESEND_A:
 		return resend_request(t, 2ull * t->interval);
 	case A_RESEND_E:
@@ -814,7 +835,7 @@ static int run_action(struct sip_txn *t, enum txn_action a, struct txn_arg *arg)
 	case A_RESEND_ACK:
 		t->absorbed++;
 		t->st->stats.absorbed++;
-		return t->ack.s ? txn_send(t, t->ack) : 0;
+		return t->ack.s ? sip_txn_send(t, t->ack) : 0;
 	case A_TIMEOUT:
 		if (is_client(t))
 			client_failure(t, -ETIMEDOUT);
@@ -845,14 +866,14 @@ static int run_action(struct sip_txn *t, enum txn_action a, struct txn_arg *arg)
 			return 0;
 		t->retransmissions++;
 		t->st->stats.retransmissions++;
-		return txn_send(t, t->resp);
+		return sip_txn_send(t, t->resp);
 	case A_RESEND_G:
 		next = 2ull * t->interval;
 		t->retransmissions++;
 		t->st->stats.retransmissions++;
 		t->interval = (uint32_t)(next < tm->t2 ? next : tm->t2);
 		arm(t, SLOT_RETRANS, E(TIMER_G), t->interval);
-		return txn_send(t, t->resp);
+		return sip_txn_send(t, t->resp);
 	case A_SEND_TRYING:
 		return act_send_trying(t, arg);
 	case A_PASS_ACK:
@@ -870,26 +891,28 @@ static int run_action(struct sip_txn *t, enum txn_action a, struct txn_arg *arg)
 
 static uint64_t client_hash(const struct sip_stack *st, struct str branch, struct str method)
 {
-	return hash_bytes(hash_bytes(st->clients.seed, branch.s, branch.len), method.s, method.len);
+	uint64_t h = sip_hash_bytes(st->clients.seed, branch.s, branch.len);
+
+	return sip_hash_bytes(h, method.s, method.len);
 }
 
 static uint64_t server_hash(const struct sip_stack *st, struct str branch, struct str host,
 			    uint32_t port, struct str method)
 {
-	uint64_t h = hash_bytes(st->servers.seed, branch.s, branch.len);
+	uint64_t h = sip_hash_bytes(st->servers.seed, branch.s, branch.len);
 
-	h = hash_bytes_case(h, host.s, host.len);
-	h = hash_u64(h, port);
-	return hash_bytes(h, method.s, method.len);
+	h = sip_hash_bytes_case(h, host.s, host.len);
+	h = sip_hash_u64(h, port);
+	return sip_hash_bytes(h, method.s, method.len);
 }
 
 static uint64_t hash2543(const struct sip_stack *st, struct str callid, uint32_t cseq,
 			 struct str from_tag)
 {
-	uint64_t h = hash_bytes(st->servers2543.seed, callid.s, callid.len);
+	uint64_t h = sip_hash_bytes(st->servers2543.seed, callid.s, callid.len);
 
-	h = hash_u64(h, cseq);
-	return hash_bytes(h, from_tag.s, from_tag.len);
+	h = sip_hash_u64(h, cseq);
+	return sip_hash_bytes(h, from_tag.s, from_tag.len);
 }
 
 static uint32_t port_key(bool has, uint16_t port)
@@ -897,27 +920,29 @@ static uint32_t port_key(bool has, uint16_t port)
 	return has ? 0x10000u | port : 0;
 }
 
-void txn_index(struct sip_txn *t)
+void sip_txn_index(struct sip_txn *t)
 {
 	struct sip_stack *st = t->st;
 
 	if (is_client(t))
-		htab_insert(&st->clients, &t->node, client_hash(st, t->branch, t->method));
+		sip_htab_insert(&st->clients, &t->node, client_hash(st, t->branch, t->method));
 	else if (t->rfc2543)
-		htab_insert(&st->servers2543, &t->node2543,
-			    hash2543(st, t->callid, t->cseq, t->from_tag));
+		sip_htab_insert(&st->servers2543, &t->node2543,
+				hash2543(st, t->callid, t->cseq, t->from_tag));
 	else
-		htab_insert(&st->servers, &t->node,
-			    server_hash(st, t->branch, t->sent_by_host,
-					port_key(t->sent_by_has_port, t->sent_by_port), t->method));
+		sip_htab_insert(&st->servers, &t->node,
+				server_hash(st, t->branch, t->sent_by_host,
+					    port_key(t->sent_by_has_port, t->sent_by_port),
+					    t->method));
 	t->in_table = true;
 }
 
-struct sip_txn *txn_match_response(struct sip_stack *st, struct str branch, struct str method)
+struct sip_txn *sip_txn_match_response(struct sip_stack *st, struct str branch, struct str method)
 {
 	uint64_t h = client_hash(st, branch, method);
 
-	for (struct hnode *n = htab_first(&st->clients, h); n; n = htab_next(n->next, h)) {
+	for (struct sip_hnode *n = sip_htab_first(&st->clients, h); n;
+	     n = sip_htab_next(n->next, h)) {
 		struct sip_txn *t = container_of(n, struct sip_txn, node);
 
 		if (t->state != S(TERMINATED) && str_eq(t->branch, branch) && str_eq(t->method, method))
@@ -949,7 +974,8 @@ static struct sip_txn *match2543(struct sip_stack *st, struct sip_msg *m, struct
 		return NULL;
 	via = sip_msg_hdr(m, SIP_HDR_VIA);
 	h = hash2543(st, callid, cseq->seq, from->tag);
-	for (struct hnode *n = htab_first(&st->servers2543, h); n; n = htab_next(n->next, h)) {
+	for (struct sip_hnode *n = sip_htab_first(&st->servers2543, h); n;
+	     n = sip_htab_next(n->next, h)) {
 		struct sip_txn *t = container_of(n, struct sip_txn, node2543);
 
 		if (t->state == S(TERMINATED) || !str_eq(t->method, method) ||
@@ -973,7 +999,7 @@ static struct sip_txn *match2543(struct sip_stack *st, struct sip_msg *m, struct
 	return NULL;
 }
 
-struct sip_txn *txn_match_request(struct sip_stack *st, struct sip_msg *m, enum sip_method as)
+struct sip_txn *sip_txn_match_request(struct sip_stack *st, struct sip_msg *m, enum sip_method as)
 {
 	const struct sip_via *via;
 	struct str method = match_method(m, as);
@@ -984,7 +1010,8 @@ struct sip_txn *txn_match_request(struct sip_stack *st, struct sip_msg *m, enum 
 	if (!sip_branch_is_rfc3261(via->branch))
 		return match2543(st, m, method);
 	h = server_hash(st, via->branch, via->host, port_key(via->has_port, via->port), method);
-	for (struct hnode *n = htab_first(&st->servers, h); n; n = htab_next(n->next, h)) {
+	for (struct sip_hnode *n = sip_htab_first(&st->servers, h); n;
+	     n = sip_htab_next(n->next, h)) {
 		struct sip_txn *t = container_of(n, struct sip_txn, node);
 
 		if (t->state != S(TERMINATED) && str_eq(t->branch, via->branch) &&
@@ -995,7 +1022,7 @@ struct sip_txn *txn_match_request(struct sip_stack *st, struct sip_msg *m, enum 
 	return NULL;
 }
 
-enum sip_txn_event txn_rx_event(unsigned status)
+enum sip_txn_event sip_txn_rx_event(unsigned status)
 {
 	if (status < 200)
 		return E(RX_1XX);
@@ -1039,11 +1066,11 @@ static int client_launch(struct sip_txn *t, struct str msg, struct str branch, s
 		rc = -ENOMEM;
 		goto fail;
 	}
-	txn_index(t);
+	sip_txn_index(t);
 	/* No callbacks for a first send that fails: the caller gets the error. */
 	t->detached = true;
-	rc = txn_event(t, E(TU_REQUEST), NULL);
-	t = txn_get(st, tid);
+	rc = sip_txn_feed(t, E(TU_REQUEST), NULL);
+	t = sip_txn_get(st, tid);
 	if (!t) {
 		rc = rc < 0 ? rc : -EIO;
 		goto out;
@@ -1054,7 +1081,7 @@ static int client_launch(struct sip_txn *t, struct str msg, struct str branch, s
 		*id = tid;
 	goto out;
 fail:
-	txn_destroy(t);
+	sip_txn_destroy(t);
 out:
 	return rc;
 }
@@ -1086,7 +1113,7 @@ int sip_client_txn_start(struct sip_stack *st, const struct sip_client_req *req,
 		rc = -EINVAL;
 		goto out;
 	}
-	t = txn_new(st, m == SIP_METHOD_INVITE ? SIP_TXN_ICT : SIP_TXN_NICT);
+	t = sip_txn_new(st, m == SIP_METHOD_INVITE ? SIP_TXN_ICT : SIP_TXN_NICT);
 	if (!t) {
 		rc = st->stats.txn_live >= st->cfg.max_txns ? -ENOBUFS : -ENOMEM;
 		goto out;
@@ -1117,7 +1144,7 @@ int sip_client_txn_start(struct sip_stack *st, const struct sip_client_req *req,
 	rc = client_launch(t, buf_str(&st->tmp), str_from_cstr(branch), id);
 	goto out;
 fail:
-	txn_destroy(t);
+	sip_txn_destroy(t);
 out:
 	return rc;
 }
@@ -1133,7 +1160,7 @@ static int start_cancel(struct sip_txn *inv)
 	rc = build_like(inv, "CANCEL", STR_NULL, &st->tmp);
 	if (rc < 0)
 		goto out;
-	t = txn_new(st, SIP_TXN_NICT);
+	t = sip_txn_new(st, SIP_TXN_NICT);
 	if (!t) {
 		rc = -ENOBUFS;
 		goto out;
@@ -1160,7 +1187,7 @@ out:
 
 int sip_client_txn_cancel(struct sip_stack *st, sip_txn_id invite, sip_txn_id *cancel)
 {
-	struct sip_txn *t = txn_get(st, invite);
+	struct sip_txn *t = sip_txn_get(st, invite);
 	int rc = 0;
 
 	if (cancel)
@@ -1190,7 +1217,7 @@ out:
 
 void sip_client_txn_detach(struct sip_stack *st, sip_txn_id id)
 {
-	struct sip_txn *t = txn_get(st, id);
+	struct sip_txn *t = sip_txn_get(st, id);
 
 	if (t)
 		t->detached = true;
@@ -1198,7 +1225,7 @@ void sip_client_txn_detach(struct sip_stack *st, sip_txn_id id)
 
 int sip_client_txn_request(struct sip_stack *st, sip_txn_id id, struct str *msg)
 {
-	struct sip_txn *t = txn_get(st, id);
+	struct sip_txn *t = sip_txn_get(st, id);
 
 	if (!t || !is_client(t))
 		return -ENOENT;
@@ -1211,7 +1238,7 @@ int sip_client_txn_request(struct sip_stack *st, sip_txn_id id, struct str *msg)
 
 static struct sip_txn *server_get(struct sip_stack *st, sip_txn_id id)
 {
-	struct sip_txn *t = txn_get(st, id);
+	struct sip_txn *t = sip_txn_get(st, id);
 
 	return t && !is_client(t) ? t : NULL;
 }
@@ -1296,7 +1323,7 @@ int sip_server_txn_response_start(struct sip_stack *st, sip_txn_id id, struct bu
 int sip_server_txn_send(struct sip_stack *st, sip_txn_id id, struct str response)
 {
 	struct sip_txn *t = server_get(st, id);
-	struct txn_arg a = { .out = response };
+	struct sip_txn_arg a = { .out = response };
 	enum sip_txn_event ev;
 	unsigned code;
 
@@ -1309,7 +1336,7 @@ int sip_server_txn_send(struct sip_stack *st, sip_txn_id id, struct str response
 		return -EBADMSG;
 	code = (unsigned)atoi(response.s + 8);
 	ev = code < 200 ? E(TU_1XX) : code < 300 ? E(TU_2XX) : E(TU_FINAL);
-	return txn_event(t, ev, &a);
+	return sip_txn_feed(t, ev, &a);
 }
 
 int sip_server_txn_respond(struct sip_stack *st, sip_txn_id id, unsigned code, struct str reason)
@@ -1339,14 +1366,25 @@ out:
 	return rc;
 }
 
-int sip_server_txn_abandon(struct sip_stack *st, sip_txn_id id)
+int sip_server_txn_drop(struct sip_stack *st, sip_txn_id id)
 {
 	struct sip_txn *t = server_get(st, id);
-	struct txn_arg a = { .quiet = true };
+	int rc;
 
 	if (!t)
 		return -ENOENT;
-	return txn_event(t, E(TU_ABORT), &a) == -EPROTO ? -ENOENT : 0;
+	rc = sip_txn_feed(t, E(TU_DROP), NULL);
+	return rc == -EPROTO ? -EPROTO : 0;
+}
+
+int sip_server_txn_abandon(struct sip_stack *st, sip_txn_id id)
+{
+	struct sip_txn *t = server_get(st, id);
+	struct sip_txn_arg a = { .quiet = true };
+
+	if (!t)
+		return -ENOENT;
+	return sip_txn_feed(t, E(TU_ABORT), &a) == -EPROTO ? -ENOENT : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1354,7 +1392,7 @@ int sip_server_txn_abandon(struct sip_stack *st, sip_txn_id id)
 
 int sip_txn_info(struct sip_stack *st, sip_txn_id id, struct sip_txn_info *out)
 {
-	struct sip_txn *t = txn_get(st, id);
+	struct sip_txn *t = sip_txn_get(st, id);
 
 	if (!t)
 		return -ENOENT;

@@ -101,6 +101,7 @@ enum sip_txn_kind {
 	X(COMPLETED, "Completed")         \
 	X(CONFIRMED, "Confirmed")         \
 	X(ACCEPTED, "Accepted")           \
+	X(DROPPED, "Dropped")             \
 	X(TERMINATED, "Terminated")
 
 enum sip_txn_state {
@@ -139,7 +140,8 @@ enum sip_txn_state {
 	X(TIMER_TRYING, "200 ms without TU answer")                          \
 	X(TIMER_CANCEL, "64*T1 after CANCEL")                                \
 	X(TRANSPORT_ERROR, "transport error")                                \
-	X(TU_ABORT, "TU aborts")
+	X(TU_ABORT, "TU aborts")                                             \
+	X(TU_DROP, "TU drops")
 
 enum sip_txn_event {
 #define X(id, name) SIP_TXN_EV_##id,
@@ -336,6 +338,23 @@ int sip_server_txn_send(struct sip_stack *st, sip_txn_id id, struct str response
  * be empty for the standard phrase. Same returns.
  */
 int sip_server_txn_respond(struct sip_stack *st, sip_txn_id id, unsigned code, struct str reason);
+
+/*
+ * Drop a request on purpose: its server transaction goes to Dropped,
+ * where it sends nothing at all (no 100 Trying, no final response),
+ * absorbs retransmissions of the request without telling the user, and
+ * ends on Timer J (64*T1 over UDP, at once over a reliable transport).
+ * An edge proxy drops what it must not answer: a request over an SA that
+ * carries responses only, or over a security association it no longer
+ * knows (TS 33.203 7.1); answering would tell an unauthenticated sender
+ * something, or go out over an SA the request did not use. Absorbing the
+ * retransmissions keeps them from reaching the user again as new
+ * requests. No callback follows. May be called from the request
+ * callback.
+ * Returns 0, -ENOENT (gone, or not a server transaction) or -EPROTO (a
+ * final response was sent already: nothing to drop).
+ */
+int sip_server_txn_drop(struct sip_stack *st, sip_txn_id id);
 
 /*
  * End a server transaction that will never be answered, without a

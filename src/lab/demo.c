@@ -101,8 +101,9 @@ static void sa_line(FILE *out, const struct lab_snapshot *s, const struct lab_ac
 	else
 		say(out, "     ", "UE %s: %s, no SA set.", a->name, a->state);
 	if (p)
-		say(out, "     ", "%s: flow %llu of %s, %s, SA set with SPIs 0x%08x/0x%08x.", pc,
-		    (unsigned long long)f->id, f->impi, f->state, p->spi_us, p->spi_ps);
+		say(out, "     ", "%s: flow %llu of %s, %s%s, SA set with SPIs 0x%08x/0x%08x.", pc,
+		    (unsigned long long)f->id, f->impi, f->state,
+		    f->failed ? " but failed (silent)" : "", p->spi_us, p->spi_ps);
 	else
 		say(out, "     ", "%s: no SA set for %s%s%s.", pc, a->name, f ? ", flow " : "",
 		    f ? f->state : "");
@@ -237,13 +238,55 @@ struct notice_goal {
 	const char *access;
 };
 
-/* The network has let go of the access: no live binding, or no flow. */
+/* The network has let go of the access: its flow failed at the P-CSCF, or no binding is left. */
 static bool noticed(const struct lab_snapshot *s, void *ctx)
 {
 	const struct notice_goal *g = ctx;
 	const struct lab_access_obs *a = lab_obs_access(s, g->access);
+	const struct lab_flow_obs *f = a ? lab_obs_flow(s, a) : NULL;
 
-	return !a || !lab_obs_binding(s, a) || !lab_obs_pcscf_protected(s, a);
+	return !a || !lab_obs_binding(s, a) || !f || f->failed;
+}
+
+/* The S-CSCF no longer routes to the access. */
+static bool unbound(const struct lab_snapshot *s, void *ctx)
+{
+	const struct notice_goal *g = ctx;
+	const struct lab_access_obs *a = lab_obs_access(s, g->access);
+
+	return !a || !lab_obs_binding(s, a);
+}
+
+/*
+ * After the P-CSCF failed the flow: the next request for it gets 430 from
+ * the P-CSCF, and the S-CSCF ends the binding (RFC 5626 5.3).
+ */
+static int step_unbind(FILE *out, const struct lab *lab, struct act *a, const char *access,
+		       struct lab_snapshot *s)
+{
+	struct notice_goal g = { access };
+	struct lab_msg_result m;
+	char got[64];
+	int rc;
+
+	say(out, "\n  -- ",
+	    "The application server sends another MESSAGE. The S-CSCF still forks a copy to "
+	    "%s; the P-CSCF answers that branch 430 Flow Failed, and the S-CSCF, hearing it, "
+	    "ends the binding (RFC 5626 5.3) and tells its reg-event watchers.",
+	    access);
+	rc = lab_step_message(lab, "hello again from the core", &m);
+	if (rc)
+		return rc;
+	rc = lab_settle(lab, unbound, &g, 0, 5000, s);
+	if (rc && rc != -ETIMEDOUT)
+		return rc;
+	say(out, "     ", "The UE received it over %s; the application server got %d. %s",
+	    accesses_of(s, m.delivered, got, sizeof(got)), m.status,
+	    rc ? "The S-CSCF STILL HOLDS the binding." :
+		 "The S-CSCF has let go of the binding.");
+	a->drop = rc ? "flow failed at the P-CSCF, binding kept" :
+		       "noticed: flow failed at the P-CSCF, binding ended on its 430";
+	return 0;
 }
 
 static int step_drop(FILE *out, const struct lab *lab, struct act *a, const char *access,
@@ -269,23 +312,29 @@ static int step_drop(FILE *out, const struct lab *lab, struct act *a, const char
 	if (rc < 0)
 		return rc;
 	say(out, "\n  -- ",
-	    "Does the network notice? Watching the S-CSCF's bindings and the "
-	    "P-CSCF's flows for %d s.",
-	    wait_ms / 1000);
+	    "Does the network notice? The S-CSCF asked every outbound flow for a keepalive "
+	    "at least every %d s (Flow-Timer, RFC 5626 4.4.1); the P-CSCF counts what the "
+	    "inbound SAs of each flow accept and fails a flow silent for %d s more. "
+	    "Watching for %d s.",
+	    LAB_FLOW_TIMER_S, LAB_FLOW_GRACE_S, wait_ms / 1000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = lab_settle(lab, noticed, &g, 0, wait_ms, &s);
 	if (rc && rc != -ETIMEDOUT)
 		return rc;
 	if (!rc) {
-		a->drop = "noticed by the network";
-		say(out, "     ", "It did, after %.1f s:", secs_since(&t0));
+		say(out, "     ",
+		    "It did, %.1f s after the drop: the P-CSCF judged the %s flow failed "
+		    "(its SAs stay until the registration ends).",
+		    secs_since(&t0), access);
+		show(out, &s);
+		rc = step_unbind(out, lab, a, access, &s);
+		if (rc)
+			return rc;
 	} else {
 		a->drop = "not noticed until the UE came back";
 		say(out, "     ",
 		    "Not within %d s: the S-CSCF still holds the %s binding and the "
-		    "P-CSCF its flow and SAs; the copies for %s are lost. (Nothing in the "
-		    "network watches the flow's keep-alives yet: RFC 5626 4.4 flow timers at the "
-		    "P-CSCF would.)",
+		    "P-CSCF its flow and SAs; the copies for %s are lost.",
 		    wait_ms / 1000, access, access);
 	}
 	show(out, &s);
@@ -554,7 +603,7 @@ static void summary(FILE *out, struct act *acts, const struct lab_demo_opts *o)
 	}
 	fprintf(out, "\n  A = wlan (registered first), B = umts. bindings: live in the S-CSCF's "
 		     "reg-event state;\n  SA sets: protected at the UE and at the P-CSCF; MESSAGE: "
-		     "received by the UE over.\n");
+		     "the accesses it reached the UE over.\n");
 	if (acts[0].drop)
 		fprintf(out, "  Act 1, the wlan link dropping: %s.\n", acts[0].drop);
 	fprintf(out,

@@ -207,7 +207,9 @@ static int yaml_scscf(struct buf *b, const struct lab_topology *t,
 	service_addr(hss, a);
 	buf_puts(b, "scscf:\n");
 	yaml_data(b, absdir, f);
-	buf_printf(b, "  policy: %s\n  sip:\n", o->mechanism);
+	/* Outbound flows are asked for a keepalive every 10 s (RFC 5626 4.4.1), so that
+	 * the P-CSCF can tell a dropped access within a demo's patience. */
+	buf_printf(b, "  policy: %s\n  flow_timer: %d\n  sip:\n", o->mechanism, LAB_FLOW_TIMER_S);
 	yaml_listen(b, t, f, "    ");
 	buf_printf(b, "  diameter:\n    hss_address: %s\n", a);
 	return 0;
@@ -233,6 +235,7 @@ static int yaml_pcscf(struct buf *b, const struct lab_topology *t,
 	 * the S-CSCF reaches this P-CSCF. */
 	buf_printf(b, "  advertise: \"%s\"\n  scscf: \"sip:%s\"\n  sa_binding: %s\n", a, s,
 		   o->binding);
+	buf_printf(b, "  flow_grace: %ds\n", LAB_FLOW_GRACE_S);
 	return 0;
 }
 

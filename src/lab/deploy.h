@@ -41,6 +41,12 @@
  * gives alice+2@ims.test for its second access, which the rule covers. */
 #define LAB_DERIVED_RULE "{user}+{2..3}@{realm}"
 
+/* RFC 5626 flow timer of outbound registrations (the S-CSCF's Flow-Timer)
+ * and the silence beyond it after which the P-CSCF fails a flow: a dropped
+ * access is noticed within about 13 s of its last keepalive. */
+#define LAB_FLOW_TIMER_S 10
+#define LAB_FLOW_GRACE_S 3
+
 #define LAB_MAX_FUNCTIONS 8
 /* Marker file of a data directory the lab created. */
 #define LAB_DATA_MARKER ".simreg-lab"

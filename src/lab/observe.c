@@ -219,6 +219,7 @@ static int observe_pcscf(const struct lab *lab, const struct lab_member *m, stru
 		get_s(o, "ue", f->ue, sizeof(f->ue));
 		f->port_uc = (uint16_t)get_u(o, "port_uc");
 		f->port_us = (uint16_t)get_u(o, "port_us");
+		f->failed = get_b(o, "flow_failed");
 		sets = json_get(o, "sets");
 		if (!sets || sets->type != JSON_ARRAY)
 			continue;

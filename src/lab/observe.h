@@ -63,6 +63,7 @@ struct lab_flow_obs {
 	char impi[96];
 	char ue[48];
 	uint16_t port_uc, port_us;
+	bool failed; /* judged failed by its silence (RFC 5626 flow timer) */
 	struct lab_sa_obs sets[LAB_OBS_SETS];
 	size_t n_sets;
 };

@@ -68,6 +68,9 @@ static const struct config_key pcscf_keys[] = {
 	CONFIG_STRLIST("pcscf.trusted", struct pcscf_config, trusted, "[]",
 		       "addresses of core peers (besides the S-CSCF) whose requests the "
 		       "unprotected listeners take; anyone else may only send REGISTER"),
+	CONFIG_DURATION("pcscf.flow_grace", struct pcscf_config, flow_grace_ms, 0, 3600000, "10s",
+			"outbound: a flow whose inbound SAs carry nothing for Flow-Timer plus this"
+			" has failed; requests for it get 430 (RFC 5626)"),
 	CONFIG_STRING("pcscf.ctl", struct pcscf_config, ctl, "\"\"",
 		      "control socket; \"\" = DATA/pcscf.ctl (--ctl overrides)"),
 };

@@ -55,6 +55,7 @@ struct pcscf_config {
 	int64_t regevent_expires;        /* seconds asked for in SUBSCRIBE */
 	struct config_strlist trusted;   /* core peers besides the S-CSCF */
 	const char *ctl;                 /* control socket; "" = DATA/pcscf.ctl */
+	uint64_t flow_grace_ms;          /* silence beyond Flow-Timer before a flow fails */
 };
 
 /*
@@ -102,6 +103,7 @@ struct pcscf_stats {
 	uint64_t bidding_down;       /* Security-Verify / Security-Client mismatches */
 	uint64_t forged_tokens;      /* 403 */
 	uint64_t dead_flows;         /* 430 */
+	uint64_t flows_failed;       /* flows judged failed by their silence */
 };
 
 struct pcscf {
@@ -137,6 +139,15 @@ struct pcscf {
 
 /* The wall clock (ms since the epoch), through the model's seam. */
 uint64_t pcscf_now_ms(void *ctx);
+
+/*
+ * flowwatch.c: RFC 5626 flow failure. pcscf_flow_watch() after every 2xx
+ * to a flow's REGISTER (flow_timer_s from its Flow-Timer, 0 = none: not
+ * watched; clears flow_failed); pcscf_flow_unwatch() before the flow is
+ * freed.
+ */
+void pcscf_flow_watch(struct pcscf *pc, struct pcscf_reg *r, uint32_t flow_timer_s);
+void pcscf_flow_unwatch(struct pcscf *pc, struct pcscf_reg *r);
 
 /* ipsec.c: the model's ops that touch lib/ipsec. */
 int pcscf_ipsec_install(struct pcscf *pc, struct pcscf_sa *sa);

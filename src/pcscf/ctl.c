@@ -70,6 +70,8 @@ static void flow_json(struct json_writer *w, struct pcscf *pc, const struct pcsc
 	json_kv_int(w, "port_us", r->key.port_us);
 	json_kv_cstring(w, "contact", r->contact ? r->contact : "");
 	json_kv_int(w, "expires", r->expires_s);
+	json_kv_int(w, "flow_timer", r->flow_timer_s);
+	json_kv_bool(w, "flow_failed", r->flow_failed);
 	pcscf_token_make(pc->token_key, r->id, tok);
 	json_kv_cstring(w, "token", tok);
 	json_key(w, "impus");
@@ -144,6 +146,7 @@ static int cmd_status(void *ctx, const struct ctl_request *req, struct json_writ
 	json_kv_int(w, "bidding_down", (int64_t)s->bidding_down);
 	json_kv_int(w, "forged_tokens", (int64_t)s->forged_tokens);
 	json_kv_int(w, "dead_flows", (int64_t)s->dead_flows);
+	json_kv_int(w, "flows_failed", (int64_t)s->flows_failed);
 	json_kv_int(w, "unprotected_drops", (int64_t)ipsec_sip_unprotected_drops(pc->ports));
 	json_kv_int(w, "refused_events", (int64_t)pc->regs.stats.refused);
 	json_kv_int(w, "sets_installed", (int64_t)pc->regs.stats.sets_installed);

@@ -143,6 +143,7 @@ static void op_forget(void *ctx, struct pcscf_reg *r)
 
 	if (r->rev_held)
 		pcscf_regevent_release(pc->rev, r);
+	pcscf_flow_unwatch(pc, r);
 	mark(pc, r->id);
 }
 

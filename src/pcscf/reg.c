@@ -786,6 +786,7 @@ static int free_flow(void *arg, const void *key, void *value)
 		free(sets[i]);
 	}
 	loop_timer_cancel(rs->loop, &r->timer);
+	loop_timer_cancel(rs->loop, &r->watch); /* the owner's, armed or not */
 	reg_free(r);
 	return 0;
 }

@@ -210,6 +210,14 @@ struct pcscf_reg {
 	struct pcscf_reg *impi_next;  /* flows of the same IMPI */
 	unsigned ended_cause;         /* enum pcscf_reg_event that ended it */
 	bool rev_held;                /* the owner holds a reg-event subscription for it */
+
+	/* RFC 5626 flow failure, the owner's (flowwatch.c); not stored. */
+	uint32_t flow_timer_s;        /* Flow-Timer of the last 2xx, 0 = not watched */
+	bool flow_failed;             /* silent for too long: 430 for its token */
+	bool watch_ready;             /* `watch` initialised */
+	uint32_t watch_set;           /* set id and its inbound packets when last seen */
+	uint64_t watch_pkts;
+	struct loop_timer watch;
 };
 
 /* ---- the registry -------------------------------------------------------- */

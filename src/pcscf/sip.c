@@ -62,7 +62,7 @@
 #include "ipsec/secagree.h"
 #include "pcscf/context.h"
 #include "sip/print.h"
-#include "sip/txn_drop.h"
+#include "sip/txn.h"
 
 /* What a forwarded request was, kept by proxy context id. */
 enum txn_kind {
@@ -622,6 +622,14 @@ static void on_register_2xx(struct pcscf *pc, struct pcscf_reg *r, struct sip_rx
 		 expires);
 	pcscf_reg_success(&pc->regs, r, found && expires > 0, expires, buf_str(&impus));
 	buf_free(&impus);
+	if (found && expires > 0) {
+		uint32_t ft = 0;
+		const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_FLOW_TIMER);
+
+		if (h && sip_uint_parse(h->value, UINT32_MAX, &ft, NULL) < 0)
+			ft = 0;
+		pcscf_flow_watch(pc, r, ft);
+	}
 }
 
 static enum sip_proxy_verdict on_register_response(struct pcscf *pc, struct pcscf_txn *t,
@@ -820,7 +828,7 @@ static void to_ue(struct pcscf *pc, sip_txn_id stx, struct sip_rx *rx)
 	}
 	r = pcscf_reg_by_id(&pc->regs, id);
 	memset(&target, 0, sizeof(target));
-	if (!r || !(pcscf_reg_usable(r) || r->state == PCSCF_REG_ENDING) ||
+	if (!r || !(pcscf_reg_usable(r) || r->state == PCSCF_REG_ENDING) || r->flow_failed ||
 	    pcscf_sip_ue_flow(pc, r, &target.flow) != 0) {
 		pc->stats.dead_flows++;
 		log_info("%.*s for flow %" PRIu64 ": the flow is gone, 430", STR_FMT(m->method_name),

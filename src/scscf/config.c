@@ -54,6 +54,10 @@ static const struct config_key scscf_keys[] = {
 			3600000, "4m", "how long a challenge waits for its answer (TS 24.229)"),
 	CONFIG_INT("scscf.max_flows", struct scscf_config, max_flows, 1, 64, "2",
 		   "outbound: flows per (IMPU, IMPI, instance); more get 403"),
+	CONFIG_INT("scscf.flow_timer", struct scscf_config, flow_timer, 0, 3600, "0",
+		   "outbound: Flow-Timer in seconds sent in the 200 OK (RFC 5626 4.4.1); the UE's"
+		   " keepalives follow it and the P-CSCF judges a silent flow failed by it; 0 sends"
+		   " none"),
 	CONFIG_DURATION("scscf.probe_timeout", struct scscf_config, probe_timeout_ms, 100, 30000,
 			"2s", "regevent-probe: how long the old binding has to answer the probe"),
 	CONFIG_DURATION("scscf.reauth_expiry", struct scscf_config, reauth_expiry_ms, 1000,

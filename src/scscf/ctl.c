@@ -80,6 +80,7 @@ static int cmd_status(void *ctx, const struct ctl_request *req, struct json_writ
 	COUNTER(probes_kept);
 	COUNTER(forwarded);
 	COUNTER(not_found);
+	COUNTER(flows_failed);
 #undef COUNTER
 	json_end_object(w);
 	return 0;

@@ -679,8 +679,12 @@ static int send_200(struct scscf *s, struct regtx *t, const struct scscf_binding
 			   s->host);
 	put_associated(&b, irs, n_irs);
 	put_contacts(s, &b, in->impu);
-	if (outbound)
+	if (outbound) {
 		buf_puts(&b, "Require: outbound\r\n");
+		/* RFC 5626 4.4.1: the keepalive interval we ask of this flow. */
+		if (s->cfg.flow_timer > 0)
+			buf_printf(&b, "Flow-Timer: %" PRId64 "\r\n", s->cfg.flow_timer);
+	}
 	put_charging(s, &b, in);
 	err = buf_error(&b);
 	if (!err)

@@ -763,6 +763,24 @@ int scscf_admin_dereg(struct scscf *s, struct str impu, uint64_t id, enum reginf
 	return 0;
 }
 
+void scscf_flow_failed(struct scscf *s, uint64_t id)
+{
+	struct scscf_changes chg = { .n = 0 };
+	struct scscf_binding *b = scscf_binding_find(s, id);
+
+	if (!b)
+		return;
+	log_notice("flow failed (430 from the edge proxy, RFC 5626 5.3): %.*s by %.*s at %.*s,"
+		   " binding %" PRIu64 " deactivated",
+		   STR_FMT(b->impu), STR_FMT(b->impi), STR_FMT(b->contact), b->id);
+	/* As for an expiry: the HSS hears of it when the IMPI has nothing left. */
+	if (!scscf_impi_registered(s, b->impu, b->impi, b))
+		scscf_sar_background(s, b->impi, b->impu, CX_SAT_TIMEOUT_DEREGISTRATION);
+	scscf_binding_end(s, b, REGINFO_EV_DEACTIVATED, 0, &chg);
+	s->stats.flows_failed++;
+	scscf_changes_flush(s, &chg);
+}
+
 int scscf_admin_reauth(struct scscf *s, struct str impu, uint64_t id, unsigned *count)
 {
 	struct scscf_binding *sel[64];

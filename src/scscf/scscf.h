@@ -115,6 +115,7 @@ struct scscf_config {
 	int64_t max_expires;            /* seconds; above it shortened */
 	uint64_t reg_await_auth_ms;     /* TS 24.229 reg-await-auth */
 	int64_t max_flows;              /* outbound flows per (IMPU, IMPI, instance) */
+	int64_t flow_timer;             /* outbound: Flow-Timer seconds in the 200, 0 none */
 	uint64_t probe_timeout_ms;      /* regevent-probe: time for the old binding to answer */
 	uint64_t reauth_expiry_ms;      /* network-initiated re-authentication: expiry left */
 	int64_t sub_default_expires;    /* reg-event subscriptions, seconds */
@@ -365,7 +366,7 @@ struct scscf_sub {
 struct scscf_stats {
 	uint64_t registers, challenges, registrations, refreshes, deregistrations;
 	uint64_t auth_failures, expired, notifies, notify_failures, probes, probes_kept;
-	uint64_t forwarded, not_found;
+	uint64_t forwarded, not_found, flows_failed;
 };
 
 struct scscf {
@@ -633,6 +634,12 @@ bool scscf_impi_registered(struct scscf *s, struct str impu, struct str impi,
 int scscf_admin_dereg(struct scscf *s, struct str impu, uint64_t binding, enum reginfo_event ev,
 		      uint64_t retry_after, unsigned *count);
 int scscf_admin_reauth(struct scscf *s, struct str impu, uint64_t binding, unsigned *count);
+/*
+ * The edge proxy answered 430 Flow Failed to a request forked to binding
+ * `id` (RFC 5626 5.3): the binding ends as "deactivated" (RFC 3680: the UE
+ * may register again), watchers are told. Unknown ids are ignored.
+ */
+void scscf_flow_failed(struct scscf *s, uint64_t id);
 
 /* A fire-and-forget SAR (timeouts, failures); the answer is only logged. */
 void scscf_sar_background(struct scscf *s, struct str impi, struct str impu, enum cx_sat type);

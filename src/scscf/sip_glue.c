@@ -5,7 +5,9 @@
  * out through the server transactions; NOTIFYs through client
  * transactions; forks through the proxy core (RFC 3261 16), which also
  * consumes our own Route (the Service-Route the UE uses) and picks the
- * best response.
+ * best response. A fork to bindings remembers which branch went to which
+ * binding until it is over, so that a 430 Flow Failed from the edge proxy
+ * can end the binding whose flow is gone (RFC 5626 5.3).
  */
 #define SLOG_COMPONENT "scscf"
 
@@ -17,13 +19,25 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "scscf/ht.h"
 #include "sip/print.h"
 #include "sip/proxy.h"
+
+/* sip_proxy_req.user of a request forked to the bindings of an IMPU. */
+#define GLUE_TERMINATING 1
 
 struct scscf_glue {
 	struct scscf *s;
 	struct sip_stack *st;
 	struct sip_proxy *px;
+	struct ht forks; /* proxy ref -> struct fork, while the fork runs */
+};
+
+/* The bindings of one running fork, by branch index. */
+struct fork {
+	struct ht_node node;
+	unsigned n;
+	uint64_t binding[SIP_PROXY_MAX_BRANCHES];
 };
 
 /* --- the TU -------------------------------------------------------------------- */
@@ -127,11 +141,46 @@ static int glue_request(void *ctx, struct str msg, struct str next_hop, uint64_t
 	return err;
 }
 
+/*
+ * Keep which branch went to which binding. Without memory for it the fork
+ * still runs; only a 430 on it would not end its binding.
+ */
+static void remember_fork(struct scscf_glue *g, uint64_t ref, const struct scscf_target *t,
+			  unsigned n)
+{
+	struct fork *f;
+	bool any = false;
+
+	for (unsigned i = 0; i < n; i++)
+		any |= t[i].binding != 0;
+	if (!any)
+		return;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return;
+	f->n = n;
+	for (unsigned i = 0; i < n; i++)
+		f->binding[i] = t[i].binding;
+	if (ht_insert_id(&g->forks, &f->node, ref) < 0)
+		free(f);
+}
+
+static void forget_fork(struct scscf_glue *g, uint64_t ref)
+{
+	struct ht_node *n = ht_find_id(&g->forks, ref);
+
+	if (!n)
+		return;
+	ht_remove(&g->forks, n);
+	free(ht_entry(n, struct fork, node));
+}
+
 static int glue_fork(void *ctx, uint64_t txn, const struct scscf_target *t, unsigned n)
 {
 	struct scscf_glue *g = ctx;
 	struct sip_proxy_target targets[SIP_PROXY_MAX_BRANCHES];
 	struct sip_proxy_req req = { .stx = txn, .targets = targets };
+	uint64_t ref = 0;
 	int err;
 
 	if (n > SIP_PROXY_MAX_BRANCHES)
@@ -146,7 +195,11 @@ static int glue_fork(void *ctx, uint64_t txn, const struct scscf_target *t, unsi
 		sip_flow_init(&targets[i].flow);
 	}
 	req.n_targets = n;
-	err = sip_proxy_forward(g->px, &req, NULL);
+	/* Targets that are bindings make a terminating request (route.c). */
+	req.user = n && t[0].binding ? GLUE_TERMINATING : 0;
+	err = sip_proxy_forward(g->px, &req, &ref);
+	if (!err)
+		remember_fork(g, ref, t, n);
 	/* Errors the core answered upstream itself (483, no branch) are not ours to send. */
 	return err == -ELOOP || err == -ENETUNREACH ? 0 : err;
 }
@@ -168,12 +221,67 @@ static const struct scscf_sip_ops glue_ops = {
 
 /* --- life ---------------------------------------------------------------------- */
 
+/*
+ * RFC 5626 5.3: the edge proxy answers 430 Flow Failed when the flow a
+ * request was meant for is gone; the registrar then no longer routes to
+ * that binding. The 430 is about our flow, not about the callee, so it is
+ * not relayed: another binding's answer wins, and when there is none the
+ * final op answers 480 like for any binding that did not answer.
+ */
+static enum sip_proxy_verdict proxy_response(struct sip_proxy *px, void *ctx, uint64_t ref,
+					     unsigned branch, struct sip_rx *rx,
+					     struct sip_edit *edit)
+{
+	struct scscf_glue *g = ctx;
+	struct ht_node *n;
+	struct fork *f;
+
+	(void)px;
+	(void)edit;
+	if (rx->msg->status != 430)
+		return SIP_PROXY_RELAY;
+	n = ht_find_id(&g->forks, ref);
+	if (!n)
+		return SIP_PROXY_RELAY;
+	f = ht_entry(n, struct fork, node);
+	if (branch < f->n && f->binding[branch]) {
+		scscf_flow_failed(g->s, f->binding[branch]);
+		f->binding[branch] = 0;
+	}
+	return SIP_PROXY_SWALLOW;
+}
+
 static void proxy_done(struct sip_proxy *px, void *ctx, uint64_t ref, unsigned status)
 {
+	struct scscf_glue *g = ctx;
+
+	(void)px;
 	log_debug("forward %" PRIu64 " done: %u", ref, status);
+	forget_fork(g, ref);
+}
+
+/*
+ * TS 24.229 5.4.3.3 leaves the answer to a terminating request whose
+ * contacts all fail to the S-CSCF; the core would send 408 (INVITE), 500
+ * (unreachable) or, for a non-INVITE that timed out, nothing (RFC 4320).
+ * None says what happened to the caller: the user is registered but no
+ * device of theirs answers, which is 480 Temporarily Unavailable (RFC 3261
+ * 21.4.18). A final response a device did send (486, 603) goes up as it is.
+ */
+static unsigned proxy_final(struct sip_proxy *px, void *ctx, uint64_t ref,
+			    const struct sip_proxy_outcome *o)
+{
+	if (o->user != GLUE_TERMINATING || o->answered)
+		return 0;
+	log_info("forward %" PRIu64 ": no binding answered (%u timed out, %u unreachable, %u flow"
+		 " failed): 480",
+		 ref, o->n_timeout, o->n_unreachable, o->n_swallowed);
+	return 480;
 }
 
 static const struct sip_proxy_ops proxy_ops = {
+	.response = proxy_response,
+	.final = proxy_final,
 	.done = proxy_done,
 };
 
@@ -188,6 +296,7 @@ int scscf_glue_start(struct scscf *s, struct scscf_glue **out)
 	if (!g)
 		return -ENOMEM;
 	g->s = s;
+	ht_init(&g->forks, true);
 	sip_stack_config_default(&sc);
 	sc.server_name = "simreg-scscf";
 	err = sip_config_apply(&s->cfg.sip, &sc, &why);
@@ -228,9 +337,17 @@ fail:
 
 void scscf_glue_stop(struct scscf_glue *g)
 {
+	struct ht_iter it = { 0 };
+	struct ht_node *n;
+
 	if (!g)
 		return;
 	sip_proxy_destroy(g->px);
 	sip_stack_destroy(g->st);
+	while ((n = ht_iter_next(&g->forks, &it))) {
+		ht_remove(&g->forks, n);
+		free(ht_entry(n, struct fork, node));
+	}
+	ht_free(&g->forks);
 	free(g);
 }

@@ -33,7 +33,7 @@ fail() {
 
 start=$(date +%s)
 set +e
-"$SIMREG" lab demo --dir "$work/demo" --notice-wait 3 >"$work/out" 2>"$work/err"
+"$SIMREG" lab demo --dir "$work/demo" --notice-wait 40 >"$work/out" 2>"$work/err"
 rc=$?
 set -e
 echo "demo: exit $rc after $(($(date +%s) - start)) s"
@@ -62,6 +62,14 @@ grep -q "UE umts: registered as alice+2@ims.test" "$work/out" ||
 grep -q "wlan's SA set is gone at the P-CSCF" "$work/out" ||
 	fail "act 2: the narration does not tell that wlan's SAs are gone"
 grep -q "The wlan link comes back" "$work/out" || fail "act 1: the link never came back"
+# The drop is noticed: the P-CSCF fails the silent flow, and the S-CSCF ends the
+# binding on the P-CSCF's 430 (RFC 5626), both said by the functions' own state and logs.
+grep -q "Act 1, the wlan link dropping: noticed: flow failed at the P-CSCF, binding ended on its 430" \
+	"$work/out" || fail "act 1: the network did not notice the dropped link"
+grep -q "flow [0-9]* (alice@ims.test, contact .*) failed: nothing over SA set" \
+	"$work/demo/1-registration"/pcscf*.log || fail "act 1: the P-CSCF log does not say the flow failed"
+grep -q "flow failed (430 from the edge proxy" "$work/demo/1-registration"/scscf*.log ||
+	fail "act 1: the S-CSCF log does not say it ended the binding on a 430"
 
 # ---- the files each act leaves ---------------------------------------------------------
 for act in 1-registration 2-legacy 3-modified-impi; do

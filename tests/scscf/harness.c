@@ -702,6 +702,7 @@ static int cmd_start(struct h *h, struct args *a)
 	if ((v = arg(a, "notify", NULL)) && (h->cfg.notify = enum_index(notify, v)) < 0)
 		return fail(h, "notify %s", v);
 	h->cfg.max_flows = atol(arg(a, "max_flows", "2"));
+	h->cfg.flow_timer = atol(arg(a, "flow_timer", "0"));
 	h->cfg.probe_timeout_ms = strtoull(arg(a, "probe_timeout", "2000"), NULL, 10);
 	h->cfg.min_expires = atol(arg(a, "min_expires", "60"));
 	h->cfg.default_expires = atol(arg(a, "default_expires", "3600"));

@@ -91,7 +91,7 @@ static void usage(void)
 
 /* A key per transaction the TU saw: Call-ID, CSeq number, method. */
 struct seen {
-	struct hnode node;
+	struct sip_hnode node;
 	char key[160];
 };
 
@@ -108,7 +108,7 @@ struct pending_2xx {
 struct server {
 	struct loop *loop;
 	struct sip_stack *st;
-	struct htab seen;
+	struct sip_htab seen;
 	unsigned long requests, duplicates, acks;
 	struct pending_2xx *pending;
 };
@@ -116,16 +116,16 @@ struct server {
 static void seen_free(struct server *s)
 {
 	for (size_t i = 0; i <= s->seen.mask; i++) {
-		struct hnode *n = s->seen.b[i];
+		struct sip_hnode *n = s->seen.b[i];
 
 		while (n) {
-			struct hnode *next = n->next;
+			struct sip_hnode *next = n->next;
 
 			free(container_of(n, struct seen, node));
 			n = next;
 		}
 	}
-	htab_free(&s->seen);
+	sip_htab_free(&s->seen);
 }
 
 static bool note_seen(struct server *s, struct sip_msg *m)
@@ -139,15 +139,15 @@ static bool note_seen(struct server *s, struct sip_msg *m)
 	if (sip_msg_cseq(m, &cseq, NULL) < 0 || sip_msg_call_id(m, &callid, NULL) < 0)
 		return false;
 	snprintf(key, sizeof(key), "%.*s/%u/%.*s", STR_FMT(callid), cseq->seq, STR_FMT(m->method_name));
-	h = hash_bytes(s->seen.seed, key, strlen(key));
-	for (struct hnode *n = htab_first(&s->seen, h); n; n = htab_next(n->next, h))
+	h = sip_hash_bytes(s->seen.seed, key, strlen(key));
+	for (struct sip_hnode *n = sip_htab_first(&s->seen, h); n; n = sip_htab_next(n->next, h))
 		if (strcmp(container_of(n, struct seen, node)->key, key) == 0)
 			return true;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return false;
 	snprintf(e->key, sizeof(e->key), "%s", key);
-	htab_insert(&s->seen, &e->node, h);
+	sip_htab_insert(&s->seen, &e->node, h);
 	return false;
 }
 
@@ -279,7 +279,7 @@ static int serve(void)
 	if (rc == 0)
 		rc = loop_signals_enable(s.loop);
 	if (rc == 0)
-		rc = htab_init(&s.seen, 4096);
+		rc = sip_htab_init(&s.seen, 4096);
 	if (rc == 0)
 		rc = make_stack(s.loop, &server_tu, &s, &s.st);
 	if (rc < 0) {

@@ -33,6 +33,10 @@ struct comp {
 	unsigned done_status;
 	bool strip_secret; /* remove X-Secret from responses (the P-CSCF takes ck/ik out) */
 	bool swallow_503;
+	/* The final op: answer this when no branch answered (0: keep the core's choice). */
+	unsigned unanswered_code;
+	unsigned finals;
+	struct sip_proxy_outcome outcome;
 };
 
 static struct comp comp;
@@ -44,6 +48,7 @@ static void c_request(struct sip_stack *st, void *ctx, sip_txn_id stx, struct si
 		.targets = comp.targets,
 		.n_targets = comp.n_targets,
 		.record_route = str_from_cstr(comp.record_route),
+		.user = 77,
 	};
 
 	if (!stx) {
@@ -91,7 +96,19 @@ static void p_done(struct sip_proxy *px, void *ctx, uint64_t ref, unsigned statu
 	comp.done_status = status;
 }
 
-static const struct sip_proxy_ops comp_px = { .response = p_response, .done = p_done };
+static unsigned p_final(struct sip_proxy *px, void *ctx, uint64_t ref,
+			const struct sip_proxy_outcome *o)
+{
+	comp.finals++;
+	comp.outcome = *o;
+	return o->answered ? 0 : comp.unanswered_code;
+}
+
+static const struct sip_proxy_ops comp_px = {
+	.response = p_response,
+	.final = p_final,
+	.done = p_done,
+};
 
 static int setup(void **state)
 {
@@ -361,6 +378,87 @@ static void test_invite_timeout(void **state)
 	free(req);
 }
 
+/*
+ * The final op: the component answers 480 when no branch answered. A
+ * non-INVITE that timed out gets it (instead of nothing), an INVITE that
+ * timed out gets it instead of 408, a branch that answered 486 is relayed
+ * as it is, and the outcome counts what the branches came to.
+ */
+static void test_final_status_hook(void **state)
+{
+	struct harness *h = *state;
+	char *r1 = upstream("MESSAGE", "z9hG4bKfin1", "", 70);
+	char *r2 = upstream("INVITE", "z9hG4bKfin2", "", 70);
+	char *r3 = upstream("MESSAGE", "z9hG4bKfin3", "", 70);
+	char *r4 = upstream("MESSAGE", "z9hG4bKfin4", "", 70);
+
+	comp.unanswered_code = 480;
+	h_input(h, false, 5062, r1);
+	h_advance(h, 32000);
+	assert_int_equal(comp.finals, 1);
+	assert_int_equal(comp.outcome.user, 77);
+	assert_false(comp.outcome.invite);
+	assert_int_equal(comp.outcome.status, 0); /* the core would send nothing (RFC 4320) */
+	assert_false(comp.outcome.answered);
+	assert_int_equal(comp.outcome.n_timeout, 1);
+	assert_int_equal(h_count_sent(h, "SIP/2.0 480 Temporarily Unavailable"), 1);
+	assert_int_equal(comp.done_status, 480);
+
+	h_input(h, false, 5062, r2);
+	h_advance(h, 32000);
+	assert_true(comp.outcome.invite);
+	assert_int_equal(comp.outcome.status, 408);
+	assert_int_equal(h_count_sent(h, "SIP/2.0 408"), 0);
+	assert_int_equal(h_count_sent(h, "SIP/2.0 480"), 2); /* (its retransmissions come later) */
+	assert_int_equal(comp.done_status, 480);
+
+	/* Two bindings: one answers 486, the other times out: the 486 goes up. */
+	comp.n_targets = 2;
+	comp.targets[1].uri = STR_LIT("sip:bob@198.18.0.4");
+	h_input(h, false, 5062, r3);
+	answer(h, nth_sent(h, "MESSAGE sip:bob@198.18.0.4", 0), 486, NULL);
+	h_advance(h, 32000);
+	assert_true(comp.outcome.answered);
+	assert_int_equal(comp.outcome.status, 486);
+	assert_int_equal(comp.outcome.n_answered, 1);
+	assert_int_equal(comp.outcome.n_timeout, 1);
+	assert_int_equal(h_count_sent(h, "SIP/2.0 486"), 1);
+	assert_int_equal(comp.done_status, 486);
+
+	/* Both unreachable (no branch starts): 480, not 500. */
+	comp.targets[0].uri = STR_LIT("sip:bob@nowhere.example");
+	comp.targets[1].uri = STR_LIT("sip:bob@nowhere-else.example");
+	h_input(h, false, 5062, r4);
+	assert_int_equal(comp.last_rc, -ENETUNREACH);
+	assert_int_equal(comp.outcome.n_unreachable, 2);
+	assert_int_equal(comp.outcome.status, 500);
+	assert_int_equal(h_count_sent(h, "SIP/2.0 500"), 0);
+	assert_int_equal(comp.done_status, 480);
+	assert_int_equal(comp.finals, 4);
+	assert_int_equal(comp.done, 4);
+	assert_int_equal(sip_proxy_live(comp.px), 0);
+	free(r1);
+	free(r2);
+	free(r3);
+	free(r4);
+}
+
+/* 16.7 step 6: among equals, a response a branch sent beats a timeout the core stands in for. */
+static void test_best_prefers_answers(void **state)
+{
+	struct harness *h = *state;
+	char *req = upstream("MESSAGE", "z9hG4bKpref", "", 70);
+
+	comp.n_targets = 2;
+	comp.targets[1].uri = STR_LIT("sip:bob@198.18.0.4");
+	h_input(h, false, 5062, req);
+	answer(h, nth_sent(h, "MESSAGE sip:bob@198.18.0.4", 0), 404, NULL);
+	h_advance(h, 32000);
+	assert_int_equal(h_count_sent(h, "SIP/2.0 404"), 1);
+	assert_int_equal(comp.done_status, 404);
+	free(req);
+}
+
 /* 16.8: a branch quiet after a provisional gets a CANCEL when Timer C fires. */
 static void test_timer_c(void **state)
 {
@@ -519,6 +617,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_swallow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonivite_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_status_hook, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_best_prefers_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_strict_next_hop, setup, teardown),

@@ -940,6 +940,218 @@ static void test_stack_connect_refused(void **state)
 	loop_destroy(loop);
 }
 
+/* ------------------------------------------------------------------ */
+/* The set's indexes                                                  */
+
+/* A transport that only exists in the set (the interface, no socket). */
+struct fake_tp {
+	struct sip_tp tp;
+	bool closed;
+};
+
+static int fake_send(struct sip_tp *tp, struct sip_flow *flow, const char *data, size_t len)
+{
+	return 0;
+}
+
+static void fake_close(struct sip_tp *tp)
+{
+	((struct fake_tp *)tp)->closed = true;
+}
+
+static void fake_describe(const struct sip_tp *tp, struct buf *out)
+{
+	buf_printf(out, "fake");
+}
+
+static const struct sip_tp_ops fake_ops = {
+	.name = "fake", .proto = SIP_TRANSPORT_UDP, .send = fake_send, .close = fake_close,
+	.describe = fake_describe,
+};
+
+/*
+ * 4000 transports, two per port (198.18.0.1 and 198.18.0.2, the P-CSCF's
+ * protected ports for two UE addresses): found by id and by port, chosen
+ * by local address and port, iterated in registration order, and still
+ * right after every other one is closed.
+ */
+static void test_index(void **state)
+{
+	enum { N = 4000 };
+	struct fx *f = *state;
+	struct fake_tp *fk = calloc(N, sizeof(*fk));
+	uint32_t ids[N];
+	struct sip_flow flow;
+	struct sip_tp *tp;
+	unsigned n;
+
+	assert_non_null(fk);
+	for (unsigned i = 0; i < N; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "198.18.0.%u:%u", 1 + i % 2, 10000 + i / 2);
+		assert_int_equal(sip_sockaddr_parse(str_from_cstr(a), 0, &fk[i].tp.local), 0);
+		fk[i].tp.ops = &fake_ops;
+		/* Every 100th advertises a name and another port. */
+		if (i % 100 == 0)
+			snprintf(fk[i].tp.sent_by, sizeof(fk[i].tp.sent_by), "pcscf.test:%u",
+				 30000 + i);
+		else
+			snprintf(fk[i].tp.sent_by, sizeof(fk[i].tp.sent_by), "%s", a);
+		assert_int_equal(sip_tpset_add(f->set, &fk[i].tp, &ids[i]), 0);
+	}
+	assert_int_equal(sip_tpset_count(f->set), N);
+	for (unsigned i = 0; i < N; i++)
+		assert_ptr_equal(sip_tpset_get(f->set, ids[i]), &fk[i].tp);
+	assert_null(sip_tpset_get(f->set, ids[N - 1] + 1));
+	n = 0;
+	for (tp = sip_tpset_next(f->set, NULL); tp; tp = sip_tpset_next(f->set, tp))
+		assert_ptr_equal(tp, &fk[n++].tp);
+	assert_int_equal(n, N);
+
+	/* By port: both addresses on 10007; the advertised port of transport 1200. */
+	n = 0;
+	for (tp = sip_tpset_next_on_port(f->set, 10007, NULL); tp;
+	     tp = sip_tpset_next_on_port(f->set, 10007, tp)) {
+		assert_true(tp == &fk[14].tp || tp == &fk[15].tp);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	assert_ptr_equal(sip_tpset_next_on_port(f->set, 31200, NULL), &fk[1200].tp);
+	assert_null(sip_tpset_next_on_port(f->set, 31200, &fk[1200].tp));
+	assert_null(sip_tpset_next_on_port(f->set, 9999, NULL));
+
+	/* A reply from 198.18.0.2:11500 leaves on the transport bound there. */
+	sip_flow_init(&flow);
+	flow.proto = SIP_TRANSPORT_UDP;
+	sip_sockaddr_parse(STR_LIT("198.18.0.9:5060"), 0, &flow.remote);
+	sip_sockaddr_parse(STR_LIT("198.18.0.2:11500"), 0, &flow.local);
+	assert_int_equal(sip_tpset_select(f->set, &flow, &tp), 0);
+	assert_ptr_equal(tp, &fk[3001].tp);
+	assert_int_equal(flow.tp, ids[3001]);
+
+	/* Close every other one (all of 198.18.0.1): the rest are found as before. */
+	for (unsigned i = 0; i < N; i += 2)
+		assert_int_equal(sip_tpset_close(f->set, ids[i]), 0);
+	assert_int_equal(sip_tpset_count(f->set), N / 2);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(fk[i].closed, i % 2 == 0);
+		assert_ptr_equal(sip_tpset_get(f->set, ids[i]), i % 2 ? &fk[i].tp : NULL);
+	}
+	assert_ptr_equal(sip_tpset_next_on_port(f->set, 10007, NULL), &fk[15].tp);
+	assert_null(sip_tpset_next_on_port(f->set, 10007, &fk[15].tp));
+	assert_null(sip_tpset_next_on_port(f->set, 31200, NULL));
+	n = 0;
+	for (tp = sip_tpset_next(f->set, NULL); tp; tp = sip_tpset_next(f->set, tp)) {
+		assert_ptr_equal(tp, &fk[2 * n + 1].tp);
+		n++;
+	}
+	assert_int_equal(n, N / 2);
+	assert_int_equal(sip_tpset_close(f->set, ids[0]), -ENOENT);
+	/* From 198.18.0.1:11500 nothing is bound any more: no exact fit. */
+	flow.tp = 0;
+	sip_sockaddr_parse(STR_LIT("198.18.0.1:11500"), 0, &flow.local);
+	assert_int_equal(sip_tpset_select(f->set, &flow, &tp), -ENETUNREACH);
+	/* A new one goes to the end of the order. */
+	assert_int_equal(sip_tpset_add(f->set, &fk[0].tp, &ids[0]), 0);
+	for (tp = sip_tpset_next(f->set, NULL); sip_tpset_next(f->set, tp);)
+		tp = sip_tpset_next(f->set, tp);
+	assert_ptr_equal(tp, &fk[0].tp);
+	/* The set closes the rest (fake_close) when the fixture is freed. */
+	fx_free(f);
+	*state = fx_new(NULL);
+	free(fk);
+}
+
+/* ------------------------------------------------------------------ */
+/* Keepalive answers to the TU (RFC 5626 4.4)                         */
+
+struct ka_rec {
+	unsigned n;
+	struct sip_keepalive ka[4];
+};
+
+static void ka_cb(struct sip_stack *st, void *ctx, const struct sip_keepalive *ka)
+{
+	struct ka_rec *r = ctx;
+
+	if (r->n < 4)
+		r->ka[r->n] = *ka;
+	r->n++;
+}
+
+/*
+ * A UE-side stack pings a server-side stack over the wire: a STUN binding
+ * request over UDP and CRLFCRLF over TCP. The server's transports answer
+ * on their own; the UE's TU hears each answer with the flow it came over
+ * (and, for STUN, the transaction id and its mapped address).
+ */
+static void test_stack_keepalive_answers(void **state)
+{
+	static const struct sip_tu_ops ue_tu = { .keepalive = ka_cb };
+	static const struct sip_tu_ops srv_tu = { .keepalive = ka_cb };
+	static const uint8_t txid[12] = { 'k', 'e', 'e', 'p', 'a', 'l', 'i', 'v', 'e', '!', 0, 1 };
+	struct ka_rec ue = { 0 }, srv = { 0 };
+	struct loop_manual_clock clock;
+	struct sip_stack *ue_st, *srv_st;
+	uint32_t ue_udp, srv_udp, srv_tcp;
+	struct sip_flow udp, tcp;
+	struct loop *loop;
+	uint8_t req[SIP_STUN_HDR];
+
+	(void)state;
+	loop_manual_clock_init(&clock, 0);
+	assert_int_equal(loop_create(&loop, &clock.clock), 0);
+	assert_int_equal(sip_stack_create(&ue_st, loop, NULL, &ue_tu, &ue), 0);
+	assert_int_equal(sip_stack_create(&srv_st, loop, NULL, &srv_tu, &srv), 0);
+	assert_int_equal(sip_stack_listen_text(ue_st, "udp:127.0.0.1:0", &ue_udp), 0);
+	assert_int_equal(sip_stack_listen_text(ue_st, "tcp:127.0.0.1:0", NULL), 0);
+	assert_int_equal(sip_stack_listen_text(srv_st, "udp:127.0.0.1:0", &srv_udp), 0);
+	assert_int_equal(sip_stack_listen_text(srv_st, "tcp:127.0.0.1:0", &srv_tcp), 0);
+
+	/* UDP: a STUN binding request from the UE's SIP port (RFC 5626 4.4.2). */
+	sip_flow_to(&udp, SIP_TRANSPORT_UDP,
+		    &sip_tpset_get(sip_stack_transports(srv_st), srv_udp)->local);
+	udp.tp = ue_udp;
+	sip_stun_request(req, txid);
+	assert_int_equal(sip_stack_send_raw(ue_st, &udp, (struct str){ (char *)req, sizeof(req) }),
+			 0);
+	for (int i = 0; i < 200 && !ue.n; i++)
+		loop_run_once(loop, 5);
+	assert_int_equal(ue.n, 1);
+	assert_int_equal(ue.ka[0].kind, SIP_KEEPALIVE_STUN);
+	assert_memory_equal(ue.ka[0].txid, txid, sizeof(txid));
+	assert_int_equal(ue.ka[0].stun_status, 0);
+	/* The mapped address is the UE's socket as the server saw it. */
+	assert_true(sip_sockaddr_equal(&ue.ka[0].mapped,
+				       &sip_tpset_get(sip_stack_transports(ue_st), ue_udp)->local));
+	assert_int_equal(ue.ka[0].flow.tp, ue_udp);
+	assert_true(sip_sockaddr_equal(&ue.ka[0].flow.remote, &udp.remote));
+	assert_int_equal(sip_tpset_stats(sip_stack_transports(ue_st))->stun_responses, 1);
+	assert_int_equal(sip_tpset_stats(sip_stack_transports(srv_st))->stun_answered, 1);
+
+	/* TCP: CRLFCRLF on a new connection, the server's CRLF back (4.4.1). */
+	sip_flow_to(&tcp, SIP_TRANSPORT_TCP,
+		    &sip_tpset_get(sip_stack_transports(srv_st), srv_tcp)->local);
+	assert_int_equal(sip_stack_send_raw(ue_st, &tcp, STR_LIT("\r\n\r\n")), 0);
+	assert_true(tcp.conn != 0);
+	for (int i = 0; i < 200 && ue.n < 2; i++)
+		loop_run_once(loop, 5);
+	assert_int_equal(ue.n, 2);
+	assert_int_equal(ue.ka[1].kind, SIP_KEEPALIVE_PONG);
+	assert_int_equal(ue.ka[1].flow.conn, tcp.conn);
+	assert_int_equal(ue.ka[1].flow.tp, tcp.tp);
+	assert_true(sip_sockaddr_equal(&ue.ka[1].flow.remote, &tcp.remote));
+	assert_int_equal(sip_tpset_stats(sip_stack_transports(srv_st))->pings, 1);
+
+	/* The server answered both pings and heard of neither as an answer. */
+	assert_int_equal(srv.n, 0);
+	assert_int_equal(sip_stack_stats(ue_st)->txn_live, 0);
+	sip_stack_destroy(ue_st);
+	sip_stack_destroy(srv_st);
+	loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -966,6 +1178,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_in_callback, setup, teardown),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_stack_connect_refused),
+		cmocka_unit_test(test_stack_keepalive_answers),
+		cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -870,6 +870,78 @@ static void test_shutdown_expire(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Dropping a request (sip_server_txn_drop)                           */
+
+/*
+ * A dropped request is never answered: no 100 Trying, no final response;
+ * its retransmissions are absorbed without reaching the TU again, for
+ * Timer J over UDP; over TCP the transaction ends at once.
+ */
+static void test_drop(void **state)
+{
+	struct harness *h = *state;
+	char *msg = h_request("MESSAGE", "z9hG4bKdrop1", "", NULL, 1);
+	char *inv = h_request("INVITE", "z9hG4bKdrop2", "", NULL, 1);
+	char *tcp = h_request("MESSAGE", "z9hG4bKdrop3", "", NULL, 1);
+	char *ans = h_request("MESSAGE", "z9hG4bKdrop4", "", NULL, 1);
+	struct sip_txn_info info;
+	sip_txn_id stx;
+
+	/* Non-INVITE over UDP. */
+	h_input(h, false, 5062, msg);
+	stx = h->last_stx;
+	assert_int_equal(sip_server_txn_drop(h->st, stx), 0);
+	assert_int_equal(sip_txn_info(h->st, stx, &info), 0);
+	assert_int_equal(info.state, SIP_TXN_S_DROPPED);
+	h_input(h, false, 5062, msg);
+	h_input(h, false, 5062, msg);
+	assert_int_equal(h_count_ev(h, H_REQUEST), 1);
+	assert_int_equal(sip_txn_info(h->st, stx, &info), 0);
+	assert_int_equal(info.absorbed, 2);
+	/* Answering is over for it. */
+	assert_int_equal(sip_server_txn_respond(h->st, stx, 200, STR_NULL), -EPROTO);
+	h_advance(h, 64 * 500 - 1);
+	assert_int_equal(sip_txn_info(h->st, stx, &info), 0);
+	h_advance(h, 1); /* Timer J */
+	assert_int_equal(sip_txn_info(h->st, stx, &info), -ENOENT);
+	assert_int_equal(sip_stack_stats(h->st)->txn_live, 0);
+	/* After Timer J the same request is a new one. */
+	h_input(h, false, 5062, msg);
+	assert_int_equal(h_count_ev(h, H_REQUEST), 2);
+	assert_int_equal(sip_server_txn_drop(h->st, h->last_stx), 0);
+
+	/* INVITE: not even the 100 Trying the stack sends after 200 ms. */
+	h_input(h, false, 5062, inv);
+	stx = h->last_stx;
+	assert_int_equal(sip_server_txn_drop(h->st, stx), 0);
+	h_advance(h, 1000);
+	h_input(h, false, 5062, inv);
+	assert_int_equal(h_count_ev(h, H_REQUEST), 3);
+	assert_int_equal(sip_txn_info(h->st, stx, &info), 0);
+	assert_int_equal(info.state, SIP_TXN_S_DROPPED);
+
+	/* Over TCP nothing retransmits: the transaction ends at once. */
+	h_input(h, true, 5062, tcp);
+	assert_int_equal(sip_server_txn_drop(h->st, h->last_stx), 0);
+	assert_int_equal(sip_txn_info(h->st, h->last_stx, &info), -ENOENT);
+
+	/* Nothing was ever sent. */
+	assert_int_equal(h->n_sent, 0);
+
+	/* Answered already: nothing to drop; unknown ids and clients: -ENOENT. */
+	h_input(h, false, 5062, ans);
+	assert_int_equal(sip_server_txn_respond(h->st, h->last_stx, 404, STR_NULL), 0);
+	assert_int_equal(sip_server_txn_drop(h->st, h->last_stx), -EPROTO);
+	assert_int_equal(sip_server_txn_drop(h->st, 12345), -ENOENT);
+	assert_int_equal(h_client(h, false, uac_options, &stx), 0);
+	assert_int_equal(sip_server_txn_drop(h->st, stx), -ENOENT);
+	free(msg);
+	free(inv);
+	free(tcp);
+	free(ans);
+}
+
+/* ------------------------------------------------------------------ */
 /* Tables                                                             */
 
 /* Every event a state lists leads somewhere sensible; timers match the RFC. */
@@ -983,6 +1055,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_timer_defaults),
 	};

@@ -119,6 +119,12 @@ sipp_uas() {
 		-error_file "$work/$name.err" -t "${sipp_transport:-u1}" "$@" >/dev/null 2>&1 &
 	pids+=($!)
 	sipp_pid=$!
+	# The UE's first REGISTER must find SIPp listening: a refused TCP connect or an
+	# ICMP port unreachable would send the UE into its back-off instead.
+	local proto=u
+	case ${sipp_transport:-u1} in t*) proto=t ;; esac
+	until_true 10 sh -c "ip netns exec $ns ss -Hln$proto 'sport = :5060' | grep -q ." ||
+		fail "$name: SIPp is not listening on 127.0.0.2:5060"
 }
 
 sipp_wait() {
@@ -209,7 +215,9 @@ wait_event good '"to":"protected","cause":"aka-ok"'
 has_event good '"op":"created","kind":"temporary".*"spi_pc":70001,"spi_ps":70002,"port_pc":6100,"port_ps":6101' ||
 	fail "good: temporary set"
 # The protected REGISTER (and its retransmission) must be on the wire before the capture stops.
-until_true 10 test "$(inns tshark -r "$work/good.pcap" -Y esp 2>/dev/null | wc -l)" -ge 1 ||
+# (A function, so that every poll reads the file again.)
+esp_captured() { inns tshark -r "$work/good.pcap" -Y esp 2>/dev/null | grep -q ESP; }
+until_true 10 esp_captured ||
 	fail "good: no ESP captured"
 kill -INT "$cap_pid"
 wait "$cap_pid" || true
