@@ -3,6 +3,7 @@
  * included, and the P-CSCF's memory per registration.
  *
  *   bench_pcscf [--registrations N] [--window W] [--simreg PATH] [--no-peer]
+ *               [--ports P] [--backend userspace|xfrm]
  *
  * Everything runs on loopback in the root namespace (no root needed
  * beyond what the userspace backend's raw ESP sockets need):
@@ -23,12 +24,22 @@
  *     holds N flows, N sets, and the memory reported is its resident size
  *     growth divided by N.
  *
- * --ports P gives the P-CSCF P protected ports to allocate from (ipsec.
- * port_min..port_max; default 256). Ports are unique per UE address only,
- * so a small range serves any number of UEs; the default range of the
- * ipsec: section (22768 ports) lets the P-CSCF open thousands of protected
- * ports, each a transport of its SIP transport set, which lib/sip finds
- * through its id and port indexes (before and after in docs/performance.md).
+ * --ports P gives the P-CSCF P protected ports to allocate from (pcscf.
+ * port_min..port_max from 14100; default 256, the P-CSCF's default range)
+ * and room for P / 4 flows per UE address (pcscf.flows_per_address). Ports
+ * are unique per UE address only, so a small range serves any number of
+ * UEs; a wide range (the UE's ipsec: range has 22768 ports) lets the P-CSCF
+ * open thousands of protected ports, each a transport of its SIP transport
+ * set, which lib/sip finds through its id and port indexes (before and
+ * after in docs/performance.md).
+ *
+ * --backend xfrm makes the P-CSCF install its SA sets in the kernel (the
+ * UEs keep doing ESP in userspace, which interoperates): run it where the
+ * kernel has ESP, i.e. inside the test VM (bench/pcscf/run-vm.sh), which
+ * runs both backends in one boot so their ratio is measured on the same
+ * (emulated) machine. Linux exempts loopback from IPsec unless
+ * net.ipv4.conf.lo.disable_xfrm and disable_policy are 0 (run-vm.sh clears
+ * them): otherwise the P-CSCF's answers leave in the clear and are lost.
  *
  * The peer, measured in the same run, is Kamailio 5.6 as a plain stateful
  * proxy (tm, t_relay) relaying the same two-REGISTER exchange between the
@@ -60,6 +71,8 @@
 #include "sip/stack.h"
 
 #define UE_ADDRS 64
+/* The P-CSCF's protected ports per flow of one address (src/pcscf/context.h). */
+#define PORTS_PER_FLOW 4
 
 static const uint8_t IK[16] = { 0xf7, 0x69, 0xbc, 0xd7, 0x51, 0x04, 0x46, 0x04,
 				0x12, 0x76, 0x72, 0x71, 0x1c, 0x6d, 0x34, 0x41 };
@@ -455,6 +468,7 @@ int main(int argc, char **argv)
 		{ "simreg", required_argument, NULL, 's' },
 		{ "no-peer", no_argument, NULL, 'p' },
 		{ "ports", required_argument, NULL, 'P' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ipsec_config icfg = { .backend = IPSEC_BACKEND_USERSPACE };
@@ -464,6 +478,7 @@ int main(int argc, char **argv)
 	struct bench bn;
 	bool peer = true;
 	unsigned ports = 256;
+	const char *backend = "userspace";
 	double t_simreg, t_peer = 0, rate_simreg;
 	long rss0, rss1;
 	pid_t pid;
@@ -490,12 +505,21 @@ int main(int argc, char **argv)
 		case 'P':
 			ports = (unsigned)atoi(optarg);
 			break;
+		case 'b':
+			backend = optarg;
+			break;
 		default:
 			return 2;
 		}
 	}
-	if (!bn.n || !bn.window || ports < 16 || ports > 55535 || !mkdtemp(dir))
+	if (!bn.n || !bn.window || ports < 16 || ports > 65536 - 14100 ||
+	    (strcmp(backend, "userspace") != 0 && strcmp(backend, "xfrm") != 0) || !mkdtemp(dir))
 		return 2;
+	if ((bn.n + UE_ADDRS - 1) / UE_ADDRS > ports / PORTS_PER_FLOW) {
+		fprintf(stderr, "bench_pcscf: %u registrations over %u addresses need --ports %u\n",
+			bn.n, UE_ADDRS, (bn.n + UE_ADDRS - 1) / UE_ADDRS * PORTS_PER_FLOW);
+		return 2;
+	}
 	slog_init("bench", SLOG_TARGET_STDERR, SLOG_WARN);
 	if (loop_create(&bn.loop, NULL) || sip_stack_create(&bn.reg_st, bn.loop, NULL,
 							    &registrar_tu, &bn) ||
@@ -524,11 +548,11 @@ int main(int argc, char **argv)
 	f = fopen(cfg, "w");
 	if (!f)
 		return 1;
-	fprintf(f, "log:\n  level: notice\nipsec:\n  backend: userspace\n"
-		   "  port_min: 10000\n  port_max: %u\n"
+	fprintf(f, "log:\n  level: notice\nipsec:\n  backend: %s\n"
 		   "pcscf:\n  listen: [\"udp:127.0.0.1:45060\"]\n"
-		   "  scscf: \"sip:127.0.0.1:47060\"\n  regevent: false\n",
-		   10000 + ports - 1);
+		   "  scscf: \"sip:127.0.0.1:47060\"\n  regevent: false\n"
+		   "  port_min: 14100\n  port_max: %u\n  flows_per_address: %u\n",
+		   backend, 14100 + ports - 1, ports / PORTS_PER_FLOW);
 	fclose(f);
 	{
 		char *av[] = { (char *)simreg, "pcscf", "--config", cfg, "--data", data, NULL };
@@ -546,9 +570,9 @@ int main(int argc, char **argv)
 	t_simreg = run(&bn);
 	rss1 = rss_kb(pid);
 	rate_simreg = bn.done / t_simreg;
-	printf("simreg pcscf (security agreement, userspace SA sets, SQLite; %u protected ports): "
+	printf("simreg pcscf (security agreement, %s SA sets, SQLite; %u protected ports): "
 	       "%u registrations in %.2f s: %.0f/s (%u failed)\n",
-	       ports, bn.done, t_simreg, rate_simreg, bn.failed);
+	       backend, ports, bn.done, t_simreg, rate_simreg, bn.failed);
 	printf("  P-CSCF resident memory %ld kB -> %ld kB: %.1f kB per registration (flow, set, "
 	       "ports)\n",
 	       rss0, rss1, bn.done ? (double)(rss1 - rss0) / bn.done : 0.0);

@@ -980,6 +980,73 @@ next:;
 	}
 }
 
+/*
+ * The key node of a dotted path in the file ("pcscf.port_max"), or NULL
+ * when the file does not set it.
+ */
+static yaml_node_t *find_key(yaml_document_t *doc, const char *path)
+{
+	yaml_node_t *n = yaml_document_get_root_node(doc), *key = NULL;
+	const char *p = path;
+
+	while (n && *p) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		yaml_node_t *next = NULL;
+
+		if (n->type != YAML_MAPPING_NODE)
+			return NULL;
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start;
+		     q < n->data.mapping.pairs.top && !next; q++) {
+			yaml_node_t *kn = yaml_document_get_node(doc, q->key);
+
+			if (kn->type == YAML_SCALAR_NODE && kn->data.scalar.length == len &&
+			    memcmp(kn->data.scalar.value, p, len) == 0) {
+				key = kn;
+				next = yaml_document_get_node(doc, q->value);
+			}
+		}
+		if (!next)
+			return NULL;
+		n = next;
+		p = dot ? dot + 1 : p + len;
+	}
+	return key;
+}
+
+/*
+ * A section's check explains a rule that spans keys, naming them in single
+ * quotes ("key 'pcscf.flows_per_address': ... 'pcscf.port_max' ..."). The
+ * line reported is that of the first key named that the file sets, so the
+ * reader lands on a value they wrote; 0 when none is.
+ */
+static unsigned check_line(yaml_document_t *doc, const char *why)
+{
+	const char *p = why;
+
+	if (!doc)
+		return 0;
+	while ((p = strchr(p, '\'')) != NULL) {
+		const char *end = strchr(p + 1, '\'');
+		char path[CONFIG_PATH_MAX];
+		size_t len;
+		yaml_node_t *kn;
+
+		if (!end)
+			break;
+		len = (size_t)(end - p - 1);
+		if (len > 0 && len < sizeof(path)) {
+			memcpy(path, p + 1, len);
+			path[len] = '\0';
+			kn = find_key(doc, path);
+			if (kn)
+				return line_of(kn);
+		}
+		p = end + 1;
+	}
+	return 0;
+}
+
 /* Build cfg from sections and defaults; the file is applied afterwards. */
 static int config_init(struct config *cfg, const struct config_section *const *sections,
 		       size_t nsections, const char *name, struct config_errors *err)
@@ -1079,8 +1146,13 @@ int config_load_buffer(struct config *out, const struct config_section *const *s
 	for (size_t i = 0; i < nsections && !ld.errors; i++) {
 		char why[WHY_MAX];
 		if (sections[i]->check && sections[i]->check(cfg.data[i], why, sizeof(why)) < 0) {
+			unsigned line = check_line(ld.doc, why);
+
 			ld.errors++;
-			err_add(err, "%s: section '%s': %s", name, sections[i]->name, why);
+			if (line)
+				err_add(err, "%s:%u: %s", name, line, why);
+			else
+				err_add(err, "%s: section '%s': %s", name, sections[i]->name, why);
 		}
 	}
 	if (ld.errors) {

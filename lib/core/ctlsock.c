@@ -23,6 +23,7 @@ struct ctl_client {
 	struct loop_io io;
 	int fd;
 	bool in_use;
+	bool eof; /* the client shut its sending side: answer, then close */
 	size_t in_len;
 	char in[CTL_LINE_MAX + 1];
 	char *out;
@@ -50,6 +51,7 @@ static void client_close(struct ctl_client *c)
 	c->out = NULL;
 	c->out_len = c->out_off = c->out_cap = 0;
 	c->in_len = 0;
+	c->eof = false;
 	c->in_use = false;
 }
 
@@ -94,8 +96,9 @@ static int client_flush(struct ctl_client *c)
 			return n < 0 ? -errno : -EPIPE;
 		c->out_off += (size_t)n;
 	}
+	/* After the client's EOF only the answers are left to write. */
 	return loop_io_modify(c->srv->loop, &c->io,
-			      LOOP_READ | (c->out_off < c->out_len ? LOOP_WRITE : 0));
+			      (c->eof ? 0 : LOOP_READ) | (c->out_off < c->out_len ? LOOP_WRITE : 0));
 }
 
 int ctl_split(char *line, size_t len, struct ctl_request *req, const char **error)
@@ -226,18 +229,15 @@ static int client_serve_line(struct ctl_client *c, char *line, size_t len)
 	return rc;
 }
 
-static void client_cb(struct loop *loop, struct loop_io *io, unsigned events)
+/*
+ * Read what the client sent and queue an answer for each complete line.
+ * At EOF (the client closed, or only shut its sending side as `socat` and
+ * `nc -N` do after the request) a last line without a newline is served too,
+ * and the answers queued so far still go out: the caller closes once they
+ * are written. Returns 0, or -EPROTO when the client broke a limit.
+ */
+static int client_read(struct ctl_client *c)
 {
-	struct ctl_client *c = io->ctx;
-
-	if (events & LOOP_WRITE) {
-		if (client_flush(c) < 0) {
-			client_close(c);
-			return;
-		}
-	}
-	if (!(events & (LOOP_READ | LOOP_ERROR)))
-		return;
 	for (;;) {
 		ssize_t n = recv(c->fd, c->in + c->in_len, CTL_LINE_MAX - c->in_len, 0);
 		char *nl;
@@ -245,18 +245,24 @@ static void client_cb(struct loop *loop, struct loop_io *io, unsigned events)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			client_close(c);
-			return;
+			return 0;
+		if (n < 0)
+			return -errno;
+		if (n == 0) {
+			c->eof = true;
+			if (c->in_len > 0 && client_serve_line(c, c->in, c->in_len) < 0) {
+				log_warn("control client disconnected: answer buffer full");
+				return -EPROTO;
+			}
+			c->in_len = 0;
+			return 0;
 		}
 		c->in_len += (size_t)n;
 		while ((nl = memchr(c->in, '\n', c->in_len)) != NULL) {
 			size_t line_len = (size_t)(nl - c->in);
 			if (client_serve_line(c, c->in, line_len) < 0) {
 				log_warn("control client disconnected: answer buffer full");
-				client_close(c);
-				return;
+				return -EPROTO;
 			}
 			memmove(c->in, nl + 1, c->in_len - line_len - 1);
 			c->in_len -= line_len + 1;
@@ -264,11 +270,21 @@ static void client_cb(struct loop *loop, struct loop_io *io, unsigned events)
 		if (c->in_len == CTL_LINE_MAX) {
 			log_warn("control client disconnected: request line over %d bytes",
 				 CTL_LINE_MAX);
-			client_close(c);
-			return;
+			return -EPROTO;
 		}
 	}
-	if (client_flush(c) < 0)
+}
+
+static void client_cb(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	struct ctl_client *c = io->ctx;
+
+	if ((events & (LOOP_READ | LOOP_ERROR)) && !c->eof && client_read(c) < 0) {
+		client_close(c);
+		return;
+	}
+	/* Gone, or everything answered after its EOF: nothing more to do. */
+	if (client_flush(c) < 0 || (c->eof && c->out_off == c->out_len))
 		client_close(c);
 	(void)loop;
 }

@@ -11,7 +11,10 @@
  *     {"ok":false,"error":"unknown access 'umts2'"}
  *
  * A client may send several requests on one connection; answers come in
- * order. `help` is built in and lists the commands with their usage.
+ * order. It may shut its sending side after the last request (`socat`,
+ * `nc -N`; a last line without its newline counts): every answer is still
+ * written before the server closes the connection. `help` is built in and
+ * lists the commands with their usage.
  *
  * The server runs on the function's event loop and never blocks it: sockets
  * are non-blocking, a slow client's answers wait in its own bounded buffer,

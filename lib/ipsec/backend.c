@@ -56,9 +56,11 @@ static const struct config_key ipsec_keys[] = {
 	CONFIG_INT("ipsec.spi_max", struct ipsec_config, alloc.spi_max, 256, 4294967295LL,
 		   "4294967295", "highest SPI this host hands out"),
 	CONFIG_INT("ipsec.port_min", struct ipsec_config, alloc.port_min, 1, 65535, "10000",
-		   "lowest protected port (port-c, port-s)"),
+		   "lowest protected port of a UE (port-c, port-s); the P-CSCF has its own "
+		   "narrow range, pcscf.port_min..port_max"),
 	CONFIG_INT("ipsec.port_max", struct ipsec_config, alloc.port_max, 1, 65535, "32767",
-		   "highest protected port; keep the range clear of the kernel's ephemeral ports"),
+		   "highest protected port of a UE; keep the range clear of the kernel's "
+		   "ephemeral ports"),
 	CONFIG_INT("ipsec.reqid_tag", struct ipsec_config, reqid_tag, 1, 254, "83",
 		   "xfrm: top byte of the reqid of every SA simreg installs, how it recognises its "
 		   "own SAs after a restart (83 = 0x53)"),

@@ -153,6 +153,8 @@ struct ipsec_sa_counters {
 	uint64_t replay;  /* inbound drops: duplicate or left of the window */
 	uint64_t auth;    /* inbound drops: ICV mismatch */
 	uint64_t other;   /* inbound drops for any other reason */
+	uint32_t seq;     /* outbound: the last sequence number sent (what a restored
+			   * set must continue after, ipsec_set_params.seq_start) */
 };
 
 /*

@@ -72,13 +72,14 @@ struct ipsec_set_params {
 	struct ipsec_sec_params server; /* P-CSCF: spi_pc, spi_ps, port_pc, port_ps */
 	struct esp_keys keys; /* alg, ealg, IK_ESP, CK_ESP (lib/aka, Annex I) */
 	/*
-	 * Outbound SAs of a set restored after a restart (userspace
-	 * backend): the last sequence number sent before, indexed like
-	 * ipsec_sa_set.sa (SA n at [n - 1]); numbering continues after it,
+	 * Outbound SAs of a set restored after a restart: the last
+	 * sequence number sent before, indexed like ipsec_sa_set.sa (SA n
+	 * at [n - 1]); numbering continues after it,
 	 * because the peer's replay window still remembers the numbers it
 	 * saw (RFC 4303 §3.3.3). All zero for a new set; inbound entries
 	 * are ignored. The xfrm backend keeps its SAs in the kernel across a
-	 * restart and ignores this.
+	 * restart; when it installs a set again (the kernel lost it), the
+	 * kernel's counter starts here too.
 	 */
 	uint32_t seq_start[4];
 };

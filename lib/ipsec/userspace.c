@@ -204,6 +204,7 @@ static int us_counters(struct ipsec_backend *b, const struct ipsec_sa_set *set,
 		if (a->sa->dir == IPSEC_DIR_OUT) {
 			out[i].packets = c->packets;
 			out[i].bytes = c->bytes;
+			out[i].seq = a->esp.seq;
 			continue;
 		}
 		out[i].packets = a->delivered;

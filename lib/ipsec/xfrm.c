@@ -71,6 +71,7 @@ struct newsa_req {
 	const struct ipsec_sa *sa;
 	const struct esp_keys *keys;
 	uint32_t reqid;
+	uint32_t oseq; /* outbound: the last sequence number already sent */
 };
 
 /* XFRM_MSG_NEWPOLICY / XFRM_MSG_DELPOLICY */
@@ -165,6 +166,8 @@ static struct nlmsghdr *build_newsa(void *buf, uint32_t seq, const struct newsa_
 	rs = (struct xfrm_replay_state_esn *)rbuf;
 	rs->bmp_len = 2;
 	rs->replay_window = REPLAY_WINDOW;
+	/* A set re-installed after a restart numbers on from where it was. */
+	rs->oseq = r->oseq;
 	mnl_attr_put(nlh, XFRMA_REPLAY_ESN_VAL, rs_len, rs);
 
 	OPENSSL_cleanse(abuf, sizeof(abuf));
@@ -310,7 +313,8 @@ static void report(struct xfrm_backend *x, const char *op, uint32_t set_id,
 
 static int sa_add(struct xfrm_backend *x, const struct ipsec_sa_set *set, unsigned i)
 {
-	struct newsa_req r = { &set->sa[i], &set->p.keys, set->reqid + i };
+	struct newsa_req r = { &set->sa[i], &set->p.keys, set->reqid + i,
+			       set->sa[i].dir == IPSEC_DIR_OUT ? set->p.seq_start[i] : 0 };
 
 	return talk(x, build_newsa(x->buf, ++x->seq, &r), NULL, NULL);
 }
@@ -397,6 +401,7 @@ static int counters_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct ipsec_sa_counters *c = arg;
 	const struct xfrm_usersa_info *info;
+	const struct nlattr *a;
 
 	if (nlh->nlmsg_type != XFRM_MSG_NEWSA ||
 	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*info)))
@@ -406,6 +411,16 @@ static int counters_cb(const struct nlmsghdr *nlh, void *arg)
 	c->bytes = info->curlft.bytes;
 	c->replay = info->stats.replay_window + info->stats.replay;
 	c->auth = info->stats.integrity_failed;
+	c->seq = 0;
+	/* The outbound counter lives in the replay state we installed. */
+	mnl_attr_for_each(a, nlh, sizeof(*info)) {
+		if (mnl_attr_get_type(a) == XFRMA_REPLAY_ESN_VAL &&
+		    mnl_attr_get_payload_len(a) >= sizeof(struct xfrm_replay_state_esn)) {
+			const struct xfrm_replay_state_esn *rs = mnl_attr_get_payload(a);
+
+			c->seq = rs->oseq;
+		}
+	}
 	return 0;
 }
 
@@ -835,7 +850,7 @@ int ipsec_xfrm_probe_here(char *msg, size_t cap)
 	struct xfrm_backend *x = calloc(1, sizeof(*x));
 	struct ipsec_sa sa;
 	struct esp_keys keys;
-	struct newsa_req r = { &sa, &keys, (uint32_t)IPSEC_REQID_DEFAULT_TAG << 24 };
+	struct newsa_req r = { &sa, &keys, (uint32_t)IPSEC_REQID_DEFAULT_TAG << 24, 0 };
 	int ret;
 
 	msg[0] = '\0';

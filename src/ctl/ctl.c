@@ -23,6 +23,7 @@ static const struct ctl_object objects[] = {
 	{ "subscriber", ctl_subscriber, "HSS subscriptions: add, show, list, set, delete, import" },
 	{ "ue", ctl_ue, "a running UE: status, register, deregister, reauth, drop, restore, send" },
 	{ "scscf", ctl_scscf, "a running S-CSCF: status, bindings, subscriptions, dereg, reauth" },
+	{ "pcscf", ctl_pcscf, "a running P-CSCF: status, flows, flow, remove, subscriptions" },
 };
 
 static void usage(FILE *out)

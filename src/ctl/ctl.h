@@ -37,5 +37,7 @@ int ctl_subscriber(struct ctl *c, int argc, char **argv);
 int ctl_ue(struct ctl *c, int argc, char **argv);
 /* One request to a running S-CSCF's control socket (scscf.c). */
 int ctl_scscf(struct ctl *c, int argc, char **argv);
+/* One request to a running P-CSCF's control socket (pcscf.c). */
+int ctl_pcscf(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
  * the S-CSCF at 127.0.0.1:6060, data in ./simreg-data.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,18 @@ static const struct config_key pcscf_keys[] = {
 			"responses and NOTIFYs"),
 	CONFIG_INT("pcscf.max_flows", struct pcscf_config, max_flows, 1, 10000000, "200000",
 		   "registration flows at once; more initial REGISTERs get 503"),
+	CONFIG_INT("pcscf.flows_per_address", struct pcscf_config, flows_per_address, 1, 16383,
+		   "64",
+		   "registration flows from one UE address at once (UEs behind one NAT, a test "
+		   "tool's many UEs); more initial REGISTERs from it get 503. Each needs up to "
+		   "4 protected ports"),
+	CONFIG_INT("pcscf.port_min", struct pcscf_config, port_min, 1024, 65535, "14100",
+		   "lowest protected port (port_pc, port_ps; the P-CSCF's own range, not "
+		   "ipsec.port_min): 14100..14355 is a gap in IANA's registry and Wireshark's "
+		   "port table, below the kernel's ephemeral ports; open it on the access "
+		   "firewall"),
+	CONFIG_INT("pcscf.port_max", struct pcscf_config, port_max, 1024, 65535, "14355",
+		   "highest protected port; the range must hold 4 x pcscf.flows_per_address"),
 	CONFIG_STRING("pcscf.visited_network", struct pcscf_config, visited_network, "ims.test",
 		      "P-Visited-Network-ID value, and orig-ioi of P-Charging-Vector"),
 	CONFIG_BOOL("pcscf.regevent", struct pcscf_config, regevent, "true",
@@ -99,6 +112,26 @@ static int pcscf_check(const void *data, char *why, size_t whylen)
 	}
 	if (prefs.n == 0) {
 		snprintf(why, whylen, "key 'pcscf.algorithms': at least one pair");
+		return -EINVAL;
+	}
+	if (c->port_min >= c->port_max) {
+		snprintf(why, whylen, "key 'pcscf.port_min': %" PRId64 " must be below "
+				      "'pcscf.port_max' (%" PRId64 ")", c->port_min, c->port_max);
+		return -EINVAL;
+	}
+	/*
+	 * Ports are unique per UE address (lib/ipsec alloc.h), so the range
+	 * bounds the flows of one address: each may hold a temporary, an
+	 * established and an old set at once, with their own port_pc and one
+	 * shared port_ps (33.203 §7.4).
+	 */
+	if (c->port_max - c->port_min + 1 < PCSCF_PORTS_PER_FLOW * c->flows_per_address) {
+		snprintf(why, whylen,
+			 "key 'pcscf.flows_per_address': %" PRId64 " flows from one UE address "
+			 "need up to %" PRId64 " protected ports, but 'pcscf.port_min'..'pcscf."
+			 "port_max' (%" PRId64 "..%" PRId64 ") holds %" PRId64,
+			 c->flows_per_address, PCSCF_PORTS_PER_FLOW * c->flows_per_address,
+			 c->port_min, c->port_max, c->port_max - c->port_min + 1);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->trusted.n; i++) {

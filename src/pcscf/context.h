@@ -47,6 +47,9 @@ struct pcscf_config {
 	uint64_t sa_grace_ms;
 	uint64_t sa_linger_ms;
 	int64_t max_flows;
+	int64_t flows_per_address;       /* flows from one UE address at once */
+	int64_t port_min;                /* protected ports (port_pc, port_ps) */
+	int64_t port_max;
 	const char *visited_network;     /* P-Visited-Network-ID, orig-ioi */
 	bool regevent;                   /* subscribe to the reg event */
 	int64_t regevent_expires;        /* seconds asked for in SUBSCRIBE */
@@ -54,6 +57,12 @@ struct pcscf_config {
 	const char *ctl;                 /* control socket; "" = DATA/pcscf.ctl */
 	uint64_t flow_grace_ms;          /* silence beyond Flow-Timer before a flow fails */
 };
+
+/*
+ * Protected ports one flow may hold towards its UE address: a temporary,
+ * an established and an old set, each with its own port_pc, sharing port_ps.
+ */
+#define PCSCF_PORTS_PER_FLOW 4
 
 extern const struct config_section pcscf_config_section;
 

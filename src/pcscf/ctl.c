@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pcscf/context.h"
@@ -223,16 +224,30 @@ static int cmd_remove_impi(void *ctx, const struct ctl_request *req, struct json
 			   const char **error)
 {
 	struct pcscf *pc = ctx;
-	uint64_t ids[256];
-	unsigned n = 0;
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
 
-	for (struct pcscf_reg *r = pcscf_regs_of_impi(&pc->regs, req->argv[1].s); r && n < 256;
-	     r = r->impi_next)
-		if (strcmp(r->impi, req->argv[1].s) == 0)
-			ids[n++] = r->id;
+	/* Ids first: ending a flow may unlink it from the IMPI's chain. */
+	for (struct pcscf_reg *r = pcscf_regs_of_impi(&pc->regs, req->argv[1].s); r;
+	     r = r->impi_next) {
+		if (strcmp(r->impi, req->argv[1].s) != 0)
+			continue;
+		if (n == cap) {
+			uint64_t *p = realloc(ids, (cap ? cap * 2 : 16) * sizeof(*ids));
+
+			if (!p) {
+				free(ids);
+				*error = "out of memory";
+				return -ENOMEM;
+			}
+			ids = p;
+			cap = cap ? cap * 2 : 16;
+		}
+		ids[n++] = r->id;
+	}
 	json_key(w, "removed");
 	json_begin_array(w);
-	for (unsigned i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct pcscf_reg *r = pcscf_reg_by_id(&pc->regs, ids[i]);
 
 		if (r && pcscf_reg_end(&pc->regs, r, PCSCF_REG_EV_CTL_REMOVE) == 0)
@@ -240,8 +255,9 @@ static int cmd_remove_impi(void *ctx, const struct ctl_request *req, struct json
 	}
 	json_end_array(w);
 	if (n)
-		log_notice("%u flows of %s removed through the control socket", n,
+		log_notice("%zu flows of %s removed through the control socket", n,
 			   req->argv[1].s);
+	free(ids);
 	return 0;
 }
 

@@ -164,5 +164,5 @@ void pcscf_ipsec_seq(struct pcscf *pc, const struct pcscf_sa *sa, uint32_t seq[4
 		return;
 	for (unsigned i = 0; i < IPSEC_SET_SAS; i++)
 		if (sa->set.sa[i].dir == IPSEC_DIR_OUT)
-			seq[i] = sa->set.p.seq_start[i] + (uint32_t)ctr[i].packets;
+			seq[i] = ctr[i].seq;
 }

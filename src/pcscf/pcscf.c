@@ -302,6 +302,7 @@ static int policy_from(const struct pcscf_config *c, struct pcscf_reg_policy *p)
 	p->grace_ms = c->sa_grace_ms;
 	p->linger_ms = c->sa_linger_ms;
 	p->max_flows = (uint32_t)c->max_flows;
+	p->flows_per_address = (uint32_t)c->flows_per_address;
 	for (size_t i = 0; i < c->algorithms.n; i++)
 		if (ipsec_prefs_add(&p->prefs, str_from_cstr(c->algorithms.v[i])) != 0)
 			return -EINVAL;
@@ -469,6 +470,9 @@ int cmd_pcscf(int argc, char **argv)
 	}
 	pc->cfg = *(const struct pcscf_config *)config_get(&cfg, &pcscf_config_section);
 	pc->ipsec_cfg = *(const struct ipsec_config *)config_get(&cfg, &ipsec_config_section);
+	/* The P-CSCF's protected ports are its own range, not the UE's (ipsec:). */
+	pc->ipsec_cfg.alloc.port_min = (uint16_t)pc->cfg.port_min;
+	pc->ipsec_cfg.alloc.port_max = (uint16_t)pc->cfg.port_max;
 	snprintf(pc->data_dir, sizeof(pc->data_dir), "%s", data ? data : pc->cfg.data);
 	if (ctl)
 		snprintf(pc->ctl_path, sizeof(pc->ctl_path), "%s", ctl);

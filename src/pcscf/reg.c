@@ -510,6 +510,52 @@ void pcscf_reg_free_unrestored(struct pcscf_reg *r)
 	reg_free(r);
 }
 
+/*
+ * Flows per UE address: ports are unique per address only (alloc.h), so
+ * one address may not hold more flows than the port range has room for.
+ */
+static struct ipsec_addr addr_key(const struct ipsec_addr *ue)
+{
+	struct ipsec_addr k;
+
+	memset(&k, 0, sizeof(k)); /* compared bytewise, padding included */
+	k.family = ue->family;
+	memcpy(k.b, ue->b, ipsec_addr_len(ue));
+	return k;
+}
+
+static size_t addr_count(const struct pcscf_regs *rs, const struct ipsec_addr *ue)
+{
+	struct ipsec_addr k = addr_key(ue);
+
+	return (size_t)(uintptr_t)ipsec_table_get(&rs->by_addr, &k);
+}
+
+static int addr_take(struct pcscf_regs *rs, const struct ipsec_addr *ue)
+{
+	struct ipsec_addr k = addr_key(ue);
+	void **ref = ipsec_table_ref(&rs->by_addr, &k);
+
+	if (ref) {
+		*ref = (void *)((uintptr_t)*ref + 1);
+		return 0;
+	}
+	return ipsec_table_add(&rs->by_addr, &k, (void *)(uintptr_t)1);
+}
+
+static void addr_put(struct pcscf_regs *rs, const struct ipsec_addr *ue)
+{
+	struct ipsec_addr k = addr_key(ue);
+	void **ref = ipsec_table_ref(&rs->by_addr, &k);
+
+	if (!ref)
+		return;
+	if ((uintptr_t)*ref > 1)
+		*ref = (void *)((uintptr_t)*ref - 1);
+	else
+		ipsec_table_del(&rs->by_addr, &k);
+}
+
 static void reg_destroy(struct pcscf_regs *rs, struct pcscf_reg *r)
 {
 	char fname[FLOW_NAME_LEN];
@@ -526,6 +572,7 @@ static void reg_destroy(struct pcscf_regs *rs, struct pcscf_reg *r)
 	impi_unlink(rs, r);
 	ipsec_table_del(&rs->by_id, &r->id);
 	rs->n_flows--;
+	addr_put(rs, &r->key.ue);
 	if (rs->ops->forget)
 		rs->ops->forget(rs->ctx, r);
 	reg_free(r);
@@ -721,6 +768,7 @@ int pcscf_regs_init(struct pcscf_regs *rs, struct loop *loop, const struct pcscf
 	ipsec_table_init(&rs->by_key, sizeof(struct key_index));
 	ipsec_table_init(&rs->by_set, sizeof(uint32_t));
 	ipsec_table_init(&rs->by_impi, sizeof(struct impi_index));
+	ipsec_table_init(&rs->by_addr, sizeof(struct ipsec_addr));
 	return 0;
 }
 
@@ -750,6 +798,7 @@ void pcscf_regs_destroy(struct pcscf_regs *rs)
 	ipsec_table_free(&rs->by_key);
 	ipsec_table_free(&rs->by_set);
 	ipsec_table_free(&rs->by_impi);
+	ipsec_table_free(&rs->by_addr);
 	ipsec_alloc_destroy(&rs->alloc);
 }
 
@@ -816,7 +865,9 @@ int pcscf_reg_initial(struct pcscf_regs *rs, struct str impi, const struct ipsec
 	if (r && !pcscf_reg_lookup(r->state, PCSCF_REG_EV_RX_INITIAL, NULL))
 		return reg_fire(rs, r, PCSCF_REG_EV_RX_INITIAL);
 	if (!r) {
-		if (rs->n_flows >= rs->policy.max_flows)
+		if (rs->n_flows >= rs->policy.max_flows ||
+		    (rs->policy.flows_per_address &&
+		     addr_count(rs, ue) >= rs->policy.flows_per_address))
 			return -ENOSPC;
 		r = pcscf_reg_alloc(rs);
 		if (!r)
@@ -825,7 +876,12 @@ int pcscf_reg_initial(struct pcscf_regs *rs, struct str impi, const struct ipsec
 		r->state = PCSCF_REG_UNAUTH;
 		memcpy(r->impi, name, sizeof(name));
 		r->key = fk;
+		if (addr_take(rs, ue) != 0) {
+			reg_free(r);
+			return -ENOMEM;
+		}
 		if (ipsec_table_add(&rs->by_id, &r->id, r) != 0) {
+			addr_put(rs, ue);
 			reg_free(r);
 			return -ENOMEM;
 		}
@@ -1042,6 +1098,14 @@ int pcscf_reg_restore(struct pcscf_regs *rs, struct pcscf_reg *r)
 		ipsec_table_del(&rs->by_id, &r->id);
 		rs->n_flows--;
 		return -EEXIST;
+	}
+	/* Restored flows count even beyond a limit lowered since: they exist. */
+	rc = addr_take(rs, &r->key.ue);
+	if (rc) {
+		unkey(rs, r);
+		ipsec_table_del(&rs->by_id, &r->id);
+		rs->n_flows--;
+		return rc;
 	}
 	impi_link(rs, r);
 	for (unsigned i = 0; i < 3; i++) {

@@ -234,6 +234,7 @@ struct pcscf_reg_policy {
 	uint64_t linger_ms;      /* sets kept after a registration ended: 2 s */
 	struct ipsec_prefs prefs;
 	uint32_t max_flows;      /* flows at once; more initial REGISTERs are refused */
+	uint32_t flows_per_address; /* the same, per UE address; 0: no limit */
 };
 
 /*
@@ -284,6 +285,7 @@ struct pcscf_regs {
 	struct ipsec_table by_key;   /* struct key -> reg (registration binding) */
 	struct ipsec_table by_set;   /* u32 set id -> sa */
 	struct ipsec_table by_impi;  /* struct impi key -> first reg of the chain */
+	struct ipsec_table by_addr;  /* struct ipsec_addr (UE) -> number of flows */
 	uint64_t next_id;
 	uint64_t impi_seed;
 	size_t n_flows;

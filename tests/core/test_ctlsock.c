@@ -123,6 +123,9 @@ struct script {
 	size_t n;
 	int raw_fd_test; /* also send an over-long line on a raw socket */
 	int raw_rc;
+	int half_close_test; /* also requests followed by shutdown(SHUT_WR) */
+	char half_answer[1024];
+	int half_rc;
 };
 
 static void stop_loop(void *ctx, int status)
@@ -148,6 +151,46 @@ static int over_long_line(const char *path)
 	return n <= 0 ? 0 : -EPROTO;
 }
 
+/*
+ * Two requests, the second without its newline, then shutdown(SHUT_WR), as
+ * `socat` and `nc -N` do: both answers must arrive before the server's EOF.
+ * Returns 0 with everything read into out, or a negative errno.
+ */
+static int half_close(const char *path, char *out, size_t size)
+{
+	static const char req[] = "echo one\necho two";
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t got = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), rc = 0;
+
+	strcpy(sun.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1) ||
+	    shutdown(fd, SHUT_WR) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = recv(fd, out + got, size - 1 - got, 0);
+
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got == size - 1) {
+			rc = -EMSGSIZE;
+			break;
+		}
+	}
+out:
+	out[got] = '\0';
+	close(fd);
+	return rc;
+}
+
 static void *client_thread(void *arg)
 {
 	struct script *s = arg;
@@ -157,6 +200,8 @@ static void *client_thread(void *arg)
 					      sizeof(s->ex[i].answer), 5000);
 	if (s->raw_fd_test)
 		s->raw_rc = over_long_line(s->f->path);
+	if (s->half_close_test)
+		s->half_rc = half_close(s->f->path, s->half_answer, sizeof(s->half_answer));
 	loop_call(s->f->loop, stop_loop, s->f->loop);
 	return NULL;
 }
@@ -181,7 +226,8 @@ static void test_server(void **state)
 		{ f->path, "echo \"open", "", 0 },
 		{ f->path, "help", "", 0 },
 	};
-	struct script s = { f, ex, sizeof(ex) / sizeof(ex[0]), 1, -1 };
+	struct script s = { .f = f, .ex = ex, .n = sizeof(ex) / sizeof(ex[0]), .raw_fd_test = 1,
+			     .raw_rc = -1 };
 
 	run_script(&s);
 	assert_string_equal(ex[0].answer, "{\"ok\":true,\"words\":[\"a\",\"b c\"]}");
@@ -201,13 +247,26 @@ static void test_server_after_abuse(void **state)
 {
 	struct fixture *f = *state;
 	struct exchange ex[] = { { f->path, "echo still", "", 0 } };
-	struct script s1 = { f, NULL, 0, 1, -1 };
-	struct script s2 = { f, ex, 1, 0, 0 };
+	struct script s1 = { .f = f, .raw_fd_test = 1, .raw_rc = -1 };
+	struct script s2 = { .f = f, .ex = ex, .n = 1 };
 
 	run_script(&s1);
 	assert_int_equal(s1.raw_rc, 0);
 	run_script(&s2);
 	assert_string_equal(ex[0].answer, "{\"ok\":true,\"words\":[\"still\"]}");
+}
+
+/* A client that half-closes after its requests still gets every answer. */
+static void test_half_close(void **state)
+{
+	struct fixture *f = *state;
+	struct script s = { .f = f, .raw_rc = -1, .half_close_test = 1, .half_rc = -1 };
+
+	run_script(&s);
+	assert_int_equal(s.half_rc, 0);
+	assert_string_equal(s.half_answer, "{\"ok\":true,\"words\":[\"one\"]}\n"
+					   "{\"ok\":true,\"words\":[\"two\"]}\n");
+	assert_int_equal(f->calls, 2);
 }
 
 static void test_open_errors(void **state)
@@ -267,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test_setup_teardown(test_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_after_abuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),
 	};

@@ -2,7 +2,9 @@
 # Kernel ESP (the xfrm backend) under Debian's stock kernel in qemu, since
 # this machine's kernel has no ESP: xfrm at both ends, and xfrm at one end
 # with simreg's userspace ESP at the other, both ways round, IPv4 and IPv6;
-# then adoption after a restart and error reporting (vm/in_vm.sh).
+# then adoption after a restart and error reporting (vm/in_vm.sh); and, in
+# the same boot, the P-CSCF's restart with the xfrm backend
+# (tests/pcscf/vm_xfrm_restart.sh).
 #
 # Exit 77 (a skip) only when qemu itself cannot start; vm/run.sh says why.
 set -uo pipefail

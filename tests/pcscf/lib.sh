@@ -9,8 +9,9 @@
 #   pcscf-s-N    the registrar: 198.18.22.2
 #
 # Processes start with a readiness wait on their "ready" log line; the
-# control sockets (socat) tell every state the tests check. Everything is
-# torn down by lab_down, which the caller's trap runs.
+# control sockets tell every state the tests check: the P-CSCF's through
+# `simreg ctl pcscf`, the harnesses' through socat. Everything is torn down
+# by lab_down, which the caller's trap runs.
 #
 # Needs: $SIMREG, $SIMREG_BUILD_DIR, $work (a scratch directory).
 
@@ -19,7 +20,6 @@ ns_p=pcscf-p-$$
 ns_s=pcscf-s-$$
 UE_HARNESS=$SIMREG_BUILD_DIR/tests/pcscf/pcscf_ue_harness
 REG_HARNESS=$SIMREG_BUILD_DIR/tests/pcscf/pcscf_registrar_harness
-CTL_CALL=$SIMREG_BUILD_DIR/tests/pcscf/pcscf_ctl_call
 # TS 35.208 test set 1.
 K=465b5ce8b199b49faa5f0a2ee238a6bc
 OPC=cd63cb71954a9f4e48a5994e37a02baf
@@ -83,12 +83,12 @@ start() {
 	: >"$work/$name.log"
 	ip netns exec "$ns" "$@" >>"$work/$name.log" 2>&1 &
 	pids[$name]=$!
-	for i in $(seq 200); do
+	for i in $(seq $((${READY_SECS:-10} * 20))); do
 		grep -q "ready" "$work/$name.log" && return 0
 		kill -0 "${pids[$name]}" 2>/dev/null || fail "$name exited before it was ready"
 		sleep 0.05
 	done
-	fail "$name is not ready after 10 s"
+	fail "$name is not ready after ${READY_SECS:-10} s"
 }
 
 # stop NAME [SIGNAL] : signal (TERM) and wait; the exit status is returned.
@@ -100,11 +100,20 @@ stop() {
 	return $status
 }
 
-# ctl SOCKET WORDS... : one control request; prints the JSON answer.
+# ctl SOCKET WORDS... : one control request; prints the JSON answer. The
+# P-CSCF (any socket named pcscf.ctl) is asked with `simreg ctl pcscf`, which
+# fails on an answer that is not ok; a harness with socat, which sends the
+# line and half-closes (lib/core/ctlsock answers before it closes).
 ctl() {
 	local sock=$1
 	shift
-	"$CTL_CALL" "$sock" "$@" || fail "control socket $sock: no answer to '$*'"
+	if [ "$(basename "$sock")" = pcscf.ctl ]; then
+		"$SIMREG" ctl pcscf --ctl "$sock" "$@" ||
+			fail "simreg ctl pcscf --ctl $sock $*: failed"
+	else
+		echo "$*" | socat -t 5 - "UNIX-CONNECT:$sock" | grep . ||
+			fail "control socket $sock: no answer to '$*'"
+	fi
 }
 
 # json JSON JQ-FILTER : the filter's raw output.
@@ -114,7 +123,7 @@ json() {
 
 # await WHAT SOCKET COMMAND JQ-CONDITION [SECONDS] : poll until the condition holds.
 await() {
-	local what=$1 sock=$2 cmd=$3 cond=$4 secs=${5:-10} i ans
+	local what=$1 sock=$2 cmd=$3 cond=$4 secs=${5:-${AWAIT_SECS:-10}} i ans
 	for i in $(seq $((secs * 20))); do
 		ans=$(ctl "$sock" "$cmd")
 		if [ "$(echo "$ans" | jq -r "$cond")" = true ]; then
@@ -145,13 +154,14 @@ registrar_start() {
 		--ctl "$work/registrar.ctl" --k "$K" --opc "$OPC" "$@"
 }
 
-# pcscf_config FILE BINDING : the P-CSCF's deployment file for these namespaces.
+# pcscf_config FILE BINDING [BACKEND] : the P-CSCF's deployment file for these
+# namespaces (backend userspace unless named).
 pcscf_config() {
 	cat >"$1" <<EOF
 log:
   level: info
 ipsec:
-  backend: userspace
+  backend: ${3:-userspace}
   keylog: $work/keys.log
 pcscf:
   listen: ["udp:198.18.20.1:5060", "udp:[2001:db8:20::1]:5060", "udp:198.18.21.1:5060",
@@ -178,7 +188,7 @@ register() {
 # await_ue UE JQ-CONDITION : poll the UE harness (quietly).
 await_ue() {
 	local i ans
-	for i in $(seq 200); do
+	for i in $(seq $((${AWAIT_SECS:-10} * 20))); do
 		ans=$(ctl "$work/$1.ctl" state)
 		[ "$(echo "$ans" | jq -r "$2")" = true ] && { echo "$ans"; return 0; }
 		sleep 0.05

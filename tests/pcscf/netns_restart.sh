@@ -13,11 +13,58 @@ work=$(mktemp -d)
 trap 'lab_down; rm -rf "$work"' EXIT
 
 lab_up
+
+echo "== simreg pcscf with no configuration"
+# Its embedded defaults (issue 8 §1): UDP and TCP 127.0.0.1:5060, the S-CSCF
+# at 127.0.0.1:6060. The registrar's namespace has nothing on either.
+ip netns exec "$ns_s" socat -u UDP-RECV:6060,bind=127.0.0.1 "OPEN:$work/6060.txt,creat" &
+pids[sink]=$!
+start defaults "$ns_s" "$SIMREG" pcscf --data "$work/defaults"
+expect "it listens on UDP 127.0.0.1:5060" \
+	"$(ip netns exec "$ns_s" ss -Hlnu 'sport = :5060' | awk '{print $4}')" '^127\.0\.0\.1:5060$'
+expect "and on TCP 127.0.0.1:5060" \
+	"$(ip netns exec "$ns_s" ss -Hlnt 'sport = :5060' | awk '{print $4}')" '^127\.0\.0\.1:5060$'
+pong=$(printf '\r\n\r\n' | ip netns exec "$ns_s" socat -t 2 - TCP:127.0.0.1:5060 | od -An -c | tr -d ' \n')
+expect "a CRLF keepalive on its TCP listener is answered with CRLF (RFC 5626 §3.5.1)" "$pong" '^\\r\\n$'
+expect "its control socket is DATA/pcscf.ctl" \
+	"$("$SIMREG" ctl --data "$work/defaults" pcscf status | jq -r .function)" '^pcscf$'
+printf '%s\r\n' "REGISTER sip:ims.test SIP/2.0" \
+	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKdefaults1;rport" "Max-Forwards: 70" \
+	"From: <sip:dave@ims.test>;tag=d1" "To: <sip:dave@ims.test>" "Call-ID: defaults1" \
+	"CSeq: 1 REGISTER" "Contact: <sip:dave@127.0.0.1:5999>" "Expires: 600" \
+	"Require: sec-agree" "Proxy-Require: sec-agree" "Supported: path, sec-agree" \
+	"Security-Client: ipsec-3gpp;alg=hmac-sha-1-96;ealg=aes-cbc;prot=esp;mod=trans;spi-c=70001;spi-s=70002;port-c=5998;port-s=5999" \
+	"Content-Length: 0" "" |
+	ip netns exec "$ns_s" socat -u - UDP-SENDTO:127.0.0.1:5060,bind=127.0.0.1:5999
+for i in $(seq 200); do
+	grep -q "^REGISTER sip:ims.test" "$work/6060.txt" 2>/dev/null && break
+	sleep 0.05
+done
+expect "an initial REGISTER goes on to the S-CSCF at 127.0.0.1:6060, with our Path" \
+	"$(grep -c '^REGISTER sip:ims.test\|^Path: <sip:[A-Za-z0-9_-]*@127.0.0.1:5060;lr;ob>' "$work/6060.txt")" '^2$'
+stop defaults || fail "the P-CSCF with defaults did not stop cleanly"
+kill "${pids[sink]}" 2>/dev/null || true
+unset "pids[sink]"
+
 registrar_start
 pcscf_config "$work/pcscf.yaml" registration
 pcscf_start "$work/pcscf.yaml" "$work/data"
 P=$work/pcscf.ctl
 R=$work/registrar.ctl
+
+echo "== simreg ctl pcscf"
+expect "a manual" "$("$SIMREG" ctl pcscf --help)" "SYNOPSIS.*simreg ctl \[--data DIR\] pcscf \[--ctl PATH\] REQUEST"
+rc=0; "$SIMREG" ctl pcscf >/dev/null 2>&1 || rc=$?
+expect "no request is bad usage" "$rc" '^2$'
+rc=0; out=$("$SIMREG" ctl --data "$work/nowhere" pcscf status 2>&1) || rc=$?
+expect "nobody listening: exit 1, saying where it looked" "$rc $out" \
+	"^1 simreg ctl pcscf: $work/nowhere/pcscf.ctl: no P-CSCF answers there$"
+rc=0; out=$("$SIMREG" ctl --data "$work" pcscf flow 99) || rc=$?
+expect "--data finds DIR/pcscf.ctl; a refusal exits 1 with the P-CSCF's answer" "$rc $out" \
+	'^1 \{"ok":false,"error":"no such flow"\}$'
+expect "the P-CSCF's own list of requests" \
+	"$(ctl "$P" help | jq -r '[.commands[].name] | join(" ")')" \
+	'^status flows flow remove remove-impi subscriptions$'
 
 ue_start alice 198.18.20.2 alice@ims.test sip:alice@ims.test 198.18.20.1
 s=$(register alice)
@@ -67,6 +114,16 @@ ctl "$work/alice.ctl" reregister >/dev/null
 s=$(await_ue alice '.state == "registered" or .state == "failed"')
 expect "alice re-authenticates through the restarted P-CSCF" "$(json "$s" .state)" '^registered$'
 round 4 "after re-authentication"
+
+echo "== the end of a registration through simreg ctl pcscf"
+id=$(json "$(ctl "$P" flows)" '.flows[0].id')
+expect "remove-impi names the flow it ends" \
+	"$(ctl "$P" remove-impi alice@ims.test | jq -c .removed)" "^\[$id\]$"
+expect "the flow is ending, its set still there for the last responses" \
+	"$(json "$(ctl "$P" flows)" '.flows[0] | "\(.state) \(.sets | length)"')" '^ending 1$'
+await "after the linger the flow and its set are gone" "$P" status '.flows == 0 and .sets == 0'
+rc=0; out=$("$SIMREG" ctl pcscf --ctl "$P" remove "$id") || rc=$?
+expect "removing it again is refused" "$rc $out" '^1 \{"ok":false,"error":"no such flow"\}$'
 stop pcscf || fail "the P-CSCF did not stop cleanly"
 no_sanitizer_reports
 echo "all $passed checks passed"

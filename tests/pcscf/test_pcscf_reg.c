@@ -136,6 +136,14 @@ static struct world *world_new(enum pcscf_binding binding)
 	return w;
 }
 
+static void world_free(struct world *w)
+{
+	pcscf_regs_destroy(&w->rs);
+	loop_destroy(w->loop);
+	buf_free(&w->out);
+	free(w);
+}
+
 static void world_check(struct world *w, const char *name)
 {
 	char path[1024];
@@ -143,10 +151,7 @@ static void world_check(struct world *w, const char *name)
 	assert_int_equal(buf_error(&w->out), 0);
 	snprintf(path, sizeof(path), "%s/golden/reg_%s.txt", TEST_DIR, name);
 	assert_true(golden_matches(w->out.p ? w->out.p : "", path));
-	pcscf_regs_destroy(&w->rs);
-	loop_destroy(w->loop);
-	buf_free(&w->out);
-	free(w);
+	world_free(w);
 }
 
 static void note(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -440,6 +445,34 @@ static void test_failures_and_refusals(void **state)
 	world_check(w, "failures");
 }
 
+/*
+ * pcscf.flows_per_address: protected ports are unique per UE address only,
+ * so one address holds at most this many flows; the next initial REGISTER
+ * from it is refused (503 in sip.c) until one of them is gone.
+ */
+static void test_flows_per_address(void **state)
+{
+	struct world *w = world_new(PCSCF_BIND_REGISTRATION);
+	struct pcscf_reg *a, *b;
+
+	w->rs.policy.flows_per_address = 2;
+	a = initial(w, "a@ims.test", "198.18.1.2", 5062, 5064, 0);
+	b = initial(w, "b@ims.test", "198.18.1.2", 5066, 5068, 0);
+	initial(w, "c@ims.test", "198.18.1.2", 5070, 5072, -ENOSPC);
+	initial(w, "c@ims.test", "2001:db8::2", 5070, 5072, 0);
+	initial(w, "c@ims.test", "198.18.1.3", 5070, 5072, 0);
+	assert_int_equal(w->rs.n_flows, 4);
+	/* The same flow's REGISTER again is no new flow. */
+	initial(w, "a@ims.test", "198.18.1.2", 5062, 5064, 0);
+	assert_int_equal(w->rs.n_flows, 4);
+	assert_int_equal(pcscf_reg_end(&w->rs, a, PCSCF_REG_EV_CTL_REMOVE), 0);
+	assert_int_equal(w->rs.n_flows, 3);
+	b = initial(w, "c@ims.test", "198.18.1.2", 5070, 5072, 0);
+	assert_non_null(b);
+	assert_int_equal(w->rs.n_flows, 4);
+	world_free(w);
+}
+
 static void test_end_causes(void **state)
 {
 	struct world *w = world_new(PCSCF_BIND_REGISTRATION);
@@ -575,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_reauthentication),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_failures_and_refusals),
+		cmocka_unit_test(test_flows_per_address),
 		cmocka_unit_test(test_end_causes),
 		cmocka_unit_test(test_two_accesses_registration),
 		cmocka_unit_test(test_two_accesses_impi),

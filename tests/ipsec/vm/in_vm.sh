@@ -73,3 +73,9 @@ expect "the allocator skips the kernel's SPI 0x4242" "$got" \
 peer_stop pc
 expect "the first set is gone with its peer" "$(ip -n "$ns_pc" xfrm state | grep -c '^src' || true)" "^1$"
 echo "6 pairs, adoption, error reporting, SPI vetoes: all passed"
+lab_down
+
+# The same boot serves the P-CSCF's restart with kernel ESP (issue 8 §4).
+echo "== the P-CSCF restarts with the xfrm backend =="
+SIMREG=$SIMREG SIMREG_BUILD_DIR=$SIMREG_BUILD_DIR SIMREG_SOURCE_DIR=$SIMREG_SOURCE_DIR \
+	bash "$SIMREG_SOURCE_DIR/tests/pcscf/vm_xfrm_restart.sh"
