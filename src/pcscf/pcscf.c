@@ -6,7 +6,6 @@
 #include "core/log.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <openssl/crypto.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -425,42 +424,15 @@ static void teardown(struct pcscf *pc)
 
 int cmd_pcscf(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data", required_argument, NULL, 'd' },
-		{ "ctl", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config_path = NULL, *data = NULL, *ctl = NULL;
+	struct cli_nf_args args;
 	struct config cfg;
 	struct pcscf *pc;
-	int opt, err;
+	int err;
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 's':
-			ctl = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		default:
-			cli_usage_error("pcscf", "unknown option");
-			return CLI_USAGE;
-		}
-	}
-	if (optind < argc) {
-		cli_usage_error("pcscf", "unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
-	}
-	if (load_config(config_path, &cfg) < 0)
+	err = cli_nf_args(argc, argv, "pcscf", true, usage, &args);
+	if (err >= 0)
+		return err;
+	if (load_config(args.config, &cfg) < 0)
 		return CLI_USAGE;
 	config_log_apply(config_get(&cfg, &config_log_section), "pcscf");
 	pc = calloc(1, sizeof(*pc));
@@ -473,9 +445,9 @@ int cmd_pcscf(int argc, char **argv)
 	/* The P-CSCF's protected ports are its own range, not the UE's (ipsec:). */
 	pc->ipsec_cfg.alloc.port_min = (uint16_t)pc->cfg.port_min;
 	pc->ipsec_cfg.alloc.port_max = (uint16_t)pc->cfg.port_max;
-	snprintf(pc->data_dir, sizeof(pc->data_dir), "%s", data ? data : pc->cfg.data);
-	if (ctl)
-		snprintf(pc->ctl_path, sizeof(pc->ctl_path), "%s", ctl);
+	snprintf(pc->data_dir, sizeof(pc->data_dir), "%s", args.data ? args.data : pc->cfg.data);
+	if (args.ctl)
+		snprintf(pc->ctl_path, sizeof(pc->ctl_path), "%s", args.ctl);
 	else if (pc->cfg.ctl[0])
 		snprintf(pc->ctl_path, sizeof(pc->ctl_path), "%s", pc->cfg.ctl);
 	else
