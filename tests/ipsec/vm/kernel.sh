@@ -28,7 +28,7 @@ modules=(virtio_pci 9pnet_virtio 9p xfrm_user esp4 esp6 authenc echainiv
 	 des3_ede_generic md5 sha1_generic hmac cbc aes_generic)
 
 # Bump when the initramfs layout or /init changes.
-initramfs_rev=3
+initramfs_rev=4
 
 pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')

@@ -41,12 +41,21 @@ rm -f "$results/rc" "$results/console.log"
 # SIMREG_VM_ACCEL=kvm opts in where it works.
 accel=(-accel "${SIMREG_VM_ACCEL:-tcg}")
 
+# The guest covers /tmp, /root, /run and /var/tmp with tmpfs; the source
+# tree and the build tree are shared on their own so that a clone in one of
+# those places is seen too.
+srcdir=$(cd "$here/../../.." && pwd)
+builddir=$(realpath "${SIMREG_BUILD_DIR:-$srcdir}")
+shares=(-virtfs "local,path=$srcdir,mount_tag=src,security_model=none,readonly=on,multidevs=remap"
+	-virtfs "local,path=$builddir,mount_tag=build,security_model=none,readonly=on,multidevs=remap")
+
 start=$(date +%s)
 timeout --kill-after=10 "$limit" qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 2 \
 	-nographic -no-reboot -nic none \
 	-kernel "$kdir/vmlinuz" -initrd "$kdir/initramfs.gz" \
-	-append "console=ttyS0 quiet panic=-1 simreg.run=$script simreg.results=$results" \
+	-append "console=ttyS0 quiet panic=-1 simreg.run=$script simreg.results=$results simreg.src=$srcdir simreg.build=$builddir" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	"${shares[@]}" \
 	-virtfs local,path="$results",mount_tag=results,security_model=none,multidevs=remap \
 	</dev/null >"$results/qemu.log" 2>&1
 qrc=$?
