@@ -45,4 +45,18 @@ struct cli_nf_args {
 int cli_nf_args(int argc, char **argv, const char *cmd, bool has_ctl, void (*usage)(FILE *),
 		struct cli_nf_args *out);
 
+struct config;
+struct config_section;
+
+/*
+ * A network function's configuration: the file at path, or the embedded
+ * defaults when path is NULL. Errors (file, line, key) go to stderr.
+ * Returns 0 or what config_load_file() returns.
+ */
+int cli_nf_config(const char *path, const struct config_section *const *sections, size_t n,
+		  struct config *cfg);
+
+/* Make a data or run directory (0700) if it is not there; logs why not. 0 or -errno. */
+int cli_make_dir(const char *path);
+
 #endif

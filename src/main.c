@@ -1,12 +1,16 @@
 /*
  * simreg - the one executable: `simreg <command> [options]`.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+#include "core/config.h"
+#include "core/log.h"
 
 struct command {
 	const char *name;
@@ -119,6 +123,29 @@ int cli_nf_args(int argc, char **argv, const char *cmd, bool has_ctl, void (*usa
 		return CLI_USAGE;
 	}
 	return -1;
+}
+
+int cli_nf_config(const char *path, const struct config_section *const *sections, size_t n,
+		  struct config *cfg)
+{
+	struct config_errors errs;
+	int rc;
+
+	if (path)
+		rc = config_load_file(cfg, sections, n, path, &errs);
+	else
+		rc = config_load_buffer(cfg, sections, n, "(defaults)", "", 0, &errs);
+	if (rc < 0)
+		fputs(errs.text, stderr);
+	return rc;
+}
+
+int cli_make_dir(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	log_error("%s: %s", path, strerror(errno));
+	return -errno;
 }
 
 int main(int argc, char **argv)

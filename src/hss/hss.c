@@ -114,29 +114,6 @@ static void log_bridge(void *ctx, int level, const char *line)
 	loop_post(h->loop, &l->work);
 }
 
-static int load_config(const char *path, struct config *cfg)
-{
-	struct config_errors errs;
-	size_t n = sizeof(sections) / sizeof(sections[0]);
-	int rc;
-
-	if (path)
-		rc = config_load_file(cfg, sections, n, path, &errs);
-	else
-		rc = config_load_buffer(cfg, sections, n, "(defaults)", "", 0, &errs);
-	if (rc < 0)
-		fputs(errs.text, stderr);
-	return rc;
-}
-
-static int make_dir(const char *path)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	log_error("%s: %s", path, strerror(errno));
-	return -errno;
-}
-
 /* Diameter set-up from the `hss:` section. */
 static int diameter_config(struct hss *h, const char *run_dir, struct dia_config *dc,
 			   struct dia_peer *peers, char (*bufs)[512], char *listen,
@@ -189,9 +166,9 @@ static int run(struct hss *h, const struct config *cfg)
 	if (snprintf(db, sizeof(db), "%s/hss.db", h->cfg.data) >= (int)sizeof(db) ||
 	    snprintf(run_dir, sizeof(run_dir), "%s/diameter", h->cfg.data) >= (int)sizeof(run_dir))
 		return -ENAMETOOLONG;
-	err = make_dir(h->cfg.data);
+	err = cli_make_dir(h->cfg.data);
 	if (!err)
-		err = make_dir(run_dir);
+		err = cli_make_dir(run_dir);
 	if (!err)
 		err = store_open(db, &h->store);
 	if (err) {
@@ -247,7 +224,7 @@ int cmd_hss(int argc, char **argv)
 	err = cli_nf_args(argc, argv, "hss", false, usage, &args);
 	if (err >= 0)
 		return err;
-	if (load_config(args.config, &cfg) < 0)
+	if (cli_nf_config(args.config, sections, sizeof(sections) / sizeof(sections[0]), &cfg) < 0)
 		return CLI_USAGE;
 	config_log_apply(config_get(&cfg, &config_log_section), "hss");
 	h.cfg = *(const struct hss_config *)config_get(&cfg, &hss_config_section);

@@ -270,29 +270,6 @@ static int save_flow(void *arg, const void *key, void *value)
 
 /* ---- start-up ------------------------------------------------------------ */
 
-static int load_config(const char *path, struct config *cfg)
-{
-	struct config_errors errs;
-	size_t n = sizeof(sections) / sizeof(sections[0]);
-	int rc;
-
-	if (path)
-		rc = config_load_file(cfg, sections, n, path, &errs);
-	else
-		rc = config_load_buffer(cfg, sections, n, "(defaults)", "", 0, &errs);
-	if (rc < 0)
-		fputs(errs.text, stderr);
-	return rc;
-}
-
-static int make_dir(const char *path)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	log_error("%s: %s", path, strerror(errno));
-	return -errno;
-}
-
 static int policy_from(const struct pcscf_config *c, struct pcscf_reg_policy *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -318,7 +295,7 @@ static int run(struct pcscf *pc, const struct config *cfg)
 	char db[600];
 	int rc;
 
-	rc = make_dir(pc->data_dir);
+	rc = cli_make_dir(pc->data_dir);
 	if (rc)
 		return rc;
 	snprintf(db, sizeof(db), "%s/pcscf.db", pc->data_dir);
@@ -432,7 +409,7 @@ int cmd_pcscf(int argc, char **argv)
 	err = cli_nf_args(argc, argv, "pcscf", true, usage, &args);
 	if (err >= 0)
 		return err;
-	if (load_config(args.config, &cfg) < 0)
+	if (cli_nf_config(args.config, sections, sizeof(sections) / sizeof(sections[0]), &cfg) < 0)
 		return CLI_USAGE;
 	config_log_apply(config_get(&cfg, &config_log_section), "pcscf");
 	pc = calloc(1, sizeof(*pc));

@@ -157,29 +157,6 @@ static void ready_check(struct loop *loop, struct loop_timer *t)
 	loop_timer_arm(loop, t, 20);
 }
 
-static int load_config(const char *path, struct config *cfg)
-{
-	struct config_errors errs;
-	size_t n = sizeof(sections) / sizeof(sections[0]);
-	int rc;
-
-	if (path)
-		rc = config_load_file(cfg, sections, n, path, &errs);
-	else
-		rc = config_load_buffer(cfg, sections, n, "(defaults)", "", 0, &errs);
-	if (rc < 0)
-		fputs(errs.text, stderr);
-	return rc;
-}
-
-static int make_dir(const char *path)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	log_error("%s: %s", path, strerror(errno));
-	return -errno;
-}
-
 static int run(struct scscf_main *m, const struct config *cfg, const char *ctl_path)
 {
 	const struct scscf_config *sc = config_get(cfg, &scscf_config_section);
@@ -195,8 +172,8 @@ static int run(struct scscf_main *m, const struct config *cfg, const char *ctl_p
 		return -ENAMETOOLONG;
 	if (!ctl_path && snprintf(ctl, sizeof(ctl), "%s/scscf.ctl", conf.data) >= (int)sizeof(ctl))
 		return -ENAMETOOLONG;
-	err = make_dir(conf.data);
-	err = err ?: make_dir(run_dir);
+	err = cli_make_dir(conf.data);
+	err = err ?: cli_make_dir(run_dir);
 	err = err ?: loop_create(&m->loop, NULL);
 	err = err ?: loop_signals_enable(m->loop);
 	if (err)
@@ -255,7 +232,7 @@ int cmd_scscf(int argc, char **argv)
 	err = cli_nf_args(argc, argv, "scscf", true, usage, &args);
 	if (err >= 0)
 		return err;
-	if (load_config(args.config, &cfg) < 0)
+	if (cli_nf_config(args.config, sections, sizeof(sections) / sizeof(sections[0]), &cfg) < 0)
 		return CLI_USAGE;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
