@@ -13,10 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
-
-/* Answers a client has not read yet, beyond which it is disconnected. */
-#define CTL_OUT_MAX (4u << 20)
 
 struct ctl_client {
 	struct ctl_server *srv;
@@ -59,7 +57,7 @@ static int client_queue(struct ctl_client *c, const char *data, size_t len)
 {
 	size_t pending = c->out_len - c->out_off;
 
-	if (pending + len > CTL_OUT_MAX)
+	if (pending + len > CTL_ANSWER_MAX)
 		return -ENOBUFS;
 	if (c->out_off > 0) {
 		memmove(c->out, c->out + c->out_off, pending);
@@ -518,4 +516,29 @@ int ctl_client_call(const char *path, const char *request, char *answer, size_t 
 out:
 	close(fd);
 	return rc;
+}
+
+int ctl_join(int argc, char *const argv[], struct buf *req)
+{
+	for (int i = 0; i < argc; i++) {
+		if (strpbrk(argv[i], "\r\n"))
+			return -EINVAL;
+		if (i > 0)
+			buf_putc(req, ' ');
+		if (!*argv[i] || strpbrk(argv[i], " \t\"\\")) {
+			buf_putc(req, '"');
+			for (const char *p = argv[i]; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					buf_putc(req, '\\');
+				buf_putc(req, *p);
+			}
+			buf_putc(req, '"');
+		} else {
+			buf_puts(req, argv[i]);
+		}
+	}
+	buf_putc(req, '\0');
+	if (buf_error(req) || req->len > CTL_LINE_MAX)
+		return -E2BIG;
+	return 0;
 }

@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "core/json.h"
 #include "core/loop.h"
 #include "core/str.h"
@@ -35,6 +36,11 @@
 #define CTL_ARGS_MAX 32
 /* Most clients connected at once; more are accepted and closed at once. */
 #define CTL_CLIENTS_MAX 16
+/*
+ * Answers a client has not read yet, beyond which the server disconnects
+ * it; so also the longest answer a client need make room for.
+ */
+#define CTL_ANSWER_MAX (4u << 20)
 
 struct ctl_request {
 	int argc;                      /* >= 1: argv[0] is the command */
@@ -87,6 +93,17 @@ void ctl_server_close(struct ctl_server *s);
  * words) with *error set.
  */
 int ctl_split(char *line, size_t len, struct ctl_request *req, const char **error);
+
+/*
+ * ctl_join
+ *	The inverse of ctl_split(): append argv to `req` as one request line
+ *	that ctl_split() reads back word for word. A word that is empty or
+ *	holds a blank, a quote or a backslash goes quoted, its quotes and
+ *	backslashes escaped; the line is NUL-terminated, without a newline.
+ * Returns 0, -EINVAL for a word with a line break, -E2BIG when the line
+ * would be longer than CTL_LINE_MAX (or out of memory).
+ */
+int ctl_join(int argc, char *const argv[], struct buf *req);
 
 /*
  * ctl_client_call

@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "store/store.h"
 
@@ -30,6 +31,26 @@ struct ctl {
  * Prints its own error message. Returns 0 or a negative errno.
  */
 int ctl_open_store(struct ctl *c, bool create, struct store **out);
+
+/* A running function's control socket, as `simreg ctl OBJECT` reaches it. */
+struct ctl_target {
+	const char *command; /* "ctl ue": the prefix of messages */
+	const char *what;    /* "UE": "no UE answers there" */
+	const char *socket;  /* "ue.ctl": the socket in the data directory */
+	int timeout_ms;      /* the function answers from its loop at once; */
+			     /* longer means it is wedged */
+	void (*usage)(FILE *out); /* the object's manual page */
+};
+
+/*
+ * ctl_request
+ *	`simreg ctl OBJECT [--ctl PATH] REQUEST...`: send the words of the
+ *	request as one line (ctl_join()) to PATH or DIR/t->socket,
+ *	print the one-line JSON answer.
+ * Returns CLI_OK when the answer says "ok": true, CLI_FAIL when it says
+ * why not or nobody answers, CLI_USAGE for bad usage.
+ */
+int ctl_request(struct ctl *c, const struct ctl_target *t, int argc, char **argv);
 
 /* Objects: argv[0] is the object name, the verb follows. */
 int ctl_subscriber(struct ctl *c, int argc, char **argv);

@@ -2,16 +2,8 @@
  * simreg ctl scscf REQUEST... - one request to a running S-CSCF's control
  * socket (docs/architecture.md, "Control sockets"; docs/scscf.md).
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
-#include "cli.h"
-#include "core/arena.h"
-#include "core/buf.h"
-#include "core/ctlsock.h"
-#include "core/json.h"
 #include "ctl/ctl.h"
 
 /* The S-CSCF answers from its loop at once; longer means it is wedged. */
@@ -52,80 +44,13 @@ static void usage(FILE *out)
 
 int ctl_scscf(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ctl", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct ctl_target target = {
+		.command = "ctl scscf",
+		.what = "S-CSCF",
+		.socket = "scscf.ctl",
+		.timeout_ms = SCSCF_CTL_TIMEOUT_MS,
+		.usage = usage,
 	};
-	char path[4096], answer[1 << 17];
-	const char *ctl = NULL;
-	struct json_value *root;
-	struct buf req;
-	struct arena a;
-	bool ok = false;
-	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			ctl = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		default:
-			cli_usage_error("ctl scscf", "unknown option");
-			return CLI_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return CLI_USAGE;
-	}
-	/* One line of words; a word with a space or a quote in it goes quoted. */
-	buf_init(&req);
-	for (int i = optind; i < argc; i++) {
-		if (strpbrk(argv[i], "\r\n")) {
-			buf_free(&req);
-			cli_usage_error("ctl scscf", "a request is one line");
-			return CLI_USAGE;
-		}
-		if (i > optind)
-			buf_putc(&req, ' ');
-		if (!*argv[i] || strpbrk(argv[i], " \t\"\\")) {
-			buf_putc(&req, '"');
-			for (const char *p = argv[i]; *p; p++) {
-				if (*p == '"' || *p == '\\')
-					buf_putc(&req, '\\');
-				buf_putc(&req, *p);
-			}
-			buf_putc(&req, '"');
-		} else {
-			buf_puts(&req, argv[i]);
-		}
-	}
-	buf_putc(&req, '\0');
-	if (buf_error(&req) || req.len > CTL_LINE_MAX) {
-		buf_free(&req);
-		cli_usage_error("ctl scscf", "request too long");
-		return CLI_USAGE;
-	}
-	if (snprintf(path, sizeof(path), "%s", ctl ? ctl : "") >= (int)sizeof(path) ||
-	    (!ctl && snprintf(path, sizeof(path), "%s/scscf.ctl", c->data_dir) >= (int)sizeof(path))) {
-		buf_free(&req);
-		cli_usage_error("ctl scscf", "socket path too long");
-		return CLI_USAGE;
-	}
-	rc = ctl_client_call(path, req.p, answer, sizeof(answer), SCSCF_CTL_TIMEOUT_MS);
-	buf_free(&req);
-	if (rc < 0) {
-		fprintf(stderr, "simreg ctl scscf: %s: %s\n", path, strerror(-rc));
-		return CLI_FAIL;
-	}
-	puts(answer);
-	arena_init(&a, 0, 0);
-	if (json_parse(&a, str_trim(str_from_cstr(answer)), &root, NULL) == 0)
-		json_get_bool(root, "ok", &ok);
-	arena_destroy(&a);
-	return ok ? CLI_OK : CLI_FAIL;
+	return ctl_request(c, &target, argc, argv);
 }

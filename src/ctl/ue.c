@@ -1,15 +1,8 @@
 /*
  * simreg ctl ue WORDS... - one request to a running UE's control socket.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
-#include "cli.h"
-#include "core/arena.h"
-#include "core/ctlsock.h"
-#include "core/json.h"
 #include "ctl/ctl.h"
 
 /* How long a request may take: the UE answers at once, except when wedged. */
@@ -51,61 +44,13 @@ static void usage(FILE *out)
 
 int ctl_ue(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ctl", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct ctl_target target = {
+		.command = "ctl ue",
+		.what = "UE",
+		.socket = "ue.ctl",
+		.timeout_ms = ANSWER_TIMEOUT_MS,
+		.usage = usage,
 	};
-	char path[4096], req[4096], ans[65536];
-	const char *ctl = NULL;
-	struct json_value *root;
-	struct arena a;
-	size_t len = 0;
-	bool ok = false;
-	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			ctl = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		default:
-			cli_usage_error("ctl ue", "unknown option");
-			return CLI_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return CLI_USAGE;
-	}
-	for (int i = optind; i < argc; i++) {
-		int n = snprintf(req + len, sizeof(req) - len, "%s%s", i > optind ? " " : "",
-				 argv[i]);
-
-		if (n < 0 || (size_t)n >= sizeof(req) - len - 1 || strchr(argv[i], '\n')) {
-			cli_usage_error("ctl ue", "request too long or with a newline");
-			return CLI_USAGE;
-		}
-		len += (size_t)n;
-	}
-	req[len++] = '\n';
-	if (ctl)
-		snprintf(path, sizeof(path), "%s", ctl);
-	else
-		snprintf(path, sizeof(path), "%s/ue.ctl", c->data_dir);
-	req[len - 1] = '\0'; /* ctl_client_call() adds the newline */
-	rc = ctl_client_call(path, req, ans, sizeof(ans), ANSWER_TIMEOUT_MS);
-	if (rc < 0) {
-		fprintf(stderr, "simreg ctl ue: %s: %s\n", path, strerror(-rc));
-		return CLI_FAIL;
-	}
-	puts(ans);
-	arena_init(&a, 0, 0);
-	if (json_parse(&a, str_trim(str_from_cstr(ans)), &root, NULL) == 0)
-		json_get_bool(root, "ok", &ok);
-	arena_destroy(&a);
-	return ok ? CLI_OK : CLI_FAIL;
+	return ctl_request(c, &target, argc, argv);
 }

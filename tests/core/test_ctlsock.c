@@ -1,5 +1,5 @@
 /*
- * lib/core/ctlsock: request splitting, and a real server on a Unix socket
+ * lib/core/ctlsock: request splitting and joining, and a real server on a Unix socket
  * driven by ctl_client_call() from another thread.
  */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/buf.h"
 #include "core/ctlsock.h"
 #include "core/loop.h"
 
@@ -48,6 +49,53 @@ static void test_split(void **state)
 	for (int i = 0; i < CTL_ARGS_MAX + 1; i++)
 		strcat(e, "w ");
 	assert_int_equal(ctl_split(e, strlen(e), &r, &err), -E2BIG);
+}
+
+/* What ctl_join() writes, ctl_split() reads back word for word. */
+static void round_trip(int argc, char *const argv[])
+{
+	struct ctl_request r;
+	const char *err = NULL;
+	struct buf line;
+
+	buf_init(&line);
+	assert_int_equal(ctl_join(argc, argv, &line), 0);
+	assert_int_equal(ctl_split(line.p, strlen(line.p), &r, &err), 0);
+	assert_int_equal(r.argc, argc);
+	for (int i = 0; i < argc; i++)
+		assert_string_equal(r.argv[i].s, argv[i]);
+	buf_free(&line);
+}
+
+static void test_join(void **state)
+{
+	char *const plain[] = { "reauth", "sip:alice@ims.test", "binding=3" };
+	char *const odd[] = { "send", "MESSAGE", "sip:bob@ims.test", "via", "wlan", "hello world",
+			      "say \"hi\"", "back\\slash", "", "tab\there" };
+	char *const two_lines[] = { "send", "two\nlines" };
+	char *const cr[] = { "x\r" };
+	static char big[CTL_LINE_MAX + 8];
+	char *const huge[] = { big };
+	struct buf line;
+
+	round_trip(3, plain);
+	round_trip(10, odd);
+
+	buf_init(&line);
+	assert_int_equal(ctl_join(3, plain, &line), 0);
+	assert_string_equal(line.p, "reauth sip:alice@ims.test binding=3");
+	buf_free(&line);
+
+	buf_init(&line);
+	assert_int_equal(ctl_join(2, two_lines, &line), -EINVAL);
+	buf_free(&line);
+	buf_init(&line);
+	assert_int_equal(ctl_join(1, cr, &line), -EINVAL);
+	buf_free(&line);
+	memset(big, 'a', sizeof(big) - 1);
+	buf_init(&line);
+	assert_int_equal(ctl_join(1, huge, &line), -E2BIG);
+	buf_free(&line);
 }
 
 static int cmd_echo(void *ctx, const struct ctl_request *req, struct json_writer *w,
@@ -324,6 +372,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_join),
 		cmocka_unit_test_setup_teardown(test_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_after_abuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
