@@ -95,10 +95,9 @@ unsigned scscf_policy_flags(enum scscf_policy p);
 
 /*
  * Which protected REGISTERs are challenged when no authentication is
- * running (24.229 5.4.1.2.2 step 1: "may require authentication of the
- * user for any REGISTER request"). Those of a binding the network asked
- * to re-authenticate (`reauth IMPU`, 5.4.1.6) are challenged under every
- * value.
+ * running: 24.229 5.4.1.2.2 step 1 lets the S-CSCF challenge any of them.
+ * Those of a binding the network asked to re-authenticate (`reauth IMPU`,
+ * 5.4.1.6) are challenged under every value.
  */
 enum scscf_reauth {
 	SCSCF_REAUTH_NEVER,      /* protected re-registrations are refreshed without a challenge */
