@@ -27,7 +27,8 @@ unsigned scscf_policy_flags(enum scscf_policy p)
 	return (unsigned)p < SCSCF_POLICY__COUNT ? policy_flags[p] : 0;
 }
 
-static const char *const reauth_names[] = { "never", "always", NULL };
+/* Indexed by enum scscf_reauth. */
+const char *const scscf_reauth_names[] = { "never", "always", "on-request", NULL };
 static const char *const notify_names[] = { "full", "partial", NULL };
 
 static const struct config_key scscf_keys[] = {
@@ -40,8 +41,10 @@ static const struct config_key scscf_keys[] = {
 		      "sip:scscf.ims.test:6060", "Server-Name on Cx (MAR, SAR)"),
 	CONFIG_ENUM("scscf.policy", struct scscf_config, policy, scscf_policy_names, "none",
 		    "simultaneous registrations (DESIGN.md section 2)"),
-	CONFIG_ENUM("scscf.reauth", struct scscf_config, reauth, reauth_names, "never",
-		    "protected re-registrations: refresh without a challenge, or challenge always"),
+	CONFIG_ENUM("scscf.reauth", struct scscf_config, reauth, scscf_reauth_names, "on-request",
+		    "protected re-registrations: challenge those whose Authorization has an empty"
+		    " nonce (the UE asks to be authenticated), refresh the others (on-request);"
+		    " refresh every one (never); challenge every one (always)"),
 	CONFIG_ENUM("scscf.notify", struct scscf_config, notify, notify_names, "full",
 		    "reg-event NOTIFYs after the first: full state, or the changes only"),
 	CONFIG_INT("scscf.default_expires", struct scscf_config, default_expires, 1, 4294967295,

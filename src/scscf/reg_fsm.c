@@ -568,6 +568,30 @@ static bool all_zero(const struct scscf_reg_in *in)
 	return true;
 }
 
+/*
+ * 24.229 5.4.1.2.2 step 1: a protected REGISTER with no authentication
+ * running may be challenged; is this one? `always`: yes. `on-request`: when
+ * its Authorization has an empty nonce, the form of an initial REGISTER
+ * (5.1.1.2.1) that a UE sends to be authenticated again, where a refresh
+ * carries the last nonce and response (5.1.1.4.1); not for a deregistration,
+ * which asks to leave (5.4.1.4). Under any value, when the network asked to
+ * re-authenticate a binding this REGISTER refreshes (5.4.1.6).
+ */
+static bool wants_challenge(struct scscf *s, const struct scscf_reg_in *in)
+{
+	switch ((enum scscf_reauth)s->cfg.reauth) {
+	case SCSCF_REAUTH_ALWAYS:
+		return true;
+	case SCSCF_REAUTH_ON_REQUEST:
+		if (!in->nonce.len && !in->star && !all_zero(in))
+			return true;
+		break;
+	case SCSCF_REAUTH_NEVER:
+		break;
+	}
+	return any_reauth(s, in);
+}
+
 static enum reg_event verify(struct scscf *s, struct regtx *t, struct scscf_auth *a)
 {
 	struct scscf_reg_in *in = &t->in;
@@ -619,7 +643,7 @@ static enum reg_event classify(struct scscf *s, struct regtx *t)
 	if (in->protection == SCSCF_UNPROTECTED)
 		return RE_CHALLENGE;
 	/* Protected, no authentication running (24.229 5.4.1.2.2). */
-	if (s->cfg.reauth == SCSCF_REAUTH_ALWAYS || any_reauth(s, in))
+	if (wants_challenge(s, in))
 		return RE_CHALLENGE;
 	if (in->star || all_zero(in))
 		return RE_DEREGISTER;

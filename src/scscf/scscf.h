@@ -93,10 +93,19 @@ enum scscf_policy {
 extern const char *const scscf_policy_names[];
 unsigned scscf_policy_flags(enum scscf_policy p);
 
+/*
+ * Which protected REGISTERs are challenged when no authentication is
+ * running: 24.229 5.4.1.2.2 step 1 lets the S-CSCF challenge any of them.
+ * Those of a binding the network asked to re-authenticate (`reauth IMPU`,
+ * 5.4.1.6) are challenged under every value.
+ */
 enum scscf_reauth {
-	SCSCF_REAUTH_NEVER,  /* protected re-registrations are refreshed without a challenge */
-	SCSCF_REAUTH_ALWAYS, /* every REGISTER is challenged (24.229 5.4.1.2.2 step 1 allows it) */
+	SCSCF_REAUTH_NEVER,      /* protected re-registrations are refreshed without a challenge */
+	SCSCF_REAUTH_ALWAYS,     /* every REGISTER is challenged */
+	SCSCF_REAUTH_ON_REQUEST, /* a protected re-registration with an empty nonce is challenged */
 };
+
+extern const char *const scscf_reauth_names[]; /* "never", "always", "on-request" */
 
 enum scscf_notify_mode {
 	SCSCF_NOTIFY_FULL,    /* every NOTIFY carries full state */

@@ -545,9 +545,8 @@ static int act_reauth(struct ue *ue, struct ue_access *a, const struct ue_reg_in
 static int act_refreshed(struct ue *ue, struct ue_access *a, const struct ue_reg_input *in,
 			 enum ue_reg_event *then)
 {
-	int rc;
-
 	bool asked = a->reg.reauth;
+	int rc;
 
 	ue_sec_offer_drop(&a->sec, &ue->alloc, &a->pcscf_ip);
 	rc = take_result(ue, a, in->msg);
@@ -556,7 +555,7 @@ static int act_refreshed(struct ue *ue, struct ue_access *a, const struct ue_reg
 	if (asked)
 		/*
 		 * Whether a protected REGISTER is challenged is the
-		 * S-CSCF's choice (24.229 5.4.1.2.1); say it declined.
+		 * S-CSCF's choice (24.229 5.4.1.2.2 step 1); say it declined.
 		 */
 		log_notice("%s: re-authentication asked, the network refreshed without a challenge",
 			   a->cfg.name);

@@ -49,6 +49,7 @@ struct h_ue {
 	unsigned cseq;
 	unsigned call;                  /* Call-ID number; a new one per initial */
 	char nonce[128];                /* last challenge */
+	char response[DIGEST_HEX_LEN + 1]; /* last response sent */
 	unsigned last_status;
 	/* reg subscription */
 	char sub_call_id[64];
@@ -444,14 +445,22 @@ static void deliver(struct h *h, struct h_ue *ue, const char *text, size_t len)
 }
 
 enum reg_kind { RK_INITIAL, RK_ANSWER, RK_WRONG, RK_PROTECTED, RK_STAR, RK_UNPROTECTED_STAR,
-		RK_ANSWER_STAR };
+		RK_ANSWER_STAR, RK_REAUTH };
 
-static void ue_register(struct h *h, struct h_ue *ue, enum reg_kind kind, long expires)
+/*
+ * A REGISTER of `ue`. Protected ones (sent over the UE's SAs, so the
+ * P-CSCF marks them so) carry what 24.229 says: a refresh or a
+ * deregistration the last nonce and response (5.1.1.4.1, 5.1.1.6) of
+ * `cred`, which is `ue` unless the scenario sends over another UE's SAs;
+ * a reauth the initial form, nonce="" (5.1.1.2.1): authenticate me again.
+ */
+static void ue_register(struct h *h, struct h_ue *ue, const struct h_ue *cred, enum reg_kind kind,
+			long expires)
 {
 	struct buf b;
 	char auth[512] = "", response[DIGEST_HEX_LEN + 1] = "";
 	char auts_b64[32] = "";
-	bool protected = kind == RK_PROTECTED || kind == RK_STAR;
+	bool protected = kind == RK_PROTECTED || kind == RK_STAR || kind == RK_REAUTH;
 	const char *ip = protected ? "yes" : "no";
 
 	if (kind == RK_INITIAL)
@@ -481,17 +490,24 @@ static void ue_register(struct h *h, struct h_ue *ue, enum reg_kind kind, long e
 			digest_response(&d, r.res, sizeof(r.res), response);
 			if (kind == RK_WRONG)
 				response[0] = response[0] == '0' ? '1' : '0';
+			memcpy(ue->response, response, sizeof(ue->response));
 		} else if (r.status == USIM_SYNC_FAILURE) {
 			base64_encode(r.auts, sizeof(r.auts), auts_b64);
 		}
 		usim_result_wipe(&r);
 	}
-	if (kind == RK_INITIAL || kind == RK_UNPROTECTED_STAR)
+	if (kind == RK_INITIAL || kind == RK_UNPROTECTED_STAR || kind == RK_REAUTH)
 		snprintf(auth, sizeof(auth),
 			 "Authorization: Digest username=\"%s\", realm=\"ims.test\","
 			 " uri=\"sip:ims.test\", nonce=\"\", response=\"\","
-			 " integrity-protected=\"no\"\r\n",
-			 ue->impi);
+			 " integrity-protected=\"%s\"\r\n",
+			 ue->impi, ip);
+	else if (kind == RK_PROTECTED || kind == RK_STAR)
+		snprintf(auth, sizeof(auth),
+			 "Authorization: Digest username=\"%s\", realm=\"ims.test\","
+			 " uri=\"sip:ims.test\", nonce=\"%s\", response=\"%s\","
+			 " algorithm=AKAv1-MD5, integrity-protected=\"yes\"\r\n",
+			 ue->impi, cred->nonce, cred->response);
 	else if (auts_b64[0])
 		snprintf(auth, sizeof(auth),
 			 "Authorization: Digest username=\"%s\", realm=\"ims.test\","
@@ -686,7 +702,6 @@ static int enum_index(const char *const *names, const char *v)
 
 static int cmd_start(struct h *h, struct args *a)
 {
-	static const char *const reauth[] = { "never", "always", NULL };
 	static const char *const notify[] = { "full", "partial", NULL };
 	const char *v;
 
@@ -697,7 +712,7 @@ static int cmd_start(struct h *h, struct args *a)
 		return fail(h, "no default configuration");
 	if ((v = arg(a, "policy", NULL)) && (h->cfg.policy = enum_index(scscf_policy_names, v)) < 0)
 		return fail(h, "policy %s", v);
-	if ((v = arg(a, "reauth", NULL)) && (h->cfg.reauth = enum_index(reauth, v)) < 0)
+	if ((v = arg(a, "reauth", NULL)) && (h->cfg.reauth = enum_index(scscf_reauth_names, v)) < 0)
 		return fail(h, "reauth %s", v);
 	if ((v = arg(a, "notify", NULL)) && (h->cfg.notify = enum_index(notify, v)) < 0)
 		return fail(h, "notify %s", v);
@@ -779,24 +794,29 @@ static int cmd_ue(struct h *h, struct args *a)
 static int cmd_send(struct h *h, struct args *a, bool full_register)
 {
 	static const char *const kinds[] = { "initial", "answer", "wrong", "protected",
-					     "star", "unprotected-star", "answer-star", NULL };
+					     "star", "unprotected-star", "answer-star", "reauth",
+					     NULL };
 	struct h_ue *ue = a->n_pos > 1 ? ue_find(h, a->pos[1]) : NULL;
+	const char *as = arg(a, "auth", NULL);
+	struct h_ue *cred = as ? ue_find(h, as) : ue;
 	long expires = atol(arg(a, "expires", "600000"));
 	int kind;
 
 	if (!ue)
 		return fail(h, "no such UE");
+	if (!cred)
+		return fail(h, "auth=%s: no such UE", as);
 	if (full_register) {
-		ue_register(h, ue, RK_INITIAL, expires);
+		ue_register(h, ue, ue, RK_INITIAL, expires);
 		if (ue->last_status == 401)
-			ue_register(h, ue, RK_ANSWER, expires);
+			ue_register(h, ue, ue, RK_ANSWER, expires);
 		return 0;
 	}
 	kind = a->n_pos > 2 ? enum_index(kinds, a->pos[2]) : -1;
 	if (kind < 0)
 		return fail(h, "send NAME initial|answer|wrong|protected|star|unprotected-star|"
-			    "answer-star");
-	ue_register(h, ue, (enum reg_kind)kind, expires);
+			    "answer-star|reauth [auth=UE]");
+	ue_register(h, ue, cred, (enum reg_kind)kind, expires);
 	return 0;
 }
 

@@ -19,8 +19,12 @@
  *   ue NAME impi=I impu=U contact=URI [path=URI] [instance=URN] [reg-id=N]
  *         [outbound] [k=HEX opc=HEX]    (keys: the HSS's when absent)
  *   register NAME [expires=S]   initial REGISTER, answer the 401, 200
- *   send NAME initial|answer|wrong|protected|star|unprotected-star|answer-star
- *         [expires=S]
+ *   send NAME initial|answer|wrong|protected|star|unprotected-star|answer-star|reauth
+ *         [expires=S] [auth=UE]
+ *                               protected, star: over the UE's SAs with the last
+ *                               nonce and response (those of UE with auth=: a
+ *                               contact over another UE's SAs); reauth: over
+ *                               them with nonce="", asking to be challenged
  *   raw NAME                    the lines up to "." are sent as they are
  *   subscribe NAME [expires=S]  the UE subscribes to reg of its IMPU
  *   subscribe-pcscf IMPU from=URI contact=URI

@@ -102,7 +102,8 @@ stop() {
 # deploy FILE MECHANISM BINDING [UE YAML lines] : the deployment file.
 # SUB_MAX_EXPIRES (seconds) and REAUTH_EXPIRY (a duration) set the
 # S-CSCF's longest reg-event subscription and its network-initiated
-# re-authentication expiry.
+# re-authentication expiry; SCSCF_REAUTH its scscf.reauth (unset: the
+# default).
 deploy() {
 	local f=$1 mech=$2 binding=$3
 	shift 3
@@ -127,6 +128,7 @@ scscf:
   subscription_expires: ${SUB_MAX_EXPIRES:-3761}
   subscription_max_expires: ${SUB_MAX_EXPIRES:-600000}
   reauth_expiry: ${REAUTH_EXPIRY:-60s}
+$([ -z "${SCSCF_REAUTH:-}" ] || echo "  reauth: $SCSCF_REAUTH")
   sip:
     listen: [ "udp:198.18.42.2:6060" ]
   diameter:

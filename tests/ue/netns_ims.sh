@@ -16,7 +16,8 @@
 #     repeated SQN (replay), resynchronises and registers;
 #   out-of-order vectors: the wlan challenge is held back behind the umts
 #     one, which carries the later SQN; the USIM accepts both (IND slots);
-#   re-authentication of one access leaves the other's SA set alone;
+#   `ctl ue reauth` of one access against the default S-CSCF (scscf.reauth:
+#     on-request): challenged, new SPIs for it, the other's SA set alone;
 #   link drop and recovery: wlan's sockets and SAs vanish silently, umts
 #     still gets the MESSAGE; after restore wlan registers again after the
 #     RFC 5626 back-off and both get it again;
@@ -28,7 +29,8 @@
 #     when the S-CSCF lost one;
 #   network-initiated re-authentication: the S-CSCF shortens wlan's binding,
 #     the UE re-registers, is challenged, and only wlan's SPIs change;
-#     `ctl ue reauth` without an S-CSCF that challenges only refreshes;
+#     `ctl ue reauth` against an S-CSCF with scscf.reauth: never only
+#     refreshes, and the UE reports the challenge declined;
 #   a contact the network deactivates registers again at once.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -178,18 +180,32 @@ read -r a1 s1 v1 a2 s2 v2 <<<"$(echo $order)"
 [ "$v1 $v2" = "ok ok" ] && [ "$s1" -gt "$s2" ] || fail "out-of-order: $order"
 ok "out-of-order vectors: umts's SQN $s1 accepted, then wlan's older $s2 (another IND slot)"
 
-# ---- re-authenticating one access -------------------------------------------------------------
+# ---- re-authenticating one access: `ctl ue reauth` ---------------------------------------------
+# wlan re-registers over its SAs with nonce="" (challenge me); the S-CSCF's
+# default, scscf.reauth: on-request, challenges it. wlan answers over a new
+# temporary set of its own, which the 200 promotes; umts's set is not touched.
+since() { tail -n +"$((mark + 1))" "$work/ue/ue-events.jsonl" | jq -c "select($1)"; }
+spis() {
+	ue_ctl status | jq -r --arg a "$1" '.accesses[] | select(.name==$a) | .sa | "\(.spi_uc) \(.spi_us)"'
+}
 umts_set=$(ue_ctl status | jq -c '.accesses[] | select(.name=="umts") | .sa')
-wlan_set=$(ue_ctl status | jq -r '.accesses[] | select(.name=="wlan") | .sa.set')
-wlan_binding=$(scscf_ctl bindings "$IMPU" | jq -r '.bindings[] | select(.reg_id==1) | .id')
-scscf_ctl reauth "$IMPU" "binding=$wlan_binding" >/dev/null
+wlan_spis=$(spis wlan)
+mark=$(wc -l <"$work/ue/ue-events.jsonl")
 ue_ctl reauth wlan >/dev/null
-await_event ".event==\"sa\" and .op==\"promoted\" and .access==\"wlan\" and .set != $wlan_set"
-await_state wlan registered
+await_event '.event=="registered" and .access=="wlan" and .how!="initial"' 20
+how=$(since '.event=="registered" and .access=="wlan"' | jq -r '"\(.how) \(.challenge_declined // false)"')
+[ "$how" = "re-authenticated false" ] || fail "ue reauth: wlan registered '$how'"
+[ -n "$(since '.event=="aka" and .access=="wlan" and .verdict=="ok"')" ] || fail "ue reauth: no challenge"
+new=$(since '.event=="sa" and .access=="wlan" and .op=="promoted"' | jq -r '"\(.spi_uc) \(.spi_us)"')
+[ -n "$new" ] && [ "$new" != "$wlan_spis" ] && [ "$new" = "$(spis wlan)" ] ||
+	fail "ue reauth: wlan's SPIs $wlan_spis, promoted '$new', now $(spis wlan)"
+gone=$(since '.event=="sa" and .access=="wlan" and .op=="deleted"' | jq -r '"\(.spi_uc) \(.spi_us)"')
+echo "$gone" | grep -qx "$wlan_spis" || fail "ue reauth: wlan's old set ($wlan_spis) not deleted: $gone"
+[ -z "$(since '.event=="sa" and .access=="umts"')" ] || fail "ue reauth: umts's SAs were touched"
 [ "$(ue_ctl status | jq -c '.accesses[] | select(.name=="umts") | .sa')" = "$umts_set" ] ||
-	fail "reauth: umts's SA set changed"
-[ "$(reached umts)" = "umts wlan" ] || fail "reauth: MESSAGE"
-ok "re-authentication of wlan: new SA set, the old one deleted, umts's set untouched"
+	fail "ue reauth: umts's SA set changed"
+[ "$(reached umts)" = "umts wlan" ] || fail "ue reauth: MESSAGE"
+ok "ctl ue reauth wlan against the default S-CSCF: challenged, re-authenticated, SPIs $wlan_spis -> $new; umts's SA set untouched"
 
 # ---- link drop and recovery ------------------------------------------------------------------
 ue_ctl drop wlan >/dev/null
@@ -265,7 +281,9 @@ ok "a P-CSCF that stops answering wlan's keepalives: flow failed, SAs deleted, b
 # ---- the reg-event subscription: refreshed, and renewed when the notifier lost it --------
 # The S-CSCF grants subscriptions 6 s at most, so the UE refreshes them every
 # 3 s inside their dialogs (through the P-CSCF's Record-Route).
-SUB_MAX_EXPIRES=6 REAUTH_EXPIRY=6s deploy "$work/sub.yaml" outbound registration
+# It does not re-authenticate protected REGISTERs unless asked by ctl
+# (scscf.reauth: never), for the declined `ctl ue reauth` below.
+SUB_MAX_EXPIRES=6 REAUTH_EXPIRY=6s SCSCF_REAUTH=never deploy "$work/sub.yaml" outbound registration
 stop scscf
 start scscf "$ns_c" 'ready: .*HSS hss.ims.test connected' "$SIMREG" scscf --config "$work/sub.yaml"
 ue_start "$work/sub.yaml"
@@ -310,7 +328,6 @@ mark=$(wc -l <"$work/ue/ue-events.jsonl")
 wlan_binding=$(scscf_ctl bindings "$IMPU" | jq -r '.bindings[] | select(.reg_id==1) | .id')
 scscf_ctl reauth "$IMPU" "binding=$wlan_binding" >/dev/null
 await_event '.event=="registered" and .access=="wlan" and .how=="re-authenticated"' 20
-since() { tail -n +"$((mark + 1))" "$work/ue/ue-events.jsonl" | jq -c "select($1)"; }
 [ -n "$(since '.event=="registered" and .access=="wlan" and .how=="shortened" and .expires<=6')" ] ||
 	fail "reauth: no shortened registration"
 [ -n "$(since '.event=="aka" and .access=="wlan" and .verdict=="ok"')" ] || fail "reauth: no challenge"
