@@ -222,7 +222,7 @@ int lab_row_run(const struct lab_row_spec *row, const char *dir, const struct la
 	struct lab_up_opts up = {
 		.topology = row->topology,
 		.dir = dir,
-		.ready_timeout_ms = 15000,
+		.ready_timeout_ms = o->ready_timeout_ms ? o->ready_timeout_ms : 15000,
 		.grace_ms = 3000,
 		.deploy = &d,
 		.cancel = o->cancel,

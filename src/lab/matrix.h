@@ -104,6 +104,7 @@ struct lab_run_opts {
 	const char *backend; /* P-CSCFs' IPsec backend */
 	const char *ue_backend;
 	bool evidence;			     /* read the captures after the run (needs tshark) */
+	int ready_timeout_ms;		     /* per process of the row's lab; 0: 15 s */
 	const volatile sig_atomic_t *cancel; /* set by a signal handler: stop */
 };
 

@@ -52,6 +52,7 @@ static void print_help(void)
 		"                       [--notice-wait S]\n"
 		"       simreg lab matrix [--json] [--rows FILTER] [--jobs N] [--dir DIR]\n"
 		"                         [--keep] [--backend B] [--ue-backend B] [--no-evidence]\n"
+		"                         [--ready-timeout MS]\n"
 		"       simreg lab up --topology t1|t2 --dir DIR [--mechanism M]\n"
 		"                     [--binding registration|impi] [--ue-binding B]\n"
 		"                     [--backend auto|userspace|xfrm] [--ue-backend B] [--no-keys]\n"
@@ -129,7 +130,7 @@ static void print_help(void)
 		"                            run CMD in ROLE's namespace; ready when its\n"
 		"                            output contains READY. NAME: [a-z0-9_-]+\n"
 		"       --ready-timeout MS   how long each process may take to be ready\n"
-		"                            (default %d)\n"
+		"                            (default %d; also each row of matrix)\n"
 		"       --grace MS           SIGTERM to SIGKILL delay (default %d)\n"
 		"       --commands           plan: print the commands instead\n"
 		"       --configs            plan: print the functions' configurations\n"
@@ -591,7 +592,7 @@ static int run_matrix(int argc, char **argv)
 	if (parse(&a, argc, argv,
 		  BIT(OPT_DIR) | DIR_OPTIONAL | BIT(OPT_JSON) | BIT(OPT_ROWS) | BIT(OPT_JOBS) |
 			  BIT(OPT_KEEP) | BIT(OPT_BACKEND) | BIT(OPT_UE_BACKEND) |
-			  BIT(OPT_NO_EVIDENCE)))
+			  BIT(OPT_NO_EVIDENCE) | BIT(OPT_READY)))
 		return CLI_USAGE;
 	if (geteuid() != 0) {
 		log_error("`simreg lab matrix` must run as root: each row is a lab of network "
@@ -621,6 +622,7 @@ static int run_matrix(int argc, char **argv)
 			.backend = a.deploy.backend,
 			.ue_backend = a.deploy.ue_backend,
 			.evidence = !a.no_evidence,
+			.ready_timeout_ms = a.ready_ms,
 			.cancel = &cancelled,
 		},
 		.dir = a.dir,

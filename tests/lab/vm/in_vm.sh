@@ -26,8 +26,10 @@ for pair in xfrm/xfrm xfrm/userspace userspace/xfrm; do
 	pc=${pair%/*} ue=${pair#*/}
 	rows=$ROWS_SAME
 	[ "$pc" = "$ue" ] || rows=$ROWS_MIXED
+	# Emulated CPUs, three labs at a time: a function may take longer than
+	# the 15 s a real machine allows it to become ready.
 	args=(lab matrix --json --jobs "$JOBS" --backend "$pc" --ue-backend "$ue"
-	      --dir "$work/$pc-$ue" --no-evidence)
+	      --dir "$work/$pc-$ue" --no-evidence --ready-timeout 60000)
 	[ "$rows" = all ] || args+=(--rows "$rows")
 	start=$(date +%s)
 	"$SIMREG" "${args[@]}" >"$results/matrix-$pc-$ue.json" 2>"$work/$pc-$ue.err"
@@ -53,7 +55,7 @@ done
 
 echo "== kernel ESP in the captures, decrypted by tshark with the exported keys"
 d=$work/evidence
-"$SIMREG" lab up --topology t1 --mechanism outbound --backend xfrm --dir "$d" >/dev/null 2>&1 ||
+"$SIMREG" lab up --topology t1 --mechanism outbound --backend xfrm --ready-timeout 60000 --dir "$d" >/dev/null 2>&1 ||
 	fail "lab up with xfrm"
 "$SIMREG" lab run --dir "$d" register wlan register umts message reauth wlan >"$work/run" 2>&1 ||
 	{ fail "lab run"; cat "$work/run"; }
