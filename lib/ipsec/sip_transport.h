@@ -29,8 +29,9 @@
  * 7.7.1 (T1 2 s, T2 16 s, T4 17 s: sip_timers_ims_ue), which the UE and
  * the P-CSCF towards the UE use.
  *
- * Only UDP is carried. (With xfrm the kernel would protect TCP just as well;
- * simreg's protected flows are UDP, which both backends share.)
+ * Only UDP is carried here. (Both backends carry TCP between protected
+ * ports, see ipsec_backend_tcp_bind(); SIP transports over it are not
+ * made yet.)
  *
  * Ports are reference counted: the same local port may serve several SA
  * sets (one per peer address, and the port_s a re-registration keeps, see
