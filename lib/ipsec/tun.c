@@ -243,6 +243,12 @@ int ipsec_tun_open(struct ipsec_tun *t, const char *pattern, uint32_t table, uns
 		const char *fam = families[i] == AF_INET ? "IPv4" : "IPv6";
 
 		ret = route_add(&r, t, families[i]);
+		if (families[i] == AF_INET6 &&
+		    (ret == -EOPNOTSUPP || ret == -EAFNOSUPPORT || ret == -EACCES)) {
+			/* No IPv6 in the kernel, or disabled on the device: IPv4 only. */
+			ret = 0;
+			continue;
+		}
 		if (ret) {
 			snprintf(why, whylen, "%s route default dev %s table %u: %s", fam, t->name,
 				 table, strerror(-ret));
