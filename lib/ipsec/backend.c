@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,13 @@ static const struct config_key ipsec_keys[] = {
 		   "own SAs after a restart (83 = 0x53)"),
 	CONFIG_INT("ipsec.pad_blocks", struct ipsec_config, pad_blocks_max, 0, 15, "0",
 		   "userspace: up to this many extra cipher blocks of random padding per packet"),
+	CONFIG_STRING("ipsec.tun", struct ipsec_config, tun, "\"simreg%d\"",
+		      "userspace: TUN device that carries TCP over the SAs (%d: a number), made "
+		      "when a protected TCP socket is first needed, with CAP_NET_ADMIN; empty: "
+		      "no protected TCP"),
+	CONFIG_INT("ipsec.tun_table", struct ipsec_config, tun_table, 1, 4294967295LL, "83",
+		   "userspace: routing table that sends sockets bound to the TUN into it (a "
+		   "rule 'oif TUN lookup TABLE'); not 253..255 (default, main, local)"),
 };
 
 static int ipsec_config_check(const void *data, char *why, size_t whylen)
@@ -78,6 +87,15 @@ static int ipsec_config_check(const void *data, char *why, size_t whylen)
 	}
 	if (c->alloc.port_min >= c->alloc.port_max) {
 		snprintf(why, whylen, "ipsec.port_min must be below ipsec.port_max");
+		return -EINVAL;
+	}
+	if (c->tun_table >= 253 && c->tun_table <= 255) {
+		snprintf(why, whylen, "ipsec.tun_table must not be %u, the kernel's own table",
+			 c->tun_table);
+		return -EINVAL;
+	}
+	if (c->tun && strlen(c->tun) >= IFNAMSIZ) {
+		snprintf(why, whylen, "ipsec.tun must be shorter than %d characters", IFNAMSIZ);
 		return -EINVAL;
 	}
 	return 0;
@@ -219,12 +237,17 @@ int ipsec_backend_open(const struct ipsec_config *cfg, struct ipsec_backend **ou
 	struct ipsec_backend *b = NULL;
 	int ret;
 
-	if ((unsigned)c.backend >= IPSEC_BACKEND_KIND_COUNT || c.reqid_tag == 0xff)
+	if ((unsigned)c.backend >= IPSEC_BACKEND_KIND_COUNT || c.reqid_tag == 0xff ||
+	    (c.tun && strlen(c.tun) >= IFNAMSIZ) || (c.tun_table >= 253 && c.tun_table <= 255))
 		return -EINVAL;
 	if (!c.reqid_tag)
 		c.reqid_tag = IPSEC_REQID_DEFAULT_TAG;
 	if (c.keylog_path && !c.keylog_path[0])
 		c.keylog_path = NULL;
+	if (c.tun && !c.tun[0])
+		c.tun = NULL;
+	if (!c.tun_table)
+		c.tun_table = IPSEC_TUN_TABLE_DEFAULT;
 	if (c.backend == IPSEC_BACKEND_AUTO) {
 		ipsec_probe_run(&p);
 		if (probe)
@@ -241,7 +264,9 @@ int ipsec_backend_open(const struct ipsec_config *cfg, struct ipsec_backend **ou
 	if (ret)
 		return ret;
 	b->cfg = c;
-	b->cfg.keylog_path = NULL; /* the caller's string may not outlive us */
+	/* The caller's strings may not outlive us (the backend copied ipsec.tun). */
+	b->cfg.keylog_path = NULL;
+	b->cfg.tun = NULL;
 	b->reqid_base = (uint32_t)c.reqid_tag << 24;
 	ipsec_table_init(&b->sets, sizeof(uint32_t));
 	ipsec_table_init(&b->selectors, sizeof(struct ipsec_sel_key));
@@ -585,6 +610,21 @@ static void on_readable(struct loop *loop, struct loop_io *io, unsigned events)
 		log_warn("input on fd %d: %s", io->fd, strerror(-ret));
 }
 
+int ipsec_backend_watch(struct ipsec_backend *b, int fd)
+{
+	int ret;
+
+	if (!b->loop)
+		return 0;
+	if (b->nio == IPSEC_BACKEND_FDS)
+		return -ENOSPC;
+	memset(&b->io[b->nio], 0, sizeof(b->io[b->nio]));
+	ret = loop_io_add(b->loop, &b->io[b->nio], fd, LOOP_READ, on_readable, b);
+	if (ret == 0)
+		b->nio++;
+	return ret;
+}
+
 int ipsec_backend_attach(struct ipsec_backend *b, struct loop *loop)
 {
 	int fds[IPSEC_BACKEND_FDS];
@@ -613,6 +653,29 @@ void ipsec_backend_detach(struct ipsec_backend *b)
 	while (b->nio)
 		loop_io_remove(b->loop, &b->io[--b->nio]);
 	b->loop = NULL;
+}
+
+/* ---- TCP -------------------------------------------------------------- */
+
+int ipsec_backend_tcp_bind(struct ipsec_backend *b, int fd)
+{
+	int type = 0, proto = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+		return -errno;
+	len = sizeof(proto);
+	if (type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
+	    proto != IPPROTO_TCP)
+		return -EPROTOTYPE;
+	return b->ops->tcp_bind ? b->ops->tcp_bind(b, fd) : 0;
+}
+
+void ipsec_backend_stats(const struct ipsec_backend *b, struct ipsec_backend_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (b->ops->stats)
+		b->ops->stats(b, out);
 }
 
 /* ---- endpoints -------------------------------------------------------- */

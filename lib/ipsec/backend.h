@@ -20,6 +20,11 @@
  * from ipsec_backend_fds() and calls ipsec_backend_input() when readable;
  * that decrypts and queues datagrams to the endpoints' descriptors.
  *
+ * TCP between protected ports stays the kernel's, in both backends: the
+ * owner of a listener or a connection calls ipsec_backend_tcp_bind() on
+ * its socket, and the SAs carry it (the userspace backend through a TUN
+ * device, tun.h).
+ *
  * All calls are synchronous; an XFRM request is a kernel round trip of a
  * few microseconds. Nothing here is thread-safe: one backend belongs to
  * one event loop.
@@ -61,6 +66,9 @@ const char *ipsec_backend_kind_name(enum ipsec_backend_kind kind);
 #define IPSEC_REQID_DEFAULT_TAG 0x53 /* 'S' */
 #define IPSEC_SET_ID_MAX ((1u << 21) - 1)
 
+/* userspace: the routing table of the TCP TUN device (ipsec.tun_table). */
+#define IPSEC_TUN_TABLE_DEFAULT 83
+
 /* The `ipsec:` section of the configuration (ipsec_config_section). */
 struct ipsec_config {
 	enum ipsec_backend_kind backend;
@@ -71,6 +79,13 @@ struct ipsec_config {
 	const char *keylog_path;
 	uint8_t reqid_tag;      /* 0 means IPSEC_REQID_DEFAULT_TAG */
 	uint8_t pad_blocks_max; /* userspace: extra random padding blocks (esp.h) */
+	/*
+	 * userspace: name (a "%d" is replaced by a number) of the TUN device
+	 * that carries protected TCP, made on the first
+	 * ipsec_backend_tcp_bind(); NULL or "": no protected TCP.
+	 */
+	const char *tun;
+	uint32_t tun_table; /* userspace: table of the TUN's route (tun.h); 0: the default */
 	struct ipsec_alloc_config alloc; /* for whoever allocates the local halves */
 };
 
@@ -102,8 +117,9 @@ struct ipsec_endpoint;
 
 /*
  * Open the configured backend; with AUTO, probe first and log the choice
- * and the reason. Returns 0, -EINVAL (bad config: the reqid tag 0xff, or a
- * backend out of range), -ENOTSUP (auto found
+ * and the reason. Returns 0, -EINVAL (bad config: the reqid tag 0xff, a
+ * backend out of range, a TUN name of IFNAMSIZ characters or more, the TUN
+ * table 253..255), -ENOTSUP (auto found
  * neither backend usable, or the one asked for cannot work: the log says
  * why), -ENOMEM, or the errno of a socket that could not be opened.
  * `probe` (may be NULL) receives the probe result when one ran.
@@ -184,9 +200,55 @@ int ipsec_backend_counters(struct ipsec_backend *b, uint32_t id,
 			   struct ipsec_sa_counters out[IPSEC_SET_SAS]);
 
 /*
+ * What the backend did with the packets it handled itself (userspace; the
+ * xfrm backend's are all 0: the kernel counts per SA). The SA counters
+ * (ipsec_backend_counters()) count both protocols together.
+ */
+struct ipsec_backend_stats {
+	uint64_t udp_in;      /* datagrams decrypted and queued to an endpoint */
+	uint64_t udp_out;     /* datagrams sent over an SA */
+	uint64_t udp_dropped; /* decrypted but refused: outside the SA's selectors, bad length or
+			       * checksum, no endpoint on the port, the endpoint's queue full */
+	uint64_t tcp_in;      /* segments decrypted and written into the TUN */
+	uint64_t tcp_out;     /* segments read from the TUN and sent over an SA */
+	uint64_t tcp_dropped; /* from the TUN: no SA selects them (nothing leaves in the clear),
+			       * or not TCP; decrypted: outside the SA's selectors, too short,
+			       * no TUN, the TUN full */
+	uint64_t unknown_spi; /* ESP to an SPI of no SA of ours */
+	uint64_t malformed;   /* not ESP over IPv4/IPv6 as a raw socket delivers it */
+};
+
+/* Copy the backend's counters into *out. */
+void ipsec_backend_stats(const struct ipsec_backend *b, struct ipsec_backend_stats *out);
+
+/*
+ * ipsec_backend_tcp_bind
+ *	Make a TCP socket one the SAs carry: a listener on a protected server
+ *	port (port_s) or a connection from a protected client port (port_c).
+ *	Call it on the new socket before bind(), listen() or connect().
+ *	  xfrm       nothing to do: the kernel's policies select TCP as they
+ *	             select UDP (an SA's selectors name no protocol);
+ *	  userspace  binds the socket to the backend's TUN device
+ *	             (SO_BINDTODEVICE; the device is made on the first call,
+ *	             which needs CAP_NET_ADMIN, see tun.h). Its segments leave
+ *	             into the TUN, where the backend sends each through the SA
+ *	             whose selectors match (none: dropped and counted); it
+ *	             accepts only what the backend decrypted and wrote into the
+ *	             TUN, so a cleartext connection to the port is refused.
+ *	fd : a TCP socket (IPv4 or IPv6); borrowed, the caller closes it
+ * Returns 0, -ENOTSOCK or -EBADF (fd is no socket), -EPROTOTYPE (not TCP),
+ * -ENOTSUP (userspace without a TUN device: ipsec.tun is empty, or it could
+ * not be made, which the log says once, with the reason; UDP is not
+ * affected), or the errno of SO_BINDTODEVICE.
+ */
+int ipsec_backend_tcp_bind(struct ipsec_backend *b, int fd);
+
+/*
  * Descriptors the event loop must watch for input, then call
  * ipsec_backend_input() with the one that is readable. Returns how many
- * were stored (0 for xfrm).
+ * were stored (0 for xfrm). The set grows when the userspace backend makes
+ * its TUN device: a caller that polls by itself asks again after
+ * ipsec_backend_tcp_bind(); ipsec_backend_attach() follows by itself.
  */
 size_t ipsec_backend_fds(const struct ipsec_backend *b, int *fds, size_t cap);
 /* Process everything readable on fd (non-blocking). 0 or a negative errno. */
@@ -197,7 +259,8 @@ struct loop;
 /*
  * Let the event loop drive the backend: watch its descriptors and call
  * ipsec_backend_input() whenever one is readable (a no-op for xfrm, which
- * has none). Endpoints are watched by their users as before.
+ * has none), including one the backend opens later (the userspace
+ * backend's TUN). Endpoints are watched by their users as before.
  * Returns 0, -EEXIST if attached already, or loop_io_add()'s error (nothing
  * stays watched). ipsec_backend_close() detaches.
  */

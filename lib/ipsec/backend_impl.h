@@ -14,7 +14,7 @@
 #include "ipsec/backend.h"
 #include "ipsec/table.h"
 
-#define IPSEC_BACKEND_FDS 2
+#define IPSEC_BACKEND_FDS 3 /* userspace: raw IPv4, raw IPv6, TUN */
 
 struct ipsec_backend_ops {
 	enum ipsec_backend_kind kind;
@@ -40,6 +40,10 @@ struct ipsec_backend_ops {
 		       const void *buf, size_t len);
 	ssize_t (*ep_recv)(struct ipsec_endpoint *ep, void *buf, size_t cap,
 			   struct ipsec_dgram_info *info);
+	/* NULL: nothing to do (xfrm). */
+	int (*tcp_bind)(struct ipsec_backend *b, int fd);
+	/* NULL: all 0. */
+	void (*stats)(const struct ipsec_backend *b, struct ipsec_backend_stats *out);
 	void (*destroy)(struct ipsec_backend *b);
 };
 
@@ -81,6 +85,12 @@ const struct ipsec_sa *ipsec_backend_match(const struct ipsec_backend *b,
 					   const struct ipsec_addr *src, uint16_t sport,
 					   const struct ipsec_addr *dst, uint16_t dport,
 					   const struct ipsec_sa_set **set);
+
+/*
+ * Watch fd too, when attached to a loop (a descriptor the backend opened
+ * after ipsec_backend_attach()). 0, -ENOSPC, or loop_io_add()'s error.
+ */
+int ipsec_backend_watch(struct ipsec_backend *b, int fd);
 
 /* reqid of SA n of a set (see backend.h), and the reverse. */
 uint32_t ipsec_reqid(const struct ipsec_backend *b, uint32_t set_id, enum ipsec_side side,

@@ -14,7 +14,6 @@
 #include "sip/txn.h"
 
 #define RXBUF 65536
-#define BACKEND_FDS_MAX 4
 
 struct port_key {
 	uint8_t addr[16];
@@ -39,8 +38,7 @@ struct ipsec_sip {
 	struct sip_tpset *set;
 	struct loop *loop;
 	struct ipsec_table ports;  /* struct port_key -> struct port * */
-	struct loop_io bio[BACKEND_FDS_MAX];
-	size_t n_bio;
+	bool attached;             /* we attached the backend to the loop */
 	uint64_t unprotected_drops;
 	char rx[RXBUF];
 };
@@ -197,21 +195,10 @@ static void port_readable(struct loop *loop, struct loop_io *io, unsigned events
 
 /* ---- the set of ports ---------------------------------------------------- */
 
-static void backend_readable(struct loop *loop, struct loop_io *io, unsigned events)
-{
-	struct ipsec_sip *is = io->ctx;
-	int rc = ipsec_backend_input(is->b, io->fd);
-
-	if (rc < 0)
-		log_warn("IPsec backend input on fd %d: %s", io->fd, strerror(-rc));
-}
-
 int ipsec_sip_create(struct ipsec_sip **out, struct ipsec_backend *b, struct sip_tpset *set)
 {
 	struct ipsec_sip *is = calloc(1, sizeof(*is));
-	int fds[BACKEND_FDS_MAX];
-	size_t n;
-	int rc = 0;
+	int rc;
 
 	if (!is)
 		return -ENOMEM;
@@ -219,18 +206,18 @@ int ipsec_sip_create(struct ipsec_sip **out, struct ipsec_backend *b, struct sip
 	is->set = set;
 	is->loop = sip_tpset_loop(set);
 	ipsec_table_init(&is->ports, sizeof(struct port_key));
-	n = ipsec_backend_fds(b, fds, BACKEND_FDS_MAX);
-	for (size_t i = 0; i < n; i++) {
-		rc = loop_io_add(is->loop, &is->bio[i], fds[i], LOOP_READ, backend_readable, is);
-		if (rc)
-			goto fail;
-		is->n_bio++;
+	/*
+	 * The backend watches its own descriptors, including the TUN it makes
+	 * for the first protected TCP socket.
+	 */
+	rc = ipsec_backend_attach(b, is->loop);
+	if (rc) {
+		ipsec_sip_destroy(is);
+		return rc;
 	}
+	is->attached = true;
 	*out = is;
 	return 0;
-fail:
-	ipsec_sip_destroy(is);
-	return rc;
 }
 
 static int first_port(void *arg, const void *key, void *value)
@@ -250,8 +237,8 @@ void ipsec_sip_destroy(struct ipsec_sip *is)
 		ipsec_table_each(&is->ports, first_port, &p);
 		sip_tpset_close(is->set, p->tp.id);
 	}
-	for (size_t i = 0; i < is->n_bio; i++)
-		loop_io_remove(is->loop, &is->bio[i]);
+	if (is->attached)
+		ipsec_backend_detach(is->b);
 	ipsec_table_free(&is->ports);
 	free(is);
 }

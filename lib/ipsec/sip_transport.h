@@ -21,16 +21,18 @@
  * Both backends look the same from here (backend.h endpoints): with xfrm a
  * port is a plain UDP socket bound to it, which the kernel's SAs and
  * policies protect; with the userspace backend it is a queue the backend
- * fills with what it decrypted from its raw ESP sockets. For the userspace
- * backend this module also watches those raw sockets on the set's event
- * loop (ipsec_backend_fds(), ipsec_backend_input()).
+ * fills with what it decrypted from its raw ESP sockets. This module
+ * attaches the backend to the set's event loop (ipsec_backend_attach()),
+ * so that the userspace backend's raw sockets, and its TUN once made, are
+ * served there.
  *
  * Transactions over a protected port run on the timers of TS 24.229 table
  * 7.7.1 (T1 2 s, T2 16 s, T4 17 s: sip_timers_ims_ue), which the UE and
  * the P-CSCF towards the UE use.
  *
- * Only UDP is carried. (With xfrm the kernel would protect TCP just as well;
- * simreg's protected flows are UDP, which both backends share.)
+ * Only UDP is carried here. (Both backends carry TCP between protected
+ * ports, see ipsec_backend_tcp_bind(); SIP transports over it are not
+ * made yet.)
  *
  * Ports are reference counted: the same local port may serve several SA
  * sets (one per peer address, and the port_s a re-registration keeps, see
@@ -67,8 +69,9 @@ struct ipsec_sip;
  *	b    : the backend; borrowed, must outlive *out
  *	set  : the SIP transport set; borrowed, must outlive *out
  *	       (destroy *out before the set, or the set first: both work)
- * Returns 0 with *out, -ENOMEM, or the loop's error adding the backend's
- * descriptors.
+ * Returns 0 with *out, -ENOMEM, -EEXIST (the backend is attached to a loop
+ * already: one ipsec_sip per backend), or the loop's error adding the
+ * backend's descriptors.
  */
 int ipsec_sip_create(struct ipsec_sip **out, struct ipsec_backend *b, struct sip_tpset *set);
 

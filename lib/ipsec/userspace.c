@@ -18,10 +18,25 @@
  * transport reads the other, so the event loop watches it like a UDP
  * socket. A full queue drops the datagram (counted), as a UDP socket would.
  *
- * Only UDP is carried; TCP over the SAs needs the xfrm backend. Every raw
- * ESP socket of a namespace gets a copy of every ESP packet: two processes
- * with userspace backends in one namespace each drop (and count) the
- * other's SPIs.
+ * TCP stays the kernel's: protected TCP sockets are bound to a TUN device
+ * (tun.h, ipsec_backend_tcp_bind()) and the backend pumps segments between
+ * the TUN and ESP:
+ *
+ *   TUN -> IPv4/IPv6 header, TCP ports -> SA by selectors (none: dropped,
+ *          nothing leaves in the clear) -> esp_encap (next header 6) -> raw
+ *          socket, source address pinned
+ *   ESP -> esp_decap -> next header TCP -> the inner ports must be the SA's
+ *          selectors -> a fresh IP header (the outer addresses, protocol 6)
+ *          -> written into the TUN, where the kernel's TCP takes it
+ *
+ * The segment is never touched: its checksum covers a pseudo-header with
+ * the same addresses on both sides of ESP (transport mode), the TUN hands
+ * out complete checksums (no IFF_VNET_HDR, so no offload), and the
+ * receiving kernel verifies it.
+ *
+ * Every raw ESP socket of a namespace gets a copy of every ESP packet: two
+ * processes with userspace backends in one namespace each drop (and count)
+ * the other's SPIs.
  */
 #define SLOG_COMPONENT "ipsec"
 #include "core/log.h"
@@ -38,8 +53,16 @@
 
 #include "ipsec/backend_impl.h"
 #include "ipsec/esp.h"
+#include "ipsec/tun.h"
 
 #define UDP_HDR_LEN 8
+#define TCP_HDR_LEN 20
+#define IP4_HDR_LEN 20
+#define IP6_HDR_LEN 40
+/* The worst ESP overhead without extra padding: header, IV, padding, trailer, ICV. */
+#define ESP_BLOCK_MAX 16
+#define ESP_OVERHEAD_MAX (ESP_HDR_LEN + ESP_IV_MAX + ESP_BLOCK_MAX - 1 + 2 + ESP_ICV_LEN)
+#define IPV6_MIN_MTU 1280
 #define MAX_DGRAM 65535
 /* Packets handled per ipsec_backend_input() call, so one busy peer cannot starve the loop. */
 #define INPUT_BUDGET 256
@@ -50,7 +73,8 @@ struct us_sa {
 	uint32_t set_id;
 	uint64_t delivered;
 	uint64_t delivered_bytes;
-	uint64_t dropped; /* after ESP accepted it: not UDP, checksum, selectors, no endpoint, queue full */
+	uint64_t dropped; /* after ESP accepted it: neither UDP nor TCP, checksum, selectors,
+			   * no endpoint or TUN, queue full */
 };
 
 struct us_set {
@@ -70,8 +94,11 @@ struct us_backend {
 	struct ipsec_table by_id;  /* u32 -> struct us_set * */
 	struct ipsec_table by_spi; /* struct spi_key -> struct us_sa * */
 	struct ipsec_table eps;    /* struct ep_key -> struct us_ep * */
-	uint64_t unknown_spi;
-	uint64_t malformed;
+	struct ipsec_backend_stats st;
+	struct ipsec_tun tun;      /* fd -1 until the first protected TCP socket */
+	int tun_err;               /* -ENOTSUP once the TUN could not be made (logged once) */
+	char tun_pattern[IFNAMSIZ]; /* "" : no protected TCP */
+	uint32_t tun_table;
 	struct esp_random_pool ivs; /* IVs and padding lengths of all our SAs */
 	uint8_t rx[MAX_DGRAM + 64];
 	uint8_t udp[MAX_DGRAM];
@@ -227,6 +254,10 @@ static int us_spi_in_use(struct ipsec_backend *b, const struct ipsec_addr *dst, 
 
 /* ---- input ------------------------------------------------------------- */
 
+static void tcp_to_tun(struct us_backend *u, struct us_sa *a, const struct ipsec_addr *src,
+		       const struct ipsec_addr *dst, const struct esp_plain *plain);
+static int tun_input(struct us_backend *u);
+
 static int deliver(struct us_backend *u, struct us_sa *a, const struct ipsec_dgram_info *info,
 		   const uint8_t *payload, size_t len)
 {
@@ -266,14 +297,14 @@ static void handle_esp(struct us_backend *u, const struct ipsec_addr *src,
 	uint16_t ulen, csum;
 
 	if (len < ESP_HDR_LEN) {
-		u->malformed++;
+		u->st.malformed++;
 		return;
 	}
 	memcpy(&spi, pkt, 4);
 	spi_key(&k, dst, ntohl(spi));
 	a = ipsec_table_get(&u->by_spi, &k);
 	if (!a) {
-		u->unknown_spi++;
+		u->st.unknown_spi++;
 		log_debug("ESP with unknown SPI 0x%08x dropped", ntohl(spi));
 		return;
 	}
@@ -283,7 +314,17 @@ static void handle_esp(struct us_backend *u, const struct ipsec_addr *src,
 			  esp_result_name(r));
 		return;
 	}
-	if (plain.next_header != IPPROTO_UDP || plain.len < UDP_HDR_LEN)
+	if (plain.next_header == IPPROTO_TCP) {
+		tcp_to_tun(u, a, src, dst, &plain);
+		return;
+	}
+	if (plain.next_header != IPPROTO_UDP) {
+		a->dropped++;
+		log_debug("SA%u of set %u: next header %u is neither UDP nor TCP, dropped",
+			  a->sa->index, a->set_id, plain.next_header);
+		return;
+	}
+	if (plain.len < UDP_HDR_LEN)
 		goto drop;
 	ulen = (uint16_t)(plain.payload[4] << 8 | plain.payload[5]);
 	csum = (uint16_t)(plain.payload[6] << 8 | plain.payload[7]);
@@ -310,10 +351,14 @@ static void handle_esp(struct us_backend *u, const struct ipsec_addr *src,
 	if (deliver(u, a, &info, plain.payload + UDP_HDR_LEN, plain.len - UDP_HDR_LEN) == 0) {
 		a->delivered++;
 		a->delivered_bytes += plain.len; /* like the sender: the UDP datagram */
+		u->st.udp_in++;
+	} else {
+		u->st.udp_dropped++;
 	}
 	return;
 drop:
 	a->dropped++;
+	u->st.udp_dropped++;
 }
 
 static int input4(struct us_backend *u)
@@ -326,12 +371,12 @@ static int input4(struct us_backend *u)
 		return -errno;
 	/* Raw IPv4 sockets deliver the (reassembled) packet with its header. */
 	if (n < 20 || u->rx[0] >> 4 != 4 || u->rx[9] != IPPROTO_ESP) {
-		u->malformed++;
+		u->st.malformed++;
 		return 0;
 	}
 	ihl = (size_t)(u->rx[0] & 0x0f) * 4;
 	if (ihl < 20 || ihl > (size_t)n) {
-		u->malformed++;
+		u->st.malformed++;
 		return 0;
 	}
 	memset(&src, 0, sizeof(src));
@@ -376,7 +421,7 @@ static int input6(struct us_backend *u)
 		}
 	}
 	if (!have_dst) {
-		u->malformed++;
+		u->st.malformed++;
 		return 0;
 	}
 	handle_esp(u, &src, &dst, u->rx, (size_t)n);
@@ -388,10 +433,10 @@ static int us_input(struct ipsec_backend *b, int fd)
 	struct us_backend *u = us(b);
 	int ret = 0;
 
-	if (fd != u->raw4 && fd != u->raw6)
+	if (fd < 0 || (fd != u->raw4 && fd != u->raw6 && fd != u->tun.fd))
 		return -EINVAL;
 	for (int i = 0; i < INPUT_BUDGET && !ret; i++)
-		ret = fd == u->raw4 ? input4(u) : input6(u);
+		ret = fd == u->raw4 ? input4(u) : fd == u->raw6 ? input6(u) : tun_input(u);
 	return ret == -EAGAIN || ret == -EWOULDBLOCK ? 0 : ret;
 }
 
@@ -404,6 +449,8 @@ static size_t us_fds(const struct ipsec_backend *b, int *fds, size_t cap)
 		fds[n++] = u->raw4;
 	if (u->raw6 >= 0 && n < cap)
 		fds[n++] = u->raw6;
+	if (u->tun.fd >= 0 && n < cap)
+		fds[n++] = u->tun.fd;
 	return n;
 }
 
@@ -551,7 +598,10 @@ static int us_ep_send(struct ipsec_endpoint *ep, const struct ipsec_addr *to, ui
 	ret = esp_encap(&a->esp, IPPROTO_UDP, udp, ulen, u->tx, sizeof(u->tx), &n);
 	if (ret)
 		return ret;
-	return raw_send(u, &ep->local, to, u->tx, n);
+	ret = raw_send(u, &ep->local, to, u->tx, n);
+	if (ret == 0)
+		u->st.udp_out++;
+	return ret;
 }
 
 static ssize_t us_ep_recv(struct ipsec_endpoint *ep, void *buf, size_t cap,
@@ -573,6 +623,230 @@ static ssize_t us_ep_recv(struct ipsec_endpoint *ep, void *buf, size_t cap,
 	return n - (ssize_t)sizeof(*info);
 }
 
+/* ---- TCP through the TUN ------------------------------------------------- */
+
+static void tcp_drop(struct us_backend *u, const char *why, const struct ipsec_addr *src,
+		     uint16_t sport, const struct ipsec_addr *dst, uint16_t dport,
+		     const struct us_sa *a)
+{
+	char s[IPSEC_ADDR_STRLEN], d[IPSEC_ADDR_STRLEN];
+
+	u->st.tcp_dropped++;
+	if (a)
+		log_debug("TCP %s port %u -> %s port %u over SA%u of set %u (spi 0x%08x): %s, "
+			  "dropped", ipsec_addr_str(src, s), sport, ipsec_addr_str(dst, d), dport,
+			  a->sa->index, a->set_id, a->sa->spi, why);
+	else
+		log_debug("TCP %s port %u -> %s port %u from %s: %s, dropped",
+			  ipsec_addr_str(src, s), sport, ipsec_addr_str(dst, d), dport,
+			  u->tun.name, why);
+}
+
+static uint16_t ip4_header_checksum(const uint8_t *h)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < IP4_HDR_LEN; i += 2)
+		sum += (uint32_t)h[i] << 8 | h[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * A decrypted TCP segment: check it is the SA's traffic (RFC 4301 §5.2),
+ * give it back the IP header that transport mode took off (the outer
+ * addresses, protocol 6) and hand it to the kernel through the TUN.
+ */
+static void tcp_to_tun(struct us_backend *u, struct us_sa *a, const struct ipsec_addr *src,
+		       const struct ipsec_addr *dst, const struct esp_plain *plain)
+{
+	const uint8_t *seg = plain->payload;
+	uint8_t hdr[IP6_HDR_LEN];
+	struct iovec iov[2];
+	uint16_t sport, dport;
+	size_t hlen;
+
+	if (plain->len < TCP_HDR_LEN || (size_t)(seg[12] >> 4) * 4 < TCP_HDR_LEN ||
+	    (size_t)(seg[12] >> 4) * 4 > plain->len || plain->len > 0xffff - IP4_HDR_LEN) {
+		a->dropped++;
+		tcp_drop(u, "not a TCP segment", src, 0, dst, 0, a);
+		return;
+	}
+	sport = (uint16_t)(seg[0] << 8 | seg[1]);
+	dport = (uint16_t)(seg[2] << 8 | seg[3]);
+	if (sport != a->sa->sport || dport != a->sa->dport || !ipsec_addr_eq(src, &a->sa->src)) {
+		a->dropped++;
+		tcp_drop(u, "outside the SA's selectors", src, sport, dst, dport, a);
+		return;
+	}
+	if (u->tun.fd < 0) {
+		a->dropped++;
+		tcp_drop(u, "no TUN device, no protected TCP here", src, sport, dst, dport, a);
+		return;
+	}
+	memset(hdr, 0, sizeof(hdr));
+	if (src->family == AF_INET) {
+		size_t total = IP4_HDR_LEN + plain->len;
+		uint16_t csum;
+
+		hdr[0] = 0x45;
+		hdr[2] = (uint8_t)(total >> 8);
+		hdr[3] = (uint8_t)total;
+		hdr[6] = 0x40; /* DF: TCP does path MTU discovery */
+		hdr[8] = 64;
+		hdr[9] = IPPROTO_TCP;
+		memcpy(hdr + 12, &src->v4, 4);
+		memcpy(hdr + 16, &dst->v4, 4);
+		csum = ip4_header_checksum(hdr);
+		hdr[10] = (uint8_t)(csum >> 8);
+		hdr[11] = (uint8_t)csum;
+		hlen = IP4_HDR_LEN;
+	} else {
+		hdr[0] = 0x60;
+		hdr[4] = (uint8_t)(plain->len >> 8);
+		hdr[5] = (uint8_t)plain->len;
+		hdr[6] = IPPROTO_TCP;
+		hdr[7] = 64;
+		memcpy(hdr + 8, &src->v6, 16);
+		memcpy(hdr + 24, &dst->v6, 16);
+		hlen = IP6_HDR_LEN;
+	}
+	iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = hlen };
+	iov[1] = (struct iovec){ .iov_base = plain->payload, .iov_len = plain->len };
+	if (writev(u->tun.fd, iov, 2) != (ssize_t)(hlen + plain->len)) {
+		a->dropped++;
+		tcp_drop(u, strerror(errno), src, sport, dst, dport, a);
+		return;
+	}
+	a->delivered++;
+	a->delivered_bytes += plain->len;
+	u->st.tcp_in++;
+}
+
+/* One packet the kernel routed into the TUN: a segment of a protected TCP socket. */
+static int tun_input(struct us_backend *u)
+{
+	struct ipsec_addr src, dst;
+	const struct ipsec_sa_set *set;
+	const struct ipsec_sa *sa;
+	ssize_t n = read(u->tun.fd, u->rx, sizeof(u->rx));
+	uint8_t *seg;
+	size_t hlen, len, out;
+	uint16_t sport, dport;
+	struct us_set *s;
+	struct us_sa *a;
+	int ret;
+
+	if (n < 0)
+		return -errno;
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	if (n >= IP4_HDR_LEN && u->rx[0] >> 4 == 4) {
+		hlen = (size_t)(u->rx[0] & 0x0f) * 4;
+		len = (size_t)(u->rx[2] << 8 | u->rx[3]);
+		/* Fragments would need reassembly; TCP sets DF and sizes to the MTU. */
+		if (hlen < IP4_HDR_LEN || len < hlen || len > (size_t)n || u->rx[9] != IPPROTO_TCP ||
+		    (u->rx[6] & 0x3f) || u->rx[7])
+			goto not_tcp;
+		src.family = dst.family = AF_INET;
+		memcpy(&src.v4, u->rx + 12, 4);
+		memcpy(&dst.v4, u->rx + 16, 4);
+	} else if (n >= IP6_HDR_LEN && u->rx[0] >> 4 == 6) {
+		hlen = IP6_HDR_LEN;
+		len = IP6_HDR_LEN + (size_t)(u->rx[4] << 8 | u->rx[5]);
+		/* The kernel's TCP puts no extension headers on its segments. */
+		if (len > (size_t)n || u->rx[6] != IPPROTO_TCP)
+			goto not_tcp;
+		src.family = dst.family = AF_INET6;
+		memcpy(&src.v6, u->rx + 8, 16);
+		memcpy(&dst.v6, u->rx + 24, 16);
+	} else {
+		goto not_tcp;
+	}
+	seg = u->rx + hlen;
+	len -= hlen;
+	if (len < TCP_HDR_LEN)
+		goto not_tcp;
+	sport = (uint16_t)(seg[0] << 8 | seg[1]);
+	dport = (uint16_t)(seg[2] << 8 | seg[3]);
+
+	sa = ipsec_backend_match(&u->base, &src, sport, &dst, dport, &set);
+	s = sa && sa->dir == IPSEC_DIR_OUT ? ipsec_table_get(&u->by_id, &set->id) : NULL;
+	if (!s) {
+		tcp_drop(u, "no SA selects it", &src, sport, &dst, dport, NULL);
+		return 0;
+	}
+	a = &s->sa[sa->index - 1];
+	ret = esp_encap(&a->esp, IPPROTO_TCP, seg, len, u->tx, sizeof(u->tx), &out);
+	if (ret == 0)
+		ret = raw_send(u, &src, &dst, u->tx, out);
+	if (ret) {
+		tcp_drop(u, strerror(-ret), &src, sport, &dst, dport, a);
+		return 0;
+	}
+	u->st.tcp_out++;
+	return 0;
+not_tcp:
+	u->st.tcp_dropped++;
+	log_debug("%s: a packet that is not TCP over IPv4/IPv6 (%zd octets), dropped", u->tun.name,
+		  n);
+	return 0;
+}
+
+/* The TUN device, made when the first protected TCP socket needs it. */
+static int tun_start(struct us_backend *u)
+{
+	char why[256];
+	unsigned mtu;
+	int ret;
+
+	if (u->tun.fd >= 0)
+		return 0;
+	if (u->tun_err)
+		return u->tun_err;
+	if (!u->tun_pattern[0]) {
+		log_warn("userspace ESP: ipsec.tun is empty, so TCP over the SAs is unavailable");
+		u->tun_err = -ENOTSUP;
+		return u->tun_err;
+	}
+	/* Segments sized so that the ESP packet still fits a 1500-octet link. */
+	mtu = IPSEC_TUN_LINK_MTU - ESP_OVERHEAD_MAX - u->base.cfg.pad_blocks_max * ESP_BLOCK_MAX;
+	if (mtu < IPV6_MIN_MTU)
+		mtu = IPV6_MIN_MTU;
+	ret = ipsec_tun_open(&u->tun, u->tun_pattern, u->tun_table, mtu, why, sizeof(why));
+	if (ret == 0) {
+		ret = ipsec_backend_watch(&u->base, u->tun.fd);
+		if (ret) {
+			snprintf(why, sizeof(why), "watching %s: %s", u->tun.name, strerror(-ret));
+			ipsec_tun_close(&u->tun);
+		}
+	}
+	if (ret) {
+		log_error("userspace ESP: no TUN device, so TCP over the SAs is unavailable (UDP is "
+			  "not affected): %s", why);
+		/* Said once: every later protected TCP socket gets the same answer. */
+		u->tun_err = -ENOTSUP;
+		return u->tun_err;
+	}
+	log_notice("userspace ESP: TCP over the SAs through TUN device %s (MTU %u, rule oif %s "
+		   "lookup %u)", u->tun.name, mtu, u->tun.name, u->tun_table);
+	return 0;
+}
+
+static int us_tcp_bind(struct ipsec_backend *b, int fd)
+{
+	struct us_backend *u = us(b);
+	int ret = tun_start(u);
+
+	return ret ? ret : ipsec_tun_bind(&u->tun, fd);
+}
+
+static void us_stats(const struct ipsec_backend *b, struct ipsec_backend_stats *out)
+{
+	*out = ((const struct us_backend *)b)->st;
+}
+
 /* ---- life --------------------------------------------------------------- */
 
 static int free_us_set(void *arg, const void *key, void *value)
@@ -590,6 +864,7 @@ static void us_destroy(struct ipsec_backend *b)
 	ipsec_table_free(&u->by_id);
 	ipsec_table_free(&u->by_spi);
 	ipsec_table_free(&u->eps);
+	ipsec_tun_close(&u->tun);
 	if (u->raw4 >= 0)
 		close(u->raw4);
 	if (u->raw6 >= 0)
@@ -610,6 +885,8 @@ static const struct ipsec_backend_ops us_ops = {
 	.ep_close = us_ep_close,
 	.ep_send = us_ep_send,
 	.ep_recv = us_ep_recv,
+	.tcp_bind = us_tcp_bind,
+	.stats = us_stats,
 	.destroy = us_destroy,
 };
 
@@ -624,6 +901,10 @@ int ipsec_userspace_create(const struct ipsec_config *cfg, struct ipsec_backend 
 	ipsec_table_init(&u->by_id, sizeof(uint32_t));
 	ipsec_table_init(&u->by_spi, sizeof(struct spi_key));
 	ipsec_table_init(&u->eps, sizeof(struct ep_key));
+	u->tun.fd = -1;
+	if (cfg->tun)
+		snprintf(u->tun_pattern, sizeof(u->tun_pattern), "%s", cfg->tun);
+	u->tun_table = cfg->tun_table;
 	u->raw6 = -1;
 	u->raw4 = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
 	if (u->raw4 < 0) {

@@ -4,7 +4,10 @@
  *   ipsec_peer --backend userspace|xfrm --side ue|pcscf --ue ADDR --pcscf ADDR
  *              --client SPI_C,SPI_S,PORT_C,PORT_S --server SPI_C,SPI_S,PORT_C,PORT_S
  *              --alg hmac-sha-1-96 --ealg aes-cbc --ik HEX --ck HEX [--keylog FILE]
- *              [--keep]
+ *              [--keep] [--tun NAME] [--debug]
+ *
+ * (--tun: the userspace backend's TUN device for TCP, "simreg%d" unless
+ * given; "" for none.)
  *
  * Installs the set (ESP keys expanded from IK/CK by lib/aka), opens its
  * two protected ports as endpoints and prints "ready set=ID". Then reads
@@ -24,7 +27,26 @@
  *   alloc N                      -> N local halves from an allocator whose RNG is
  *                                   stuck on SPI 0x4242, with the backend's veto:
  *                                   "alloc spi_c=0x.. spi_s=0x.." per half, "end"
+ *   stats                        -> "stats udp_in=.. udp_out=.. udp_dropped=.. tcp_in=..
+ *                                   tcp_out=.. tcp_dropped=.. unknown_spi=.. malformed=.."
  *   quit                         remove the set (unless --keep) and exit 0
+ *
+ * and TCP over the SAs, sockets bound with ipsec_backend_tcp_bind():
+ *
+ *   tlisten LPORT                listen on LPORT -> "listening LPORT"; connections
+ *                                are accepted whenever they come
+ *   tconnect LPORT RPORT [MS]    connect from LPORT to the peer's RPORT (10 s)
+ *                                -> "connected LPORT RPORT" or "error tconnect: ..."
+ *   tsend LPORT RPORT WORD       write WORD on the connection LPORT <-> RPORT
+ *   tsendfile LPORT RPORT PATH   write a file's bytes (a SIP message) on it
+ *   trecv LPORT TIMEOUT_MS       wait for bytes on a connection of LPORT: up to the
+ *                                end of a SIP header ("\r\n\r\n") or 200 ms of quiet
+ *                                -> "trx from=A:P to=A:P len=L line=FIRST LINE"
+ *                                   or "timeout"
+ *
+ * Between commands, and while one waits, the peer keeps feeding the
+ * backend (its raw sockets and TUN) and accepting connections, so either
+ * side may be idle while the other one talks.
  *
  *   ipsec_peer inject --pcap FILE --spi HEX [--nth N] [--seq N] [--flip OFF]
  *
@@ -38,11 +60,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aka/esp_keys.h"
@@ -74,11 +98,22 @@ static struct ipsec_sec_params parse_sec(const char *text)
 	return s;
 }
 
+#define TCP_MAX 16
+
+/* A TCP socket over the SAs: a listener (rport 0) or a connection. */
+struct tsock {
+	int fd;
+	uint16_t lport;
+	uint16_t rport;
+};
+
 struct peer {
 	struct ipsec_backend *b;
 	struct ipsec_sa_set set;
 	struct ipsec_endpoint *ep[2];
 	uint16_t port[2];
+	struct tsock tcp[TCP_MAX];
+	unsigned ntcp;
 };
 
 static struct ipsec_endpoint *endpoint(struct peer *p, unsigned long port)
@@ -101,14 +136,76 @@ static void print_dgram(const struct ipsec_dgram_info *info, const uint8_t *buf,
 	       ipsec_addr_str(&info->dst, dst), info->dport, n, (int)line, (const char *)buf);
 }
 
+static void tcp_accept(struct peer *p, const struct tsock *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (p->ntcp == TCP_MAX) {
+		close(fd);
+		return;
+	}
+	p->tcp[p->ntcp++] = (struct tsock){
+		fd, l->lport,
+		ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					      : ((struct sockaddr_in6 *)&ss)->sin6_port) };
+}
+
+/*
+ * Wait up to timeout_ms (-1: for ever) until fd (-1: none) has one of
+ * `events`, feeding the backend and accepting connections meanwhile.
+ * Returns fd's revents, or 0 on timeout.
+ */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static short pump(struct peer *p, int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd[1 + 3 + TCP_MAX];
+	int64_t deadline = now_ms() + timeout_ms;
+	int fds[3];
+
+	for (;;) {
+		size_t nb = ipsec_backend_fds(p->b, fds, 3), n = 0, first_tcp;
+		int r, left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
+
+		if (timeout_ms >= 0 && left < 0)
+			return 0;
+
+		pfd[n++] = (struct pollfd){ .fd = fd, .events = events };
+		for (size_t i = 0; i < nb; i++)
+			pfd[n++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		first_tcp = n;
+		for (unsigned i = 0; i < p->ntcp; i++)
+			pfd[n++] = (struct pollfd){ .fd = p->tcp[i].rport ? -1 : p->tcp[i].fd,
+						    .events = POLLIN };
+		r = poll(pfd, n, left);
+		if (r <= 0)
+			return 0;
+		for (size_t i = 0; i < nb; i++)
+			if (pfd[i + 1].revents & POLLIN)
+				ipsec_backend_input(p->b, fds[i]);
+		for (size_t i = first_tcp; i < n; i++)
+			if (pfd[i].revents & POLLIN)
+				tcp_accept(p, &p->tcp[i - first_tcp]);
+		if (fd >= 0 && pfd[0].revents)
+			return pfd[0].revents;
+	}
+}
+
 /* Wait for a datagram on ep, feeding the backend's own descriptors meanwhile. */
 static void cmd_recv(struct peer *p, struct ipsec_endpoint *ep, int timeout_ms)
 {
 	static uint8_t buf[65536];
 	struct ipsec_dgram_info info;
-	struct pollfd pfd[4];
-	int fds[3];
-	size_t nb = ipsec_backend_fds(p->b, fds, 3);
 
 	for (;;) {
 		ssize_t n = ipsec_endpoint_recv(ep, buf, sizeof(buf), &info);
@@ -121,17 +218,230 @@ static void cmd_recv(struct peer *p, struct ipsec_endpoint *ep, int timeout_ms)
 			printf("error recv: %s\n", strerror((int)-n));
 			return;
 		}
-		pfd[0] = (struct pollfd){ .fd = ipsec_endpoint_fd(ep), .events = POLLIN };
-		for (size_t i = 0; i < nb; i++)
-			pfd[i + 1] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		int r = poll(pfd, nb + 1, timeout_ms);
-		if (r == 0) {
+		if (!pump(p, ipsec_endpoint_fd(ep), POLLIN, timeout_ms)) {
 			printf("timeout\n");
 			return;
 		}
-		for (size_t i = 0; i < nb; i++)
-			if (pfd[i + 1].revents & POLLIN)
-				ipsec_backend_input(p->b, fds[i]);
+	}
+}
+
+/* ---- TCP ------------------------------------------------------------------- */
+
+static void fill_sockaddr(const struct ipsec_addr *a, uint16_t port, struct sockaddr_storage *ss,
+			  socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_addr = a->v4;
+		s->sin_port = htons(port);
+		*len = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_addr = a->v6;
+		s->sin6_port = htons(port);
+		*len = sizeof(*s);
+	}
+}
+
+/* A TCP socket bound to local:lport and handed to the backend; or -errno. */
+static int tcp_socket(struct peer *p, uint16_t lport)
+{
+	const struct ipsec_addr *local = ipsec_sa_set_local(&p->set);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, ret;
+
+	if (p->ntcp == TCP_MAX)
+		return -ENOSPC;
+	fd = socket(local->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	ret = ipsec_backend_tcp_bind(p->b, fd);
+	if (ret)
+		goto fail;
+	/* SIP over TCP: small messages that should leave at once. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	fill_sockaddr(local, lport, &ss, &len);
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+		ret = -errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return ret;
+}
+
+static void cmd_tlisten(struct peer *p, uint16_t lport)
+{
+	int fd = tcp_socket(p, lport);
+
+	if (fd >= 0 && listen(fd, 16) != 0) {
+		close(fd);
+		fd = -errno;
+	}
+	if (fd < 0) {
+		printf("error tlisten: %s\n", strerror(-fd));
+		return;
+	}
+	p->tcp[p->ntcp++] = (struct tsock){ fd, lport, 0 };
+	printf("listening %u\n", lport);
+}
+
+static void cmd_tconnect(struct peer *p, uint16_t lport, uint16_t rport, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = tcp_socket(p, lport), err = 0;
+
+	if (fd < 0) {
+		printf("error tconnect: %s\n", strerror(-fd));
+		return;
+	}
+	fill_sockaddr(ipsec_sa_set_remote(&p->set), rport, &ss, &len);
+	if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+		err = errno;
+	} else if (!pump(p, fd, POLLOUT, timeout_ms)) {
+		err = ETIMEDOUT;
+	} else {
+		len = sizeof(err);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	}
+	if (err) {
+		close(fd);
+		printf("error tconnect: %s\n", strerror(err));
+		return;
+	}
+	p->tcp[p->ntcp++] = (struct tsock){ fd, lport, rport };
+	printf("connected %u %u\n", lport, rport);
+}
+
+static struct tsock *tcp_conn(struct peer *p, unsigned long lport, unsigned long rport)
+{
+	for (unsigned i = 0; i < p->ntcp; i++)
+		if (p->tcp[i].rport && p->tcp[i].lport == lport &&
+		    (!rport || p->tcp[i].rport == rport))
+			return &p->tcp[i];
+	return NULL;
+}
+
+static void cmd_tsend(struct peer *p, unsigned long lport, unsigned long rport, const uint8_t *buf,
+		      size_t len)
+{
+	struct tsock *c = tcp_conn(p, lport, rport);
+	size_t done = 0;
+
+	if (!c) {
+		printf("error no connection %lu <-> %lu\n", lport, rport);
+		return;
+	}
+	while (done < len) {
+		ssize_t n = send(c->fd, buf + done, len - done, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			done += (size_t)n;
+		} else if (n < 0 && errno == EAGAIN) {
+			if (!pump(p, c->fd, POLLOUT, 10000))
+				break;
+		} else {
+			printf("error tsend: %s\n", n < 0 ? strerror(errno) : "closed");
+			return;
+		}
+	}
+	if (done < len)
+		printf("error tsend: timeout after %zu octets\n", done);
+	else
+		printf("sent %zu\n", len);
+}
+
+static void cmd_trecv(struct peer *p, unsigned long lport, int timeout_ms)
+{
+	static uint8_t buf[65536];
+	char rem[IPSEC_ADDR_STRLEN], loc[IPSEC_ADDR_STRLEN];
+	struct tsock *c = NULL;
+	size_t got = 0, line = 0;
+
+	/* The first connection of lport with bytes waiting (accepting meanwhile). */
+	for (int waited = 0; !c; waited += 50) {
+		for (unsigned i = 0; i < p->ntcp && !c; i++) {
+			struct pollfd pfd = { .fd = p->tcp[i].fd, .events = POLLIN };
+
+			if (p->tcp[i].rport && p->tcp[i].lport == lport && poll(&pfd, 1, 0) == 1)
+				c = &p->tcp[i];
+		}
+		if (!c && waited >= timeout_ms) {
+			printf("timeout\n");
+			return;
+		}
+		if (!c)
+			pump(p, -1, 0, 50);
+	}
+	for (;;) {
+		ssize_t n = recv(c->fd, buf + got, sizeof(buf) - got, 0);
+
+		if (n > 0)
+			got += (size_t)n;
+		if (n == 0 || got == sizeof(buf) || (n < 0 && errno != EAGAIN))
+			break;
+		if (got >= 4 && memcmp(buf + got - 4, "\r\n\r\n", 4) == 0)
+			break;
+		if (n < 0 && !pump(p, c->fd, POLLIN, 200))
+			break;
+	}
+	while (line < got && buf[line] != '\r' && buf[line] != '\n')
+		line++;
+	printf("trx from=%s:%u to=%s:%u len=%zu line=%.*s\n",
+	       ipsec_addr_str(ipsec_sa_set_remote(&p->set), rem), c->rport,
+	       ipsec_addr_str(ipsec_sa_set_local(&p->set), loc), c->lport, got, (int)line,
+	       (const char *)buf);
+}
+
+static void cmd_stats(struct peer *p)
+{
+	struct ipsec_backend_stats st;
+
+	ipsec_backend_stats(p->b, &st);
+	printf("stats udp_in=%llu udp_out=%llu udp_dropped=%llu tcp_in=%llu tcp_out=%llu "
+	       "tcp_dropped=%llu unknown_spi=%llu malformed=%llu\n",
+	       (unsigned long long)st.udp_in, (unsigned long long)st.udp_out,
+	       (unsigned long long)st.udp_dropped, (unsigned long long)st.tcp_in,
+	       (unsigned long long)st.tcp_out, (unsigned long long)st.tcp_dropped,
+	       (unsigned long long)st.unknown_spi, (unsigned long long)st.malformed);
+}
+
+/* One line of stdin (without its newline) into line; 0 at EOF. Feeds the backend meanwhile. */
+static int read_line(struct peer *p, char *line, size_t cap)
+{
+	static char buf[8192];
+	static size_t have;
+
+	for (;;) {
+		char *nl = memchr(buf, '\n', have);
+		ssize_t n;
+
+		if (nl) {
+			size_t len = (size_t)(nl - buf);
+
+			snprintf(line, cap, "%.*s", (int)len, buf);
+			memmove(buf, nl + 1, have - len - 1);
+			have -= len + 1;
+			return 1;
+		}
+		if (have == sizeof(buf))
+			have = 0; /* a line too long to be a command */
+		pump(p, STDIN_FILENO, POLLIN, -1);
+		n = read(STDIN_FILENO, buf + have, sizeof(buf) - have);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return 0;
+		have += (size_t)n;
 	}
 }
 
@@ -220,9 +530,9 @@ static int run_peer(int argc, char **argv)
 		{ "pcscf", 1, NULL, 'p' },   { "client", 1, NULL, 'c' }, { "server", 1, NULL, 'S' },
 		{ "alg", 1, NULL, 'a' },     { "ealg", 1, NULL, 'e' },   { "ik", 1, NULL, 'i' },
 		{ "ck", 1, NULL, 'k' },      { "keylog", 1, NULL, 'l' }, { "keep", 0, NULL, 'K' },
-		{ NULL, 0, NULL, 0 },
+		{ "tun", 1, NULL, 't' },     { "debug", 0, NULL, 'D' }, { NULL, 0, NULL, 0 },
 	};
-	struct ipsec_config cfg = { .backend = IPSEC_BACKEND_USERSPACE };
+	struct ipsec_config cfg = { .backend = IPSEC_BACKEND_USERSPACE, .tun = "simreg%d" };
 	struct ipsec_set_params prm;
 	enum ipsec_side side = IPSEC_SIDE_UE;
 	enum esp_auth_alg alg = ESP_AUTH_HMAC_SHA1_96;
@@ -272,6 +582,8 @@ static int run_peer(int argc, char **argv)
 			break;
 		case 'l': cfg.keylog_path = optarg; break;
 		case 'K': keep = true; break;
+		case 't': cfg.tun = optarg; break;
+		case 'D': slog_set_level(SLOG_DEBUG); break;
 		default: die("bad option%s", "");
 		}
 	}
@@ -297,13 +609,34 @@ static int run_peer(int argc, char **argv)
 	printf("ready set=%u backend=%s\n", p.set.id,
 	       ipsec_backend_kind_name(ipsec_backend_kind(p.b)));
 
-	while (fgets(line, sizeof(line), stdin)) {
+	while (read_line(&p, line, sizeof(line))) {
 		char word[2048], path[2048];
 		unsigned long a, b;
 		int t;
 
-		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "send %lu %lu %2047s", &a, &b, word) == 3) {
+		if (sscanf(line, "tsend %lu %lu %2047s", &a, &b, word) == 3) {
+			cmd_tsend(&p, a, b, (const uint8_t *)word, strlen(word));
+		} else if (sscanf(line, "tsendfile %lu %lu %2047s", &a, &b, path) == 3) {
+			static uint8_t buf[65536];
+			FILE *f = fopen(path, "rb");
+			size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+			if (f)
+				fclose(f);
+			if (!f)
+				printf("error %s: %s\n", path, strerror(errno));
+			else
+				cmd_tsend(&p, a, b, buf, n);
+		} else if (sscanf(line, "tlisten %lu", &a) == 1 && a && a <= 65535) {
+			cmd_tlisten(&p, (uint16_t)a);
+		} else if ((t = 10000, sscanf(line, "tconnect %lu %lu %d", &a, &b, &t)) >= 2 && a &&
+			   a <= 65535 && b && b <= 65535) {
+			cmd_tconnect(&p, (uint16_t)a, (uint16_t)b, t);
+		} else if (sscanf(line, "trecv %lu %d", &a, &t) == 2) {
+			cmd_trecv(&p, a, t);
+		} else if (strcmp(line, "stats") == 0) {
+			cmd_stats(&p);
+		} else if (sscanf(line, "send %lu %lu %2047s", &a, &b, word) == 3) {
 			cmd_send(&p, a, b, word, strlen(word));
 		} else if (sscanf(line, "sendfile %lu %lu %2047s", &a, &b, path) == 3) {
 			static uint8_t buf[65536];
@@ -343,6 +676,8 @@ static int run_peer(int argc, char **argv)
 			printf("error unknown command: %s\n", line);
 		}
 	}
+	for (unsigned i = 0; i < p.ntcp; i++)
+		close(p.tcp[i].fd);
 	for (int i = 0; i < 2; i++)
 		ipsec_endpoint_close(p.ep[i]);
 	if (!keep) {

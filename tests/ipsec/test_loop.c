@@ -3,11 +3,17 @@
  * UE would use it: two backends in one process (a private network
  * namespace, loopback addresses 127.0.0.2 for the UE and 127.0.0.1 for the
  * P-CSCF), attached to one loop, endpoints watched by loop_io, one
- * datagram over each of the four SAs. Needs CAP_SYS_ADMIN and CAP_NET_RAW;
- * skipped without them.
+ * datagram over each of the four SAs. Then protected TCP sockets: what
+ * ipsec_backend_tcp_bind() refuses, the TUN device it makes (one per
+ * backend, watched by the loop once made, gone with the backend), and a
+ * SYN no SA selects dropped and counted. Needs CAP_SYS_ADMIN, CAP_NET_RAW
+ * and CAP_NET_ADMIN; skipped without them.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,10 +180,106 @@ static void test_four_sas(void **state)
 	loop_destroy(loop);
 }
 
+/* 198.18.0.1/32 on lo as "lo:1", a source address for a TCP socket bound to a TUN. */
+static void add_lab_address(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo:1");
+	inet_pton(AF_INET, "198.18.0.1", &sin.sin_addr);
+	memcpy(&ifr.ifr_addr, &sin, sizeof(sin));
+	assert_int_equal(ioctl(s, SIOCSIFADDR, &ifr), 0);
+	close(s);
+}
+
+static void test_tcp(void **state)
+{
+	struct ipsec_config off = { .backend = IPSEC_BACKEND_USERSPACE };
+	struct ipsec_config on = { .backend = IPSEC_BACKEND_USERSPACE, .tun = "simregt%d" };
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(40100) };
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(40200) };
+	struct ipsec_backend *b, *b2;
+	struct ipsec_backend_stats st;
+	struct loop *loop;
+	char dev[IFNAMSIZ] = "", dev2[IFNAMSIZ] = "";
+	socklen_t len;
+	int tcp, tcp2, udp, pipefd[2], fds[4];
+
+	if (!*state)
+		skip();
+	assert_int_equal(loop_create(&loop, NULL), 0);
+	if (ipsec_backend_open(&off, &b, NULL) == -EPERM) {
+		loop_destroy(loop);
+		skip();
+	}
+	tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	udp = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(pipe(pipefd), 0);
+	/* Refused: not TCP, not a socket, and TCP without a TUN (ipsec.tun empty). */
+	assert_int_equal(ipsec_backend_tcp_bind(b, udp), -EPROTOTYPE);
+	assert_int_equal(ipsec_backend_tcp_bind(b, pipefd[0]), -ENOTSOCK);
+	assert_int_equal(ipsec_backend_tcp_bind(b, tcp), -ENOTSUP);
+	assert_int_equal(ipsec_backend_tcp_bind(b, tcp), -ENOTSUP);
+	assert_int_equal(ipsec_backend_fds(b, fds, 4), 2);
+	ipsec_backend_stats(b, &st);
+	assert_int_equal(st.tcp_in + st.tcp_out + st.tcp_dropped + st.udp_out, 0);
+	ipsec_backend_close(b);
+
+	/* With a TUN: made on the first bind, watched by the loop it is attached to. */
+	assert_int_equal(ipsec_backend_open(&on, &b, NULL), 0);
+	assert_int_equal(ipsec_backend_open(&on, &b2, NULL), 0);
+	assert_int_equal(ipsec_backend_attach(b, loop), 0);
+	assert_int_equal(ipsec_backend_fds(b, fds, 4), 2);
+	assert_int_equal(ipsec_backend_tcp_bind(b, tcp), 0);
+	assert_int_equal(ipsec_backend_fds(b, fds, 4), 3);
+	len = sizeof(dev);
+	assert_int_equal(getsockopt(tcp, SOL_SOCKET, SO_BINDTODEVICE, dev, &len), 0);
+	assert_string_equal(dev, "simregt0");
+	assert_true(if_nametoindex("simregt0") > 0);
+	/* A second backend in the namespace has a device of its own. */
+	tcp2 = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(ipsec_backend_tcp_bind(b2, tcp2), 0);
+	len = sizeof(dev2);
+	assert_int_equal(getsockopt(tcp2, SOL_SOCKET, SO_BINDTODEVICE, dev2, &len), 0);
+	assert_string_equal(dev2, "simregt1");
+
+	/* No SA selects 198.18.0.1:40100 -> 198.18.0.9:40200: the SYN goes into
+	 * the TUN (whatever the main table says, here: nothing) and no further. */
+	add_lab_address();
+	inet_pton(AF_INET, "198.18.0.1", &me.sin_addr);
+	inet_pton(AF_INET, "198.18.0.9", &peer.sin_addr);
+	assert_int_equal(bind(tcp, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(connect(tcp, (struct sockaddr *)&peer, sizeof(peer)), -1);
+	assert_int_equal(errno, EINPROGRESS);
+	for (int i = 0; i < 100; i++) {
+		ipsec_backend_stats(b, &st);
+		if (st.tcp_dropped)
+			break;
+		assert_true(loop_run_once(loop, 20) >= 0);
+	}
+	assert_int_equal(st.tcp_dropped, 1);
+	assert_int_equal(st.tcp_out, 0);
+
+	close(tcp);
+	close(tcp2);
+	close(udp);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	ipsec_backend_close(b);
+	ipsec_backend_close(b2);
+	assert_int_equal(if_nametoindex("simregt0"), 0);
+	assert_int_equal(if_nametoindex("simregt1"), 0);
+	loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_four_sas),
+		cmocka_unit_test(test_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, setup_netns, NULL);

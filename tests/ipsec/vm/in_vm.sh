@@ -25,6 +25,13 @@ run_pair xfrm userspace xfrm-user-v4 198.18.7.2 198.18.7.1 $((0x32000)) 22200
 run_pair xfrm userspace xfrm-user-v6 2001:db8:7::2 2001:db8:7::1 $((0x33000)) 22300
 run_pair userspace xfrm user-xfrm-v4 198.18.7.2 198.18.7.1 $((0x34000)) 22400
 run_pair userspace xfrm user-xfrm-v6 2001:db8:7::2 2001:db8:7::1 $((0x35000)) 22500
+# TCP over the SAs: the kernel's TCP at both ends, ESP by the kernel or by
+# simreg through its TUN (lib.sh, run_tcp_pair), both ways round.
+run_tcp_pair xfrm xfrm tcp-xfrm-xfrm-v4 198.18.7.2 198.18.7.1 $((0x36000)) 22600
+run_tcp_pair xfrm userspace tcp-xfrm-user-v4 198.18.7.2 198.18.7.1 $((0x37000)) 22700
+run_tcp_pair xfrm userspace tcp-xfrm-user-v6 2001:db8:7::2 2001:db8:7::1 $((0x38000)) 22800
+run_tcp_pair userspace xfrm tcp-user-xfrm-v4 198.18.7.2 198.18.7.1 $((0x39000)) 22900
+run_tcp_pair userspace xfrm tcp-user-xfrm-v6 2001:db8:7::2 2001:db8:7::1 $((0x3a000)) 23100
 
 echo "== restart: list and adopt only our own SAs =="
 # Somebody else's SA in the same namespace: never listed, never removed.
@@ -72,7 +79,7 @@ expect "the allocator skips the kernel's SPI 0x4242" "$got" \
 	"^alloc spi_c=0x00004243 spi_s=0x00004244"$'\n'"alloc spi_c=0x00004245 spi_s=0x00004246$"
 peer_stop pc
 expect "the first set is gone with its peer" "$(ip -n "$ns_pc" xfrm state | grep -c '^src' || true)" "^1$"
-echo "6 pairs, adoption, error reporting, SPI vetoes: all passed"
+echo "6 pairs, 5 TCP pairs, adoption, error reporting, SPI vetoes: all passed"
 lab_down
 
 # The same boot serves the P-CSCF's restart with kernel ESP (issue 8 §4).

@@ -11,7 +11,10 @@
 # Everything else about a run (what to execute inside) comes from the
 # repository through 9p, so changing a test never invalidates the cache.
 #
-# Cache: $SIMREG_VM_CACHE, default ~/.cache/simreg/vm/<kernel package>/.
+# Cache: $SIMREG_VM_CACHE, default ~/.cache/simreg/vm/<kernel package>.r<rev>/,
+# one directory per initramfs revision, so that trees (branches, clones)
+# with different module lists never rebuild, or pull from under a running
+# VM, each other's initramfs.
 # Exit status: 0 and the directory on stdout; 1 with the reason on stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,15 +23,16 @@ cache_root=${SIMREG_VM_CACHE:-${HOME:-/root}/.cache/simreg/vm}
 say() { echo "vm-kernel: $*" >&2; }
 
 # ESP transport mode with cbc(aes)/cbc(des3_ede) + hmac(sha1)/hmac(md5),
-# virtio 9p for the shares, veth for the two namespaces. drbg and its
-# helpers are the trap of kernel-esp-in-qemu.md: without the default RNG
-# every NEWSA with cbc(aes) fails although /proc/crypto lists the cipher.
+# virtio 9p for the shares, veth for the two namespaces, tun for the
+# userspace backend's TCP. drbg and its helpers are the trap of
+# kernel-esp-in-qemu.md: without the default RNG every NEWSA with cbc(aes)
+# fails although /proc/crypto lists the cipher.
 modules=(virtio_pci 9pnet_virtio 9p xfrm_user esp4 esp6 authenc echainiv
-	 sha512_generic sha3_generic jitterentropy_rng ctr drbg veth
+	 sha512_generic sha3_generic jitterentropy_rng ctr drbg veth tun
 	 des3_ede_generic md5 sha1_generic hmac cbc aes_generic)
 
 # Bump when the initramfs layout or /init changes.
-initramfs_rev=4
+initramfs_rev=5
 
 pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
@@ -40,7 +44,7 @@ if [ -z "$pkg" ]; then
 fi
 if [ -z "$pkg" ]; then
 	# Offline with an old cache: use the newest kernel already there.
-	dir=$(ls -d "$cache_root"/linux-image-*/ 2>/dev/null | sort -V | tail -1 || true)
+	dir=$(ls -d "$cache_root"/linux-image-*.r$initramfs_rev/ 2>/dev/null | sort -V | tail -1 || true)
 	if [ -n "$dir" ] && [ -f "$dir/ready.$initramfs_rev" ]; then
 		echo "${dir%/}"
 		exit 0
@@ -49,7 +53,7 @@ if [ -z "$pkg" ]; then
 	exit 1
 fi
 
-dir=$cache_root/$pkg
+dir=$cache_root/$pkg.r$initramfs_rev
 if [ -f "$dir/ready.$initramfs_rev" ]; then
 	echo "$dir"
 	exit 0
@@ -79,7 +83,7 @@ if ! (cd "$work" && apt-get download -q "$pkg" >&2); then
 	apt-get update -qq >&2 || true
 	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-	dir=$cache_root/$pkg
+	dir=$cache_root/$pkg.r$initramfs_rev
 	(cd "$work" && apt-get download -q "$pkg" >&2) || { say "cannot download $pkg"; exit 1; }
 fi
 deb=$(ls "$work"/*.deb)
