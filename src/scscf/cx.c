@@ -32,7 +32,6 @@
 
 struct scscf_cx_client {
 	struct scscf *s;
-	struct fd_hook_hdl *quiet;      /* our hook for every message: see quiet_hook() */
 	struct cx_dict dict;
 	struct str hss, hss_realm, server_name;
 	uint64_t timeout_ms;
@@ -270,19 +269,6 @@ const struct scscf_cx_ops scscf_cx_diameter_ops = {
 
 /* --- life ---------------------------------------------------------------------- */
 
-/*
- * freeDiameter dumps every message it sends, receives and routes into a
- * text buffer for its debug log when nobody registered a hook for those
- * events, whatever the log level: at a few thousand requests per second
- * that formatting costs more than the rest of the Cx path. A hook of our
- * own, which does nothing, replaces it; errors and drops keep the default
- * (they are rare, and worth the log line).
- */
-static void quiet_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer,
-		       void *other, struct fd_hook_permsgdata *pmd, void *regdata)
-{
-}
-
 static int shutdown_begin(struct loop *loop, struct loop_shutdown_hook *h)
 {
 	struct scscf_cx_client *c = h->ctx;
@@ -337,12 +323,6 @@ int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *
 		free(c);
 		return err;
 	}
-	err = -fd_hook_register(HOOK_MASK(HOOK_MESSAGE_RECEIVED, HOOK_MESSAGE_LOCAL,
-					  HOOK_MESSAGE_SENT, HOOK_MESSAGE_ROUTING_FORWARD,
-					  HOOK_MESSAGE_ROUTING_LOCAL),
-				quiet_hook, NULL, NULL, &c->quiet);
-	if (err)
-		log_warn("freeDiameter keeps dumping every message: %s", strerror(-err));
 	c->shutdown = (struct loop_shutdown_hook){ .name = "Cx requests", .begin = shutdown_begin,
 						   .ctx = c };
 	loop_on_shutdown(s->loop, &c->shutdown);
