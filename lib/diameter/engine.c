@@ -361,12 +361,20 @@ static void emit(int slevel, const char *line)
  * freeDiameter narrates its start and stop at NOTICE; that goes to debug.
  * What an operator needs (peers coming and going) is logged by the hook
  * below instead.
+ *
+ * freeDiameter hands its debug calls to the registered logger too, under
+ * its one process-wide log mutex, and leaves the threshold (fd_g_debug_lvl,
+ * NOTICE here) to the logger: those are dropped before they are formatted,
+ * as freeDiameter's own logger does. On a busy S-CSCF or HSS they are a few
+ * per Diameter message.
  */
 static void fd_logger(int level, const char *format, va_list args)
 {
 	char line[1024];
 	int slevel;
 
+	if (level < fd_g_debug_lvl)
+		return;
 	vsnprintf(line, sizeof(line), format, args);
 	slevel = level >= FD_LOG_FATAL ? SLOG_ERROR :
 		 level >= FD_LOG_ERROR ? SLOG_WARN : SLOG_DEBUG;
