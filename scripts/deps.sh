@@ -10,7 +10,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev libsqlite3-dev libxml2-dev libyaml-dev libmnl-dev
-  libfreediameter-dev libcmocka-dev
+  libfreediameter-dev libcmocka-dev libjemalloc-dev
   # peers and oracles used by the tests and benchmarks
   sip-tester tshark libosmocore-utils libosmocore-dev libosip2-dev
   coturn  # turnutils_stunclient: STUN against the SIP UDP ports

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <threads.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -89,17 +90,35 @@ struct part {
 #define PART_STR(x) ((struct part){ (x).s, (x).len })
 #define PART_CSTR(x) ((struct part){ (x), strlen(x) })
 
+/*
+ * MD5 from the default provider, fetched once per process: EVP_md5()
+ * makes OpenSSL 3 look the implementation up again (a locked search and
+ * a few allocations) in every EVP_DigestInit_ex(), and an S-CSCF checking
+ * a response computes three digests (H(A1), H(A2), the response).
+ */
+static EVP_MD *md5_md;
+static once_flag md5_once = ONCE_FLAG_INIT;
+
+static void md5_fetch(void)
+{
+	md5_md = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
 /* hex(MD5(parts[0] ":" parts[1] ":" ... parts[n-1])) */
 static int md5_hex_join(const struct part *parts, size_t n, char out[DIGEST_HEX_LEN + 1])
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	EVP_MD_CTX *c;
 	int rc = 0;
 
+	call_once(&md5_once, md5_fetch);
+	if (!md5_md)
+		return -EIO;
+	c = EVP_MD_CTX_new();
 	if (!c)
 		return -ENOMEM;
-	if (EVP_DigestInit_ex(c, EVP_md5(), NULL) != 1) {
+	if (EVP_DigestInit_ex2(c, md5_md, NULL) != 1) {
 		rc = -EIO;
 		goto out;
 	}

@@ -12,7 +12,10 @@
  *     otherwise spend seconds generating DH parameters at every start,
  *   - the Cx dictionary (cx.h),
  *   - a peer validator that admits the peers the configuration lists as
- *     connecting to us (freeDiameter alone admits only peers it dials).
+ *     connecting to us (freeDiameter alone admits only peers it dials),
+ *   - hooks: peers coming and going are logged; every message sent,
+ *     received or routed goes to a hook that does nothing, which keeps
+ *     freeDiameter from formatting a text dump of each one (engine.c).
  *
  * Peers are plain TCP (No_TLS), as Kamailio's CDP and most lab peers are.
  *

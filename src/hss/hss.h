@@ -211,10 +211,11 @@ bool hss_irs_has_unbarred(const struct store_impu *impus, size_t n, uint32_t irs
 
 /*
  * The IMSSubscription document (TS 29.228 Annex B / E) for the implicit
- * registration set `irs` of a subscription, naming `impi` as PrivateID.
- * The text goes into the request's arena.
+ * registration set `irs`, from the subscription's IMPUs (impus, n: as
+ * store_impu_list() gives them, read in the same transaction), naming
+ * `impi` as PrivateID. The text goes into the request's arena.
  */
-int hss_user_data(struct hss *h, struct hss_req *r, int64_t sub_id, uint32_t irs,
+int hss_user_data(struct hss_req *r, const struct store_impu *impus, size_t n, uint32_t irs,
 		  struct str impi);
 
 /* Escape text for an XML element (exposed for the unit test). */

@@ -134,12 +134,13 @@ static int reload_state(struct hss *h, struct hss_req *r, struct sar_ctx *c)
 	return err;
 }
 
-/* The profile, when the S-CSCF does not have it yet. */
+/* The profile, when the S-CSCF does not have it yet, from the IMPUs
+ * reload_state() read. */
 static int profile(struct hss *h, struct hss_req *r, const struct sar_ctx *c, struct str impi)
 {
 	if (c->in.data_available == CX_USER_DATA_ALREADY_AVAILABLE)
 		return 0;
-	return hss_user_data(h, r, c->sub.id, c->impu.irs, impi);
+	return hss_user_data(r, c->impus, c->n_impus, c->impu.irs, impi);
 }
 
 /* Other IMPIs of the subscription, and the IMPIs registered with the set. */

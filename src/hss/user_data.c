@@ -86,16 +86,11 @@ static void put_escaped(struct doc *d, struct str s)
 	d->len += need;
 }
 
-int hss_user_data(struct hss *h, struct hss_req *r, int64_t sub_id, uint32_t irs,
+int hss_user_data(struct hss_req *r, const struct store_impu *impus, size_t n, uint32_t irs,
 		  struct str impi)
 {
-	struct store_impu *impus;
 	struct doc d = { 0 };
-	size_t n;
-	int err = store_impu_list(h->store, sub_id, &r->arena, &impus, &n);
 
-	if (err)
-		return err;
 	/* Identities are at most 255 bytes and escape to at most 6x. */
 	d.cap = 512 + (n + 1) * (STORE_IDENTITY_MAX * 6 + 160);
 	d.buf = arena_alloc(&r->arena, d.cap);

@@ -7,12 +7,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libxml/parser.h>
-#include <libxml/tree.h>
+#include <libxml/parserInternals.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "sip/print.h"
 #include "scscf/scscf.h"
@@ -148,90 +149,167 @@ bool scscf_same_hostport(struct str a, struct str b)
 
 /* --- the profile of an SAA (TS 29.228 Annex B, Annex E) ------------------ */
 
-static bool named(const xmlNode *n, const char *name)
+/*
+ * The profile is read as a stream of SAX events, not as a tree: the S-CSCF
+ * needs four elements of a small document, and building the tree (a node,
+ * a name and a text per element) cost more than the rest of the SAA. What
+ * is read is what the tree walk read: IMSSubscription as the root, its
+ * ServiceProfile children, their PublicIdentity children, and in each the
+ * text under Identity and BarringIndication (the last of each counts).
+ * Names are compared without their namespace prefix.
+ *
+ * A DTD is refused: 29.228 Annex E's CxDataType documents have none, and
+ * without one no entity but the predefined five can appear.
+ */
+enum ud_field { UD_NONE, UD_IDENTITY, UD_BARRING };
+
+struct ud_parse {
+	xmlParserCtxtPtr ctxt;
+	struct arena *a;
+	struct scscf_identity *ids, cur;
+	unsigned count, cap;
+	unsigned depth;         /* elements open, the root at 1 */
+	bool in_profile;        /* depth >= 2 inside a ServiceProfile */
+	bool in_identity;       /* depth >= 3 inside its PublicIdentity */
+	enum ud_field field;    /* depth >= 4 inside one of its fields */
+	struct buf text;        /* the field's text so far */
+	int err;
+};
+
+static void ud_fail(struct ud_parse *p, int err)
 {
-	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+	if (!p->err)
+		p->err = err;
+	xmlStopParser(p->ctxt);
 }
 
-static int add_identity(const xmlNode *pi, struct arena *a, struct scscf_identity *out)
+static bool ud_named(const xmlChar *localname, const char *name)
 {
-	memset(out, 0, sizeof(*out));
-	for (const xmlNode *c = pi->children; c; c = c->next) {
-		xmlChar *text;
+	return strcmp((const char *)localname, name) == 0;
+}
 
-		if (!named(c, "Identity") && !named(c, "BarringIndication"))
-			continue;
-		text = xmlNodeGetContent(c);
-		if (!text)
-			return -ENOMEM;
-		if (named(c, "Identity")) {
-			out->uri = arena_str(a, str_trim(str_from_cstr((const char *)text)));
-		} else {
-			struct str v = str_trim(str_from_cstr((const char *)text));
+static int ud_push(struct ud_parse *p)
+{
+	if (p->count == p->cap) {
+		unsigned cap = p->cap ? p->cap * 2 : 8;
+		struct scscf_identity *grown = arena_alloc(p->a, cap * sizeof(*grown));
 
-			out->barred = str_eq_cstr(v, "1") || str_eq_cstr(v, "true");
-		}
-		xmlFree(text);
-		if (named(c, "Identity") && !out->uri.s)
+		if (!grown)
 			return -ENOMEM;
+		if (p->count)
+			memcpy(grown, p->ids, p->count * sizeof(*grown));
+		p->ids = grown;
+		p->cap = cap;
 	}
-	return out->uri.len ? 0 : -EBADMSG;
+	p->ids[p->count++] = p->cur;
+	return 0;
+}
+
+static void ud_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+		     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+	struct ud_parse *p = ctx;
+
+	p->depth++;
+	if (p->depth == 1 && !ud_named(localname, "IMSSubscription")) {
+		ud_fail(p, -EBADMSG);
+	} else if (p->depth == 2) {
+		p->in_profile = ud_named(localname, "ServiceProfile");
+	} else if (p->depth == 3 && p->in_profile) {
+		p->in_identity = ud_named(localname, "PublicIdentity");
+		memset(&p->cur, 0, sizeof(p->cur));
+	} else if (p->depth == 4 && p->in_identity) {
+		p->field = ud_named(localname, "Identity")	     ? UD_IDENTITY :
+			   ud_named(localname, "BarringIndication") ? UD_BARRING :
+								      UD_NONE;
+		buf_reset(&p->text);
+	}
+}
+
+static void ud_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		   const xmlChar *uri)
+{
+	struct ud_parse *p = ctx;
+	struct str v;
+
+	if (p->depth == 4 && p->field != UD_NONE) {
+		if (buf_error(&p->text)) {
+			ud_fail(p, -ENOMEM);
+			return;
+		}
+		v = str_trim(buf_str(&p->text));
+		if (p->field == UD_IDENTITY) {
+			p->cur.uri = arena_str(p->a, v);
+			if (!p->cur.uri.s)
+				ud_fail(p, -ENOMEM);
+		} else {
+			p->cur.barred = str_eq_cstr(v, "1") || str_eq_cstr(v, "true");
+		}
+		p->field = UD_NONE;
+	} else if (p->depth == 3 && p->in_identity) {
+		if (!p->cur.uri.len)
+			ud_fail(p, -EBADMSG);
+		else if (ud_push(p))
+			ud_fail(p, -ENOMEM);
+		p->in_identity = false;
+	} else if (p->depth == 2) {
+		p->in_profile = false;
+	}
+	p->depth--;
+}
+
+static void ud_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct ud_parse *p = ctx;
+
+	if (p->field != UD_NONE)
+		buf_put(&p->text, ch, (size_t)len);
+}
+
+static void ud_dtd(void *ctx, const xmlChar *name, const xmlChar *external_id,
+		   const xmlChar *system_id)
+{
+	ud_fail(ctx, -EBADMSG);
 }
 
 int scscf_user_data_parse(struct str xml, struct arena *a, struct scscf_identity **out,
 			  unsigned *n)
 {
-	struct scscf_identity *ids = NULL;
-	unsigned count = 0, cap = 0;
-	xmlDoc *doc;
-	xmlNode *root;
-	int err = 0;
+	xmlSAXHandler sax = {
+		.initialized = XML_SAX2_MAGIC,
+		.startElementNs = ud_start,
+		.endElementNs = ud_end,
+		.characters = ud_text,
+		.ignorableWhitespace = ud_text,
+		.cdataBlock = ud_text,
+		.internalSubset = ud_dtd,
+		/* error, warning, fatalError and serror unset: silent. */
+	};
+	struct ud_parse p = { .a = a };
+	int err;
 
-	if (xml.len > 256 * 1024)
+	if (xml.len > 256 * 1024 || !xml.len)
 		return -EBADMSG;
-	/* No network, no DTD, no entity expansion: the HSS is trusted, the
-	 * parser hardened anyway. */
-	doc = xmlReadMemory(xml.s, (int)xml.len, "user-data.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc)
-		return -EBADMSG;
-	root = xmlDocGetRootElement(doc);
-	if (!root || !named(root, "IMSSubscription")) {
-		err = -EBADMSG;
-		goto out;
-	}
-	for (xmlNode *sp = root->children; sp && !err; sp = sp->next) {
-		if (!named(sp, "ServiceProfile"))
-			continue;
-		for (xmlNode *pi = sp->children; pi && !err; pi = pi->next) {
-			if (!named(pi, "PublicIdentity"))
-				continue;
-			if (count == cap) {
-				struct scscf_identity *grown;
-
-				cap = cap ? cap * 2 : 8;
-				grown = arena_alloc(a, cap * sizeof(*grown));
-				if (!grown) {
-					err = -ENOMEM;
-					break;
-				}
-				if (count)
-					memcpy(grown, ids, count * sizeof(*grown));
-				ids = grown;
-			}
-			err = add_identity(pi, a, &ids[count]);
-			if (!err)
-				count++;
-		}
-	}
-	if (!err && count == 0)
+	/* No network and no entity expansion: nothing here resolves an
+	 * external entity or loads a DTD (no handler for either). */
+	p.ctxt = xmlCreateMemoryParserCtxt(xml.s, (int)xml.len);
+	if (!p.ctxt)
+		return -ENOMEM;
+	memcpy(p.ctxt->sax, &sax, sizeof(sax));
+	p.ctxt->userData = &p;
+	xmlCtxtUseOptions(p.ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	buf_init(&p.text);
+	xmlParseDocument(p.ctxt);
+	err = p.err;
+	if (!err && (!p.ctxt->wellFormed || !p.count))
 		err = -EBADMSG;
 	if (!err) {
-		*out = ids;
-		*n = count;
+		*out = p.ids;
+		*n = p.count;
 	}
-out:
-	xmlFreeDoc(doc);
+	buf_free(&p.text);
+	xmlFreeParserCtxt(p.ctxt);
 	return err;
 }
 
