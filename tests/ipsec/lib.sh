@@ -160,8 +160,13 @@ capture_start() {
 	ip netns exec "$1" dumpcap -q -i "$2" -P -w "$3" -c "$4" \
 		-f "ip proto 50 or ip6 proto 50" 2>"$work/cap.err" &
 	cap_pid=$!
+	capture_ready
+}
+
+# capture_ready : wait until the dumpcap of $cap_pid reports the capture
+# start on stderr ($work/cap.err).
+capture_ready() {
 	local i
-	# Readiness: dumpcap reports the capture start on stderr.
 	for i in $(seq 100); do
 		grep -q "Capturing on" "$work/cap.err" 2>/dev/null && return 0
 		kill -0 "$cap_pid" 2>/dev/null || break
@@ -279,14 +284,7 @@ tcapture_start() {
 	: >"$work/cap.err"
 	ip netns exec "$1" dumpcap -q -i "$2" -P -w - 2>"$work/cap.err" >"$3" &
 	cap_pid=$!
-	local i
-	for i in $(seq 100); do
-		grep -q "Capturing on" "$work/cap.err" 2>/dev/null && return 0
-		kill -0 "$cap_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$work/cap.err"
-	fail "dumpcap did not start"
+	capture_ready
 }
 
 # tcapture_stop FILE N : wait until FILE holds N ESP packets, then stop.
