@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipsec/backend_impl.h"
 #include "ipsec/table.h"
 #include "sip/txn.h"
 
@@ -33,11 +34,24 @@ struct port {
 	bool dead;                 /* closed while busy: free on the way out */
 };
 
+/*
+ * A TCP listener on a protected server port. The transport is lib/sip's
+ * TCP transport; what makes it protected is the socket hook below.
+ */
+struct tcp_port {
+	struct ipsec_sip *owner;
+	struct port_key key;
+	uint32_t tp;
+	unsigned refs;
+};
+
 struct ipsec_sip {
 	struct ipsec_backend *b;
 	struct sip_tpset *set;
 	struct loop *loop;
 	struct ipsec_table ports;  /* struct port_key -> struct port * */
+	struct ipsec_table tcp;    /* struct port_key -> struct tcp_port * */
+	struct ipsec_table tcp_by_tp; /* uint32_t transport id -> struct tcp_port * */
 	bool attached;             /* we attached the backend to the loop */
 	uint64_t unprotected_drops;
 	char rx[RXBUF];
@@ -206,6 +220,8 @@ int ipsec_sip_create(struct ipsec_sip **out, struct ipsec_backend *b, struct sip
 	is->set = set;
 	is->loop = sip_tpset_loop(set);
 	ipsec_table_init(&is->ports, sizeof(struct port_key));
+	ipsec_table_init(&is->tcp, sizeof(struct port_key));
+	ipsec_table_init(&is->tcp_by_tp, sizeof(uint32_t));
 	/*
 	 * The backend watches its own descriptors, including the TUN it makes
 	 * for the first protected TCP socket.
@@ -219,6 +235,8 @@ int ipsec_sip_create(struct ipsec_sip **out, struct ipsec_backend *b, struct sip
 	*out = is;
 	return 0;
 }
+
+static void tcp_port_close(struct ipsec_sip *is, struct tcp_port *t);
 
 static int first_port(void *arg, const void *key, void *value)
 {
@@ -237,9 +255,17 @@ void ipsec_sip_destroy(struct ipsec_sip *is)
 		ipsec_table_each(&is->ports, first_port, &p);
 		sip_tpset_close(is->set, p->tp.id);
 	}
+	while (is->tcp.count) {
+		struct tcp_port *t = NULL;
+
+		ipsec_table_each(&is->tcp, first_port, &t);
+		tcp_port_close(is, t);
+	}
 	if (is->attached)
 		ipsec_backend_detach(is->b);
 	ipsec_table_free(&is->ports);
+	ipsec_table_free(&is->tcp);
+	ipsec_table_free(&is->tcp_by_tp);
 	free(is);
 }
 
@@ -318,6 +344,15 @@ int ipsec_sip_port_put(struct ipsec_sip *is, const struct ipsec_addr *local, uin
 	return 0;
 }
 
+static struct tcp_port *tcp_find(const struct ipsec_sip *is, const struct ipsec_addr *local,
+				 uint16_t port)
+{
+	struct port_key k;
+
+	port_key_make(&k, local, port);
+	return ipsec_table_get(&is->tcp, &k);
+}
+
 static struct port *find(const struct ipsec_sip *is, const struct ipsec_addr *local, uint16_t port)
 {
 	struct port_key k;
@@ -351,10 +386,181 @@ bool ipsec_sip_is_protected(const struct ipsec_sip *is, uint32_t tp)
 {
 	const struct sip_tp *t = tp ? sip_tpset_get(is->set, tp) : NULL;
 
-	return t && t->ops == &esp_ops;
+	return t && (t->ops == &esp_ops || ipsec_table_get(&is->tcp_by_tp, &tp));
 }
 
 uint64_t ipsec_sip_unprotected_drops(const struct ipsec_sip *is)
 {
 	return is->unprotected_drops;
+}
+
+/* ---- TCP ----------------------------------------------------------------- */
+
+/*
+ * The socket hook of a protected TCP listener (sip/transport.h), called on
+ * the listener, on each connection it opens from a client port, and on each
+ * connection it accepts:
+ *   - every socket is made one the SAs carry (ipsec_backend_tcp_bind()):
+ *     with the userspace backend its segments go through the TUN;
+ *   - a connection is tagged with the SA set whose selectors cover its
+ *     addresses and ports, as a datagram is; one no SA covers is refused.
+ *     Accepted, that is RFC 4301's inbound policy (5.2): with xfrm a
+ *     cleartext connection to a protected port would otherwise get in, the
+ *     kernel's policies naming only the selectors of our SAs. Opened, it
+ *     would leave in the clear (or, userspace, not at all).
+ */
+static int tcp_hook(void *arg, int fd, enum sip_sock_kind kind, const union sip_sockaddr *local,
+		    const union sip_sockaddr *remote)
+{
+	struct tcp_port *t = arg;
+	struct ipsec_sip *is = t->owner;
+	const struct ipsec_sa_set *set = NULL;
+	const struct ipsec_sa *sa;
+	struct ipsec_addr l, r;
+	uint16_t lport, rport;
+	char a[SIP_SOCKADDR_STRLEN], b[SIP_SOCKADDR_STRLEN];
+	bool accepted;
+	int rc;
+
+	/* An accepted socket inherits the listener's binding. */
+	accepted = kind == SIP_SOCK_ACCEPTED;
+	if (!accepted) {
+		rc = ipsec_backend_tcp_bind(is->b, fd);
+		if (rc)
+			return rc;
+	}
+	if (kind == SIP_SOCK_LISTENER)
+		return 0;
+	if (ipsec_addr_from_sockaddr(local, &l, &lport) ||
+	    ipsec_addr_from_sockaddr(remote, &r, &rport))
+		return -EAFNOSUPPORT;
+	if (accepted)
+		sa = ipsec_backend_match(is->b, &r, rport, &l, lport, &set);
+	else
+		sa = ipsec_backend_match(is->b, &l, lport, &r, rport, &set);
+	if (sa && sa->dir == (accepted ? IPSEC_DIR_IN : IPSEC_DIR_OUT))
+		return (int)set->id;
+	sip_sockaddr_str(local, a, sizeof(a));
+	sip_sockaddr_str(remote, b, sizeof(b));
+	if (accepted) {
+		is->unprotected_drops++;
+		log_info("protected port %s: TCP connection from %s over no SA, refused", a, b);
+		return -EACCES;
+	}
+	log_info("protected TCP %s -> %s: no SA selects it, not opened", a, b);
+	return -ENOENT;
+}
+
+static void tcp_port_close(struct ipsec_sip *is, struct tcp_port *t)
+{
+	ipsec_table_del(&is->tcp, &t->key);
+	ipsec_table_del(&is->tcp_by_tp, &t->tp);
+	sip_tpset_close(is->set, t->tp);
+	free(t);
+}
+
+int ipsec_sip_tcp_get(struct ipsec_sip *is, const struct ipsec_addr *local, uint16_t port,
+		      uint32_t *tp)
+{
+	struct sip_listen l;
+	struct tcp_port *t;
+	struct sip_tp *sip_tp;
+	char a[IPSEC_ADDR_STRLEN];
+	int rc;
+
+	t = tcp_find(is, local, port);
+	if (t) {
+		t->refs++;
+		goto done;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->owner = is;
+	t->refs = 1;
+	port_key_make(&t->key, local, port);
+	memset(&l, 0, sizeof(l));
+	l.proto = SIP_TRANSPORT_TCP;
+	ipsec_addr_to_sockaddr(local, port, &l.addr);
+	l.sock_hook = tcp_hook;
+	l.sock_hook_arg = t;
+	rc = sip_tpset_listen(is->set, &l, &t->tp);
+	if (rc) {
+		log_warn("protected TCP port %s:%u cannot be opened: %s", ipsec_addr_str(local, a),
+			 port, strerror(-rc));
+		goto free_port;
+	}
+	sip_tp = sip_tpset_get(is->set, t->tp);
+	/* TS 24.229 table 7.7.1, as for the UDP ports (above). */
+	sip_tp->timers = &sip_timers_ims_ue;
+	rc = ipsec_table_add(&is->tcp, &t->key, t);
+	if (rc)
+		goto close_tp;
+	rc = ipsec_table_add(&is->tcp_by_tp, &t->tp, t);
+	if (rc)
+		goto unindex;
+	log_debug("protected TCP port %s:%u open as transport %u", ipsec_addr_str(local, a), port,
+		  t->tp);
+done:
+	if (tp)
+		*tp = t->tp;
+	return 0;
+unindex:
+	ipsec_table_del(&is->tcp, &t->key);
+close_tp:
+	sip_tpset_close(is->set, t->tp);
+free_port:
+	free(t);
+	return rc;
+}
+
+int ipsec_sip_tcp_put(struct ipsec_sip *is, const struct ipsec_addr *local, uint16_t port)
+{
+	struct tcp_port *t = tcp_find(is, local, port);
+
+	if (!t)
+		return -ENOENT;
+	if (--t->refs == 0)
+		tcp_port_close(is, t);
+	return 0;
+}
+
+uint32_t ipsec_sip_tcp_tp(const struct ipsec_sip *is, const struct ipsec_addr *local,
+			  uint16_t port)
+{
+	struct tcp_port *t = tcp_find(is, local, port);
+
+	return t ? t->tp : 0;
+}
+
+unsigned ipsec_sip_tcp_refs(const struct ipsec_sip *is, const struct ipsec_addr *local,
+			    uint16_t port)
+{
+	struct tcp_port *t = tcp_find(is, local, port);
+
+	return t ? t->refs : 0;
+}
+
+struct drop_arg {
+	struct ipsec_sip *is;
+	uint32_t set_id;
+	unsigned n;
+};
+
+static int drop_one(void *arg, const void *key, void *value)
+{
+	struct drop_arg *d = arg;
+	const struct tcp_port *t = value;
+
+	d->n += sip_tpset_drop_sa_set(d->is->set, t->tp, d->set_id);
+	return 0;
+}
+
+unsigned ipsec_sip_tcp_drop_set(struct ipsec_sip *is, uint32_t set_id)
+{
+	struct drop_arg d = { is, set_id, 0 };
+
+	if (set_id)
+		ipsec_table_each(&is->tcp, drop_one, &d);
+	return d.n;
 }

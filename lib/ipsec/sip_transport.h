@@ -30,9 +30,18 @@
  * 7.7.1 (T1 2 s, T2 16 s, T4 17 s: sip_timers_ims_ue), which the UE and
  * the P-CSCF towards the UE use.
  *
- * Only UDP is carried here. (Both backends carry TCP between protected
- * ports, see ipsec_backend_tcp_bind(); SIP transports over it are not
- * made yet.)
+ * TCP (33.203 7.1: the UE connects from port_uc to port_ps, the P-CSCF
+ * from port_pc to port_us; responses go back on the connection of their
+ * request) is lib/sip's TCP transport with a socket hook: a listener on
+ * the server port (ipsec_sip_tcp_get()) whose sockets, and those of the
+ * connections it opens from the client port (flow.local names port_c),
+ * the SAs carry (ipsec_backend_tcp_bind()). Each connection is tagged
+ * with the SA set whose selectors cover its addresses and ports
+ * (flow.sa_set of what it delivers), once, when it is accepted or opened;
+ * a connection no SA covers is refused when accepted (counted with the
+ * unprotected drops) and not opened when asked for (-ENOENT). There is
+ * no listener on the client port: Linux does not let a connection bind
+ * the port of a listening socket.
  *
  * Ports are reference counted: the same local port may serve several SA
  * sets (one per peer address, and the port_s a re-registration keeps, see
@@ -68,7 +77,8 @@ struct ipsec_sip;
  *	Tie a backend to a transport set.
  *	b    : the backend; borrowed, must outlive *out
  *	set  : the SIP transport set; borrowed, must outlive *out
- *	       (destroy *out before the set, or the set first: both work)
+ *	       (destroy *out before the set, or the set first: both work
+	       when only UDP ports were opened; with TCP ports, *out first)
  * Returns 0 with *out, -ENOMEM, -EEXIST (the backend is attached to a loop
  * already: one ipsec_sip per backend), or the loop's error adding the
  * backend's descriptors.
@@ -113,8 +123,49 @@ unsigned ipsec_sip_port_count(const struct ipsec_sip *is);
 /* True if transport `tp` of the set is one of this module's protected ports. */
 bool ipsec_sip_is_protected(const struct ipsec_sip *is, uint32_t tp);
 
-/* Datagrams that reached a protected port over no SA and were dropped. */
+/*
+ * Datagrams that reached a protected port over no SA and were dropped, and
+ * TCP connections to one that no SA covers, refused.
+ */
 uint64_t ipsec_sip_unprotected_drops(const struct ipsec_sip *is);
+
+/* ---- TCP ----------------------------------------------------------------- */
+
+/*
+ * ipsec_sip_tcp_get
+ *	Take a reference on the protected TCP listener on the server port
+ *	local:port (port_ps, port_us), opening it on first use: a TCP
+ *	transport of the set whose listener, accepted connections and
+ *	connections opened from a client port the SAs carry (see above).
+ *	Send over it with flow.tp = *tp, flow.local naming local's address
+ *	and the client port (port_pc, port_uc), flow.remote the peer's
+ *	server port. Counted per address and port, apart from the UDP ports.
+ *	tp  : receives the transport id; may be NULL
+ * Returns 0, -ENOTSUP (the userspace backend has no TUN device for TCP),
+ * -EADDRINUSE, -ENOMEM, or another error of opening the listener.
+ */
+int ipsec_sip_tcp_get(struct ipsec_sip *is, const struct ipsec_addr *local, uint16_t port,
+		      uint32_t *tp);
+
+/*
+ * Drop a reference from ipsec_sip_tcp_get(); the last one closes the
+ * listener with its connections. Returns 0 or -ENOENT (not open).
+ */
+int ipsec_sip_tcp_put(struct ipsec_sip *is, const struct ipsec_addr *local, uint16_t port);
+
+/* The transport id of an open TCP listener, or 0; its references. */
+uint32_t ipsec_sip_tcp_tp(const struct ipsec_sip *is, const struct ipsec_addr *local,
+			  uint16_t port);
+unsigned ipsec_sip_tcp_refs(const struct ipsec_sip *is, const struct ipsec_addr *local,
+			    uint16_t port);
+
+/*
+ * Close every protected TCP connection tagged with SA set set_id (the set
+ * is going away: call it before removing the SAs, so that the FIN still
+ * leaves through them). The set's receiver hears nothing of these.
+ * Returns how many were closed.
+ */
+unsigned ipsec_sip_tcp_drop_set(struct ipsec_sip *is, uint32_t set_id);
 
 /* ---- addresses ----------------------------------------------------------- */
 

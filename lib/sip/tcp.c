@@ -46,6 +46,7 @@ struct tcp_conn {
 	bool inbound;
 	int fd;
 	int err;            /* why it died; reported when reaped */
+	uint32_t sa_set;    /* from the listener's sock_hook: flow.sa_set */
 	struct loop_io io;
 	struct loop_timer timer;
 	union sip_sockaddr local, remote;
@@ -67,6 +68,9 @@ struct tcp_listener {
 	struct sip_slots conns;  /* by id */
 	struct sip_htab remotes; /* by remote address, for reuse */
 	unsigned busy;           /* callbacks of this listener on the stack */
+	int (*sock_hook)(void *arg, int fd, enum sip_sock_kind kind,
+			 const union sip_sockaddr *local, const union sip_sockaddr *remote);
+	void *sock_hook_arg;
 	bool dead;
 };
 
@@ -116,6 +120,7 @@ static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)
 	f->conn = c->id;
 	f->local = c->local;
 	f->remote = c->remote;
+	f->sa_set = c->sa_set;
 }
 
 static const char *peer(const struct tcp_conn *c, char *buf, size_t len)
@@ -512,8 +517,9 @@ static void on_accept(struct loop *loop, struct loop_io *io, unsigned events)
 	const struct sip_tp_config *cfg = sip_tpset_config(l->set);
 	char p[SIP_SOCKADDR_STRLEN];
 	union sip_sockaddr from;
+	struct tcp_conn *c;
 	socklen_t len;
-	int fd;
+	int fd, hooked;
 
 	enter(l);
 	for (int i = 0; i < 64 && !l->dead; i++) {
@@ -533,10 +539,27 @@ static void on_accept(struct loop *loop, struct loop_io *io, unsigned events)
 			close(fd);
 			continue;
 		}
-		if (!conn_new(l, fd, CONN_OPEN, &from)) {
+		hooked = 0;
+		if (l->sock_hook) {
+			union sip_sockaddr local;
+
+			len = sizeof(local);
+			getsockname(fd, &local.sa, &len);
+			hooked = l->sock_hook(l->sock_hook_arg, fd, SIP_SOCK_ACCEPTED, &local, &from);
+			if (hooked < 0) {
+				log_info("tcp %s: connection from %s refused: %s", l->tp.sent_by,
+					 sip_sockaddr_str(&from, p, sizeof(p)), strerror(-hooked));
+				stats(l)->conns_refused++;
+				close(fd);
+				continue;
+			}
+		}
+		c = conn_new(l, fd, CONN_OPEN, &from);
+		if (!c) {
 			close(fd);
 			continue;
 		}
+		c->sa_set = (uint32_t)hooked;
 		stats(l)->conns_accepted++;
 		log_debug("tcp %s: accepted %s", l->tp.sent_by, sip_sockaddr_str(&from, p, sizeof(p)));
 	}
@@ -569,7 +592,7 @@ static int conn_open(struct tcp_listener *l, const struct sip_flow *flow, struct
 	union sip_sockaddr bind_to;
 	char p[SIP_SOCKADDR_STRLEN];
 	struct tcp_conn *c;
-	int fd, one = 1, rc;
+	int fd, one = 1, rc, hooked = 0;
 
 	if (stats(l)->conns_open >= cfg->tcp_max_conns) {
 		log_warn("tcp: no connection to %s: tcp_max_conns (%u) open",
@@ -591,6 +614,14 @@ static int conn_open(struct tcp_listener *l, const struct sip_flow *flow, struct
 		sip_sockaddr_set_port(&bind_to, sip_sockaddr_port(&flow->local));
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
+	if (l->sock_hook) {
+		hooked = l->sock_hook(l->sock_hook_arg, fd, SIP_SOCK_OUTGOING, &bind_to,
+				      &flow->remote);
+		if (hooked < 0) {
+			rc = hooked;
+			goto fail;
+		}
+	}
 	if (!sip_sockaddr_is_any(&bind_to) || sip_sockaddr_port(&bind_to)) {
 		if (bind(fd, &bind_to.sa, sip_sockaddr_len(&bind_to)) < 0) {
 			rc = -errno;
@@ -607,6 +638,7 @@ static int conn_open(struct tcp_listener *l, const struct sip_flow *flow, struct
 		rc = -ENOMEM;
 		goto fail;
 	}
+	c->sa_set = (uint32_t)hooked;
 	stats(l)->conns_opened++;
 	*out = c;
 	return 0;
@@ -646,6 +678,7 @@ static int tcp_send(struct sip_tp *tp, struct sip_flow *flow, const char *data, 
 	}
 	flow->conn = c->id;
 	flow->local = c->local;
+	flow->sa_set = c->sa_set;
 	rc = conn_write(c, data, len);
 out:
 	return rc;
@@ -660,6 +693,24 @@ static int tcp_drop_flow(struct sip_tp *tp, const struct sip_flow *flow)
 		return -ENOENT;
 	conn_close(c, 0);
 	return 0;
+}
+
+unsigned sip_tcp_drop_sa_set(struct sip_tp *tp, uint32_t sa_set)
+{
+	struct tcp_listener *l = (struct tcp_listener *)tp;
+	struct tcp_conn *c;
+	uint32_t pos = 0;
+	unsigned n = 0;
+
+	if (tp->ops != &tcp_ops || !sa_set)
+		return 0;
+	while ((c = sip_slots_next(&l->conns, &pos))) {
+		if (c->state == CONN_DEAD || c->sa_set != sa_set)
+			continue;
+		conn_close(c, 0);
+		n++;
+	}
+	return n;
 }
 
 static void listener_free(struct tcp_listener *l)
@@ -747,6 +798,13 @@ int sip_tcp_open(struct sip_tpset *set, const struct sip_listen *l_in, struct si
 		goto fail;
 	}
 	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	l->sock_hook = l_in->sock_hook;
+	l->sock_hook_arg = l_in->sock_hook_arg;
+	if (l->sock_hook) {
+		rc = l->sock_hook(l->sock_hook_arg, l->fd, SIP_SOCK_LISTENER, &l_in->addr, NULL);
+		if (rc < 0)
+			goto fail;
+	}
 	if (family == AF_INET6 &&
 	    setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
 		rc = -errno;

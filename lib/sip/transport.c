@@ -604,6 +604,13 @@ int sip_tpset_drop_flow(struct sip_tpset *set, const struct sip_flow *flow)
 	return tp->ops->drop_flow(tp, flow);
 }
 
+unsigned sip_tpset_drop_sa_set(struct sip_tpset *set, uint32_t tp, uint32_t sa_set)
+{
+	struct sip_tp *t = sip_tpset_get(set, tp);
+
+	return t ? sip_tcp_drop_sa_set(t, sa_set) : 0;
+}
+
 void sip_tpset_describe(const struct sip_tpset *set, struct buf *out)
 {
 	for (const struct sip_tp *tp = set->list; tp; tp = tp->next) {

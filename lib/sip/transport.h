@@ -273,12 +273,39 @@ const struct sip_tp_stats *sip_tpset_stats(const struct sip_tpset *set);
 /* For implementations: the counters to update. */
 struct sip_tp_stats *sip_tpset_stats_mut(struct sip_tpset *set);
 
+/* Which socket a listener's sock_hook is called with (struct sip_listen). */
+enum sip_sock_kind {
+	SIP_SOCK_LISTENER,
+	SIP_SOCK_OUTGOING,
+	SIP_SOCK_ACCEPTED,
+};
+
 /* What to listen on: "udp:198.18.0.1:5060", "tcp:[2001:db8::1]:5060". */
 struct sip_listen {
 	enum sip_transport proto;  /* SIP_TRANSPORT_UDP or SIP_TRANSPORT_TCP */
 	union sip_sockaddr addr;   /* port 0: the kernel picks one (tests) */
 	/* Via sent-by host to use instead of the address; "" = the address. */
 	char advertise[192];
+	/*
+	 * TCP only, optional (NULL: none): called with every socket of the
+	 * listener, so that its owner can set it up or refuse it (lib/ipsec
+	 * makes a protected port's sockets ones the SAs carry and names the
+	 * SA set of each connection); kind says which:
+	 *   the listener    before bind(); local = l->addr, remote = NULL
+	 *   an outgoing     before bind() and connect(); local = the address
+	 *   connection      and port it is about to bind (port 0: any),
+	 *                   remote = the peer
+	 *   an accepted     right after accept(); local and remote of the
+	 *   connection      connection
+	 * A negative errno refuses the socket: the listener does not open,
+	 * the send that wanted the connection fails with it, an accepted
+	 * connection is closed at once (counted in conns_refused). Zero or
+	 * more is the SA set of the connection, copied into flow.sa_set of
+	 * everything it delivers (0: unprotected). fd is borrowed.
+	 */
+	int (*sock_hook)(void *arg, int fd, enum sip_sock_kind kind,
+			 const union sip_sockaddr *local, const union sip_sockaddr *remote);
+	void *sock_hook_arg;
 };
 
 /*
@@ -369,6 +396,14 @@ int sip_tpset_send(struct sip_tpset *set, struct sip_flow *flow, const char *dat
 
 /* Close the connection of a stream flow. Returns 0, -ENOENT. */
 int sip_tpset_drop_flow(struct sip_tpset *set, const struct sip_flow *flow);
+
+/*
+ * Close every connection of transport `tp` whose flows carry sa_set
+ * (tagged by the listener's sock_hook): the SA set went away. As with
+ * sip_tpset_drop_flow(), the receiver hears nothing of it. Returns how
+ * many were closed (0 for a transport without connections).
+ */
+unsigned sip_tpset_drop_sa_set(struct sip_tpset *set, uint32_t tp, uint32_t sa_set);
 
 /* One line per transport, for `describe` and the logs. */
 void sip_tpset_describe(const struct sip_tpset *set, struct buf *out);

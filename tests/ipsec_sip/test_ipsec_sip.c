@@ -245,6 +245,29 @@ static void test_refcount(void **state)
 	assert_int_equal(ipsec_sip_port_count(f->p.is), 1);
 }
 
+/*
+ * Protected TCP needs the userspace backend's TUN device (ipsec.tun), which
+ * this fixture does not configure: the listener is refused by its socket
+ * hook, and nothing is left open or counted. (TCP over the SAs itself runs
+ * in network namespaces: tests/ue/netns_tcp.sh.)
+ */
+static void test_tcp_without_tun(void **state)
+{
+	struct fixture *f = *state;
+	const struct ipsec_addr *local = ipsec_sa_set_local(&f->p.sas);
+	uint32_t n = sip_tpset_count(f->p.set), tp = 77;
+
+	assert_int_equal(ipsec_sip_tcp_get(f->p.is, local, 24202, &tp), -ENOTSUP);
+	assert_int_equal(tp, 77);
+	assert_int_equal(sip_tpset_count(f->p.set), n);
+	assert_int_equal(ipsec_sip_tcp_refs(f->p.is, local, 24202), 0);
+	assert_int_equal(ipsec_sip_tcp_tp(f->p.is, local, 24202), 0);
+	assert_int_equal(ipsec_sip_tcp_put(f->p.is, local, 24202), -ENOENT);
+	assert_int_equal(ipsec_sip_tcp_drop_set(f->p.is, f->p.sas.id), 0);
+	/* The UDP port of the same number is not affected. */
+	assert_int_not_equal(port(&f->p, 24202), 0);
+}
+
 /* After the P-CSCF removed its set, what the UE still sends is not delivered. */
 static void test_removed_set(void **state)
 {
@@ -342,6 +365,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_four_sas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refcount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_without_tun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restored_sequence, setup, teardown),
 		cmocka_unit_test(test_addresses),

@@ -740,6 +740,117 @@ static void test_tcp_connect_refused(void **state)
 	assert_int_equal(sip_tpset_stats(f->set)->conns_failed, 1);
 }
 
+static int sock_hook_refuse(void *arg, int fd, enum sip_sock_kind kind,
+			    const union sip_sockaddr *local, const union sip_sockaddr *remote)
+{
+	return -EPERM;
+}
+/* The listener's socket hook: sees every socket, tags or refuses connections. */
+struct hook_rec {
+	unsigned listeners, accepted, outgoing;
+	uint16_t out_port;   /* the local port an outgoing socket was to bind */
+	int answer;          /* what accepted connections get */
+};
+
+static int sock_hook(void *arg, int fd, enum sip_sock_kind kind, const union sip_sockaddr *local,
+		     const union sip_sockaddr *remote)
+{
+	struct hook_rec *h = arg;
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+	assert_int_equal(type, SOCK_STREAM);
+	switch (kind) {
+	case SIP_SOCK_LISTENER:
+		assert_null(remote);
+		h->listeners++;
+		return 0;
+	case SIP_SOCK_OUTGOING:
+		h->outgoing++;
+		h->out_port = sip_sockaddr_port(local);
+		return 9;
+	case SIP_SOCK_ACCEPTED:
+		assert_non_null(remote);
+		h->accepted++;
+		return h->answer;
+	}
+	return -EINVAL;
+}
+
+static void test_tcp_sock_hook(void **state)
+{
+	struct fx *f = *state;
+	struct hook_rec h = { 0 };
+	union sip_sockaddr srv, peer, mine;
+	struct sip_listen l;
+	struct sip_flow flow;
+	socklen_t len = sizeof(peer);
+	char msg[512], buf[8];
+	uint32_t id;
+	int lfd, cfd, a, b;
+
+	assert_int_equal(sip_listen_parse(STR_LIT("tcp:127.0.0.1:0"), &l), 0);
+	l.sock_hook = sock_hook;
+	l.sock_hook_arg = &h;
+	assert_int_equal(sip_tpset_listen(f->set, &l, &id), 0);
+	srv = sip_tpset_get(f->set, id)->local;
+	assert_int_equal(h.listeners, 1);
+	/* Outgoing from a chosen local port: the hook sees that port, the flow gets its tag. */
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sip_sockaddr_parse(STR_LIT("127.0.0.1:0"), 0, &peer);
+	assert_int_equal(bind(lfd, &peer.sa, sip_sockaddr_len(&peer)), 0);
+	listen(lfd, 4);
+	getsockname(lfd, &peer.sa, &len);
+	sip_flow_to(&flow, SIP_TRANSPORT_TCP, &peer);
+	flow.tp = id;
+	mine = srv;
+	sip_sockaddr_set_port(&mine, (uint16_t)(sip_sockaddr_port(&srv) + 1));
+	flow.local = mine;
+	fmt_options(msg, sizeof(msg), 21);
+	assert_int_equal(sip_tpset_send(f->set, &flow, msg, strlen(msg)), 0);
+	assert_int_equal(h.outgoing, 1);
+	assert_int_equal(h.out_port, sip_sockaddr_port(&mine));
+	assert_int_equal(flow.sa_set, 9);
+	pump(f, 3);
+	cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	write_all(cfd, "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", 38);
+	pump_until(f, &f->rec.n, 1);
+	assert_int_equal(f->rec.n, 1);
+	assert_int_equal(f->rec.flow[0].sa_set, 9);
+	assert_int_equal(sip_sockaddr_port(&f->rec.flow[0].local), sip_sockaddr_port(&mine));
+	/* Accepted: tagged 5 and delivered; then refused and closed, nothing delivered. */
+	h.answer = 5;
+	a = tcp_client(&srv);
+	fmt_options(msg, sizeof(msg), 22);
+	write_all(a, msg, strlen(msg));
+	pump_until(f, &f->rec.n, 2);
+	assert_int_equal(f->rec.n, 2);
+	assert_int_equal(f->rec.flow[1].sa_set, 5);
+	h.answer = -EACCES;
+	b = tcp_client(&srv);
+	/* The refusal may come before or after the write: either is fine. */
+	(void)!write(b, msg, strlen(msg));
+	assert_int_equal(read_pumped(f, b, buf, sizeof(buf)), -1);
+	assert_int_equal(f->rec.n, 2);
+	assert_int_equal(h.accepted, 2);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_refused, 1);
+	/* The SA set 5 goes away: its connection closes, set 9's stays, no flow error. */
+	assert_int_equal(sip_tpset_drop_sa_set(f->set, id, 5), 1);
+	assert_int_equal(read_pumped(f, a, buf, sizeof(buf)), -1);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_open, 1);
+	assert_int_equal(f->rec.n_err, 0);
+	/* A hook refusing the listener itself: it does not open. */
+	h.listeners = 0;
+	l.sock_hook = sock_hook_refuse;
+	assert_int_equal(sip_tpset_listen(f->set, &l, NULL), -EPERM);
+	close(a);
+	close(b);
+	close(cfd);
+	close(lfd);
+}
+
 /* A peer that does not read: the queue hits tcp_max_tx and the connection closes. */
 static void test_tcp_tx_limit(void **state)
 {
@@ -1175,6 +1286,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_outgoing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_connect_refused, setup, teardown),
 		cmocka_unit_test(test_tcp_tx_limit),
+		cmocka_unit_test_setup_teardown(test_tcp_sock_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_in_callback, setup, teardown),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_stack_connect_refused),
