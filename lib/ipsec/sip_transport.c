@@ -559,8 +559,20 @@ static int drop_one(void *arg, const void *key, void *value)
 unsigned ipsec_sip_tcp_drop_set(struct ipsec_sip *is, uint32_t set_id)
 {
 	struct drop_arg d = { is, set_id, 0 };
+	int fds[16];
+	size_t n;
 
 	if (set_id)
 		ipsec_table_each(&is->tcp, drop_one, &d);
+	if (!d.n)
+		return 0;
+	/*
+	 * close() put the FINs into the userspace backend's TUN at once;
+	 * send them through the SAs now, before the caller removes the set,
+	 * rather than when the loop next reads the TUN and finds no SA.
+	 */
+	n = ipsec_backend_fds(is->b, fds, sizeof(fds) / sizeof(fds[0]));
+	for (size_t i = 0; i < n; i++)
+		ipsec_backend_input(is->b, fds[i]);
 	return d.n;
 }

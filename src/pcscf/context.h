@@ -127,6 +127,12 @@ struct pcscf {
 	struct sip_flow scscf_flow;      /* next hop to the S-CSCF, transport chosen */
 	uint32_t plain_tp[8];            /* the unprotected listeners, in order */
 	unsigned n_plain_tp;
+	/*
+	 * A plain listener is TCP: UEs may register over TCP, so every SA
+	 * set also gets a protected TCP listener on its port_ps.
+	 */
+	bool protected_tcp;
+	bool tcp_warned;                 /* the backend has no TCP: said once */
 
 	struct ipsec_table pending;      /* u64 proxy ref -> struct pcscf_txn * */
 	/* The slices an edit holds until the proxy prints it: reset per callback. */
@@ -148,6 +154,12 @@ uint64_t pcscf_now_ms(void *ctx);
  */
 void pcscf_flow_watch(struct pcscf *pc, struct pcscf_reg *r, uint32_t flow_timer_s);
 void pcscf_flow_unwatch(struct pcscf *pc, struct pcscf_reg *r);
+/*
+ * A protected TCP connection of SA set sa_set closed (err: why, as the
+ * transport's flow_error says): for the established set of a watched
+ * (outbound) registration, the flow failed, as when its SAs go silent.
+ */
+void pcscf_flow_conn_closed(struct pcscf *pc, uint32_t sa_set, int err);
 
 /* ipsec.c: the model's ops that touch lib/ipsec. */
 int pcscf_ipsec_install(struct pcscf *pc, struct pcscf_sa *sa);

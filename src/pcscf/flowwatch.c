@@ -13,6 +13,11 @@
  * an expiry, or a new registration of the flow): failing a flow is a
  * routing decision, not a security one.
  *
+ * Over TCP the keepalives are CRLF pings on the connection from port_uc
+ * (4.4.1), which the counters see as well; and a protected connection of
+ * the flow's established set that closes (the UE's stack reset it, a
+ * connect of ours to port_us failed) fails the flow at once.
+ *
  * A registration without Flow-Timer is not watched: without the
  * registrar's number there is no promise to hold the UE to.
  */
@@ -20,6 +25,7 @@
 
 #include <inttypes.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "pcscf/context.h"
@@ -50,6 +56,13 @@ static uint64_t window_ms(const struct pcscf *pc, const struct pcscf_reg *r)
 	return (uint64_t)r->flow_timer_s * 1000 + pc->cfg.flow_grace_ms;
 }
 
+static void flow_fail(struct pcscf *pc, struct pcscf_reg *r)
+{
+	r->flow_failed = true;
+	pc->stats.flows_failed++;
+	loop_timer_cancel(pc->loop, &r->watch);
+}
+
 static void on_watch(struct loop *loop, struct loop_timer *t)
 {
 	struct pcscf_reg *r = t->ctx;
@@ -66,8 +79,7 @@ static void on_watch(struct loop *loop, struct loop_timer *t)
 		loop_timer_arm(loop, t, window_ms(pc, r));
 		return;
 	}
-	r->flow_failed = true;
-	pc->stats.flows_failed++;
+	flow_fail(pc, r);
 	log_notice("flow %" PRIu64 " (%s, contact %s) failed: nothing over SA set %u for %" PRIu64
 		   " s (Flow-Timer %u s + grace); requests for it now get 430 (RFC 5626 5.3)",
 		   r->id, r->impi, r->contact ? r->contact : "-", r->est->set_id,
@@ -97,4 +109,17 @@ void pcscf_flow_unwatch(struct pcscf *pc, struct pcscf_reg *r)
 {
 	if (r->watch_ready)
 		loop_timer_cancel(pc->loop, &r->watch);
+}
+
+void pcscf_flow_conn_closed(struct pcscf *pc, uint32_t sa_set, int err)
+{
+	struct pcscf_sa *sa = pcscf_sa_by_set(&pc->regs, sa_set);
+	struct pcscf_reg *r = sa ? sa->reg : NULL;
+
+	if (!r || r->est != sa || !r->flow_timer_s || r->flow_failed || !pcscf_reg_usable(r))
+		return;
+	flow_fail(pc, r);
+	log_notice("flow %" PRIu64 " (%s, contact %s) failed: its TCP connection over SA set %u "
+		   "closed (%s); requests for it now get 430 (RFC 5626 5.3)",
+		   r->id, r->impi, r->contact ? r->contact : "-", sa_set, strerror(-err));
 }

@@ -6,6 +6,11 @@
  * Ports are shared: port_ps stays the same across re-authentications of a
  * flow, and the same port numbers serve sets towards other UE addresses,
  * so each set holds a reference on its two ports.
+ *
+ * When the P-CSCF listens on TCP itself, UEs may choose TCP (33.203 7.1:
+ * the UE connects from port_uc to port_ps, we from port_pc to port_us),
+ * so each set also holds a reference on a protected TCP listener on
+ * port_ps; removing the set closes its connections first.
  */
 #define SLOG_COMPONENT "pcscf"
 #include "core/log.h"
@@ -16,6 +21,25 @@
 
 #include "pcscf/context.h"
 
+static int take_tcp(struct pcscf *pc, struct pcscf_sa *sa)
+{
+	int rc;
+
+	sa->tp_tcp = 0;
+	if (!pc->protected_tcp)
+		return 0;
+	rc = ipsec_sip_tcp_get(pc->ports, &sa->set.p.pcscf, sa->set.p.server.port_s, &sa->tp_tcp);
+	if (rc == -ENOTSUP) {
+		/* The userspace backend without its TUN: UDP still works. */
+		if (!pc->tcp_warned)
+			log_warn("no protected TCP (ipsec.tun): UEs registering over TCP will "
+				 "not reach their protected port");
+		pc->tcp_warned = true;
+		return 0;
+	}
+	return rc;
+}
+
 static int take_ports(struct pcscf *pc, struct pcscf_sa *sa)
 {
 	const struct ipsec_addr *local = &sa->set.p.pcscf;
@@ -25,10 +49,18 @@ static int take_ports(struct pcscf *pc, struct pcscf_sa *sa)
 	if (rc)
 		return rc;
 	rc = ipsec_sip_port_get(pc->ports, local, sa->set.p.server.port_s, &sa->tp_ps);
-	if (rc) {
-		ipsec_sip_port_put(pc->ports, local, sa->set.p.server.port_c);
-		sa->tp_pc = 0;
-	}
+	if (rc)
+		goto put_pc;
+	rc = take_tcp(pc, sa);
+	if (rc)
+		goto put_ps;
+	return 0;
+put_ps:
+	ipsec_sip_port_put(pc->ports, local, sa->set.p.server.port_s);
+	sa->tp_ps = 0;
+put_pc:
+	ipsec_sip_port_put(pc->ports, local, sa->set.p.server.port_c);
+	sa->tp_pc = 0;
 	return rc;
 }
 
@@ -40,7 +72,9 @@ static void drop_ports(struct pcscf *pc, struct pcscf_sa *sa)
 		ipsec_sip_port_put(pc->ports, local, sa->set.p.server.port_c);
 	if (sa->tp_ps)
 		ipsec_sip_port_put(pc->ports, local, sa->set.p.server.port_s);
-	sa->tp_pc = sa->tp_ps = 0;
+	if (sa->tp_tcp)
+		ipsec_sip_tcp_put(pc->ports, local, sa->set.p.server.port_s);
+	sa->tp_pc = sa->tp_ps = sa->tp_tcp = 0;
 }
 
 static void log_set(const char *what, const struct pcscf_sa *sa)
@@ -76,8 +110,16 @@ int pcscf_ipsec_install(struct pcscf *pc, struct pcscf_sa *sa)
 
 void pcscf_ipsec_remove(struct pcscf *pc, struct pcscf_sa *sa)
 {
-	int rc = ipsec_backend_remove(pc->ipsec, sa->set_id);
+	unsigned closed = 0;
+	int rc;
 
+	/* Its TCP connections first, while the SAs still carry their FIN. */
+	if (sa->set_id)
+		closed = ipsec_sip_tcp_drop_set(pc->ports, sa->set_id);
+	if (closed)
+		log_info("flow %" PRIu64 ": %u TCP connection%s of SA set %u closed", sa->reg->id,
+			 closed, closed == 1 ? "" : "s", sa->set_id);
+	rc = ipsec_backend_remove(pc->ipsec, sa->set_id);
 	if (rc)
 		log_warn("flow %" PRIu64 ": SA set %u could not be removed: %s", sa->reg->id,
 			 sa->set_id, strerror(-rc));

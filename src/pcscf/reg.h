@@ -171,6 +171,7 @@ struct pcscf_sa {
 	struct ipsec_sa_set set; /* parameters and keys (side P-CSCF) */
 	/* Ports taken for it (ipsec_sip refs): set by the install op. */
 	uint32_t tp_pc, tp_ps;
+	uint32_t tp_tcp;         /* the protected TCP listener on port_ps; 0: none */
 	struct loop_timer timer;
 };
 

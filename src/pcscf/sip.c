@@ -190,16 +190,39 @@ int pcscf_sip_core_flow(struct pcscf *pc, const struct sip_uri *uri, struct sip_
 	return out->tp ? 0 : -ENETUNREACH;
 }
 
+/*
+ * The transport the UE registered with: its Contact's transport parameter
+ * (RFC 3261 19.1.4; the UE names TCP there when it registered over TCP),
+ * UDP without one.
+ */
+static enum sip_transport contact_transport(const struct pcscf_reg *r)
+{
+	struct sip_uri u;
+
+	if (!r->contact || sip_uri_parse(str_from_cstr(r->contact), &u, NULL) ||
+	    !str_caseeq(u.transport, STR_LIT("tcp")))
+		return SIP_TRANSPORT_UDP;
+	return SIP_TRANSPORT_TCP;
+}
+
 int pcscf_sip_ue_flow(struct pcscf *pc, const struct pcscf_reg *r, struct sip_flow *out)
 {
 	const struct pcscf_sa *sa = r->est;
+	enum sip_transport proto;
 
 	if (!sa || !sa->tp_pc)
 		return -ENOENT;
-	/* 33.203 §7.1: P-CSCF requests leave port_pc for port_us (SA2). */
+	proto = contact_transport(r);
+	if (proto == SIP_TRANSPORT_TCP && !sa->tp_tcp)
+		return -ENOENT;
+	/*
+	 * 33.203 §7.1: P-CSCF requests leave port_pc for port_us (SA2): on
+	 * UDP from the port_pc socket, on TCP over a connection from port_pc
+	 * that the port_ps listener opens (or the one it opened before).
+	 */
 	sip_flow_init(out);
-	out->proto = SIP_TRANSPORT_UDP;
-	out->tp = sa->tp_pc;
+	out->proto = proto;
+	out->tp = proto == SIP_TRANSPORT_TCP ? sa->tp_tcp : sa->tp_pc;
 	out->sa_set = sa->set_id;
 	ipsec_addr_to_sockaddr(&sa->set.p.pcscf, sa->set.p.server.port_c, &out->local);
 	ipsec_addr_to_sockaddr(&sa->set.p.ue, sa->set.p.client.port_s, &out->remote);
@@ -901,10 +924,20 @@ static void on_stray(struct sip_stack *st, void *ctx, struct sip_rx *rx)
 	sip_proxy_forward_stateless(pc->px, rx);
 }
 
+/* A TCP connection closed by the peer or failed: protected ones may end a flow. */
+static void on_flow_failure(struct sip_stack *st, void *ctx, const struct sip_flow *flow, int err)
+{
+	struct pcscf *pc = ctx;
+
+	if (flow->sa_set && ipsec_sip_is_protected(pc->ports, flow->tp))
+		pcscf_flow_conn_closed(pc, flow->sa_set, err);
+}
+
 const struct sip_tu_ops pcscf_tu_ops = {
 	.request = on_request,
 	.cancel = on_cancel,
 	.stray_response = on_stray,
+	.flow_failure = on_flow_failure,
 };
 
 static enum sip_proxy_verdict on_response(struct sip_proxy *px, void *ctx, uint64_t ref,
@@ -967,6 +1000,9 @@ int pcscf_sip_start(struct pcscf *pc)
 		pc->plain_tp[pc->n_plain_tp++] = tp->id;
 	if (!pc->n_plain_tp)
 		return -ENOENT;
+	for (unsigned i = 0; i < pc->n_plain_tp; i++)
+		if (sip_tpset_get(set, pc->plain_tp[i])->ops->proto == SIP_TRANSPORT_TCP)
+			pc->protected_tcp = true;
 	if (pc->cfg.advertise[0])
 		snprintf(pc->advertise, sizeof(pc->advertise), "%s", pc->cfg.advertise);
 	else

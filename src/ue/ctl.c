@@ -109,6 +109,8 @@ static void access_json(struct ue *ue, struct json_writer *w, const struct ue_ac
 	json_end_object(w);
 	json_key(w, "keepalives");
 	json_begin_object(w);
+	/* RFC 5626 4.4: CRLFCRLF pings answered by CRLF pongs on TCP, STUN on UDP. */
+	json_kv_cstring(w, "kind", a->cfg.proto == SIP_TRANSPORT_TCP ? "crlf" : "stun");
 	kv_uint(w, "sent", a->ka_sent);
 	kv_uint(w, "answered", a->ka_answered);
 	json_end_object(w);

@@ -64,10 +64,17 @@ static const struct sip_client_ops client_ops = {
 	.failure = on_client_failure,
 };
 
+static bool over_tcp(const struct ue_access *a)
+{
+	return a->cfg.proto == SIP_TRANSPORT_TCP;
+}
+
 /*
  * Where a request of access a goes: from its listener to the P-CSCF's SIP
- * port, or over SA1 from port_uc to port_ps (UDP, the protected ports'
- * only transport).
+ * port, or over SA1 from port_uc to port_ps in the access's transport
+ * (33.203 7.1). UDP leaves from the port_uc socket; TCP from a connection
+ * bound to port_uc that the port_us listener opens (or reuses: one per
+ * SA set), since a listening socket on port_uc would keep it from binding.
  */
 static void dest_flow(struct ue_net *net, struct ue_access *a, const struct ue_sa *sa,
 		      struct sip_flow *f)
@@ -81,8 +88,11 @@ static void dest_flow(struct ue_net *net, struct ue_access *a, const struct ue_s
 		return;
 	}
 	sip_sockaddr_set_port(&remote, sa->set.p.server.port_s);
-	sip_flow_to(f, SIP_TRANSPORT_UDP, &remote);
-	f->tp = ipsec_sip_port_tp(net->ports, &a->local_ip, sa->set.p.client.port_c);
+	sip_flow_to(f, a->cfg.proto, &remote);
+	if (over_tcp(a))
+		f->tp = ipsec_sip_tcp_tp(net->ports, &a->local_ip, sa->set.p.client.port_s);
+	else
+		f->tp = ipsec_sip_port_tp(net->ports, &a->local_ip, sa->set.p.client.port_c);
 	f->local = a->cfg.local;
 	sip_sockaddr_set_port(&f->local, sa->set.p.client.port_c);
 }
@@ -118,12 +128,24 @@ static int net_sa_install(void *ctx, struct ue_access *a, struct ue_sa *sa)
 	rc = port_get(net, a, port_us);
 	if (rc)
 		goto put_uc;
+	if (over_tcp(a)) {
+		/* The P-CSCF connects to port_us; we connect from port_uc through it. */
+		rc = ipsec_sip_tcp_get(net->ports, &a->local_ip, port_us, NULL);
+		if (rc) {
+			log_error("%s: cannot listen on protected TCP port %u: %s", a->cfg.name,
+				  port_us, strerror(-rc));
+			goto put_us;
+		}
+	}
 	rc = ipsec_backend_install(net->ipsec, &sa->set);
 	if (rc) {
 		log_error("%s: SA set not installed: %s", a->cfg.name, strerror(-rc));
-		goto put_us;
+		goto put_tcp;
 	}
 	return 0;
+put_tcp:
+	if (over_tcp(a))
+		ipsec_sip_tcp_put(net->ports, &a->local_ip, port_us);
 put_us:
 	port_put(net, a, port_us);
 put_uc:
@@ -134,14 +156,19 @@ put_uc:
 static void net_sa_remove(void *ctx, struct ue_access *a, struct ue_sa *sa)
 {
 	struct ue_net *net = ctx;
-	int rc = ipsec_backend_remove(net->ipsec, sa->set.id);
+	int rc;
 
+	/* Our connections of the set first, while the SAs still carry their FIN. */
+	ipsec_sip_tcp_drop_set(net->ports, sa->set.id);
+	rc = ipsec_backend_remove(net->ipsec, sa->set.id);
 	if (rc)
 		log_warn("%s: SA set %u not removed: %s", a->cfg.name, sa->set.id, strerror(-rc));
 	if (nacc(net, a)->ka_port_uc == sa->set.p.client.port_c)
 		ka_stop(net, nacc(net, a));
 	port_put(net, a, sa->set.p.client.port_c);
 	port_put(net, a, sa->set.p.client.port_s);
+	if (over_tcp(a))
+		ipsec_sip_tcp_put(net->ports, &a->local_ip, sa->set.p.client.port_s);
 }
 
 /* RFC 5389 7.2.1: RTO 500 ms doubling, Rc = 7 requests in all. */
@@ -159,6 +186,18 @@ static int ka_send(struct ue_net *net, struct ue_access *a)
 	if (!f.tp)
 		return -ENETDOWN;
 	na->ka_sends++;
+	if (over_tcp(a)) {
+		int rc;
+
+		/*
+		 * RFC 5626 4.4.1: a CRLFCRLF ping on the flow's connection
+		 * from port_uc (the one our requests use); the pong must come
+		 * back on it.
+		 */
+		rc = sip_stack_send_raw(net->st, &f, STR_LIT("\r\n\r\n"));
+		na->ka_conn = f.conn;
+		return rc;
+	}
 	n = sip_stun_request(stun, na->ka_txid);
 	return sip_stack_send_raw(net->st, &f, str_make((const char *)stun, n));
 }
@@ -177,8 +216,9 @@ static void on_ka_rtx(struct loop *loop, struct loop_timer *t)
 }
 
 /*
- * RFC 5626 4.4.2: a STUN binding request over the flow, from port_uc to
- * port_ps (the protected flows are UDP), retransmitted until answered.
+ * RFC 5626 4.4: a keepalive over the flow from port_uc to port_ps. On UDP
+ * a STUN binding request (4.4.2), retransmitted until answered; on TCP a
+ * CRLFCRLF ping (4.4.1) on the flow's connection, answered by a CRLF pong.
  * The answer comes back through the stack's keepalive callback
  * (on_keepalive below), which tells the UE; the UE judges the flow by its
  * own timeout (ue.keepalive.timeout).
@@ -192,9 +232,16 @@ static int net_keepalive(void *ctx, struct ue_access *a, const struct ue_sa *sa)
 	if (sa != &a->sec.est)
 		return -EINVAL;
 	ka_stop(net, na);
-	ue_random(net->ue, na->ka_txid, sizeof(na->ka_txid));
 	na->ka_port_uc = sa->set.p.client.port_c;
 	na->ka_sends = 0;
+	if (over_tcp(a)) {
+		rc = ka_send(net, a);
+		if (rc)
+			return rc;
+		na->ka_pending = true;
+		return 0;
+	}
+	ue_random(net->ue, na->ka_txid, sizeof(na->ka_txid));
 	na->ka_rto_ms = KA_RTO_MS;
 	rc = ka_send(net, a);
 	if (rc)
@@ -308,23 +355,32 @@ static void on_request(struct sip_stack *st, void *ctx, sip_txn_id stx, struct s
 	buf_free(&b);
 }
 
-/* A TCP flow broke (RFC 5626 4.4: the flow failed). */
+/*
+ * A protected TCP connection broke (RFC 5626 4.4: the flow failed). Only
+ * one of the established set counts: a connection of a set already
+ * replaced (the P-CSCF closes those) is no news.
+ */
 static void on_flow_failure(struct sip_stack *st, void *ctx, const struct sip_flow *flow, int err)
 {
 	struct ue_net *net = ctx;
 	struct ue_access *a = access_of_flow(net, flow);
 	struct ue_reg_input in = { .err = err };
 
-	if (!a || !flow->sa_set)
+	if (!a || !flow->sa_set || !a->sec.est.live || flow->sa_set != a->sec.est.set.id)
 		return;
+	log_warn("%s: protected TCP connection of SA set %u closed (%s): flow failed",
+		 a->cfg.name, flow->sa_set, strerror(-err));
+	if (nacc(net, a)->ka_conn == flow->conn)
+		ka_stop(net, nacc(net, a));
 	if (ue_reg_accepts(a->reg.state, UE_REG_EV_FLOW_FAIL))
 		ue_reg_event(net->ue, a, UE_REG_EV_FLOW_FAIL, &in);
 }
 
 /*
- * The answer to a keepalive (RFC 5626 4.4.2): a STUN binding response
- * over the access's protected flow with the transaction id we sent. An
- * error response is an answer too: the P-CSCF is there.
+ * The answer to a keepalive: a CRLF pong on the connection the ping left
+ * on (RFC 5626 4.4.1), or a STUN binding response over the access's
+ * protected flow with the transaction id we sent (4.4.2). An error
+ * response is an answer too: the P-CSCF is there.
  */
 static void on_keepalive(struct sip_stack *st, void *ctx, const struct sip_keepalive *ka)
 {
@@ -332,9 +388,20 @@ static void on_keepalive(struct sip_stack *st, void *ctx, const struct sip_keepa
 	struct ue_access *a = access_of_flow(net, &ka->flow);
 	struct ue_net_access *na;
 
-	if (!a || ka->kind != SIP_KEEPALIVE_STUN)
+	if (!a)
 		return;
 	na = nacc(net, a);
+	if (ka->kind == SIP_KEEPALIVE_PONG) {
+		if (!na->ka_pending || !over_tcp(a) || ka->flow.conn != na->ka_conn) {
+			log_debug("%s: CRLF pong to no ping of ours", a->cfg.name);
+			return;
+		}
+		ka_stop(net, na);
+		ue_on_keepalive(net->ue, a, NULL);
+		return;
+	}
+	if (ka->kind != SIP_KEEPALIVE_STUN)
+		return;
 	if (!na->ka_pending || memcmp(ka->txid, na->ka_txid, sizeof(na->ka_txid)) ||
 	    sip_sockaddr_port(&ka->flow.local) != na->ka_port_uc) {
 		log_debug("%s: STUN response to no keepalive of ours", a->cfg.name);

@@ -36,6 +36,7 @@ struct ue_net_access {
 	 * until it is answered, replaced, or its SA set goes.
 	 */
 	bool ka_pending;
+	uint64_t ka_conn;     /* TCP: the connection the CRLFCRLF ping went on */
 	uint8_t ka_txid[12];
 	uint16_t ka_port_uc;
 	unsigned ka_sends;
