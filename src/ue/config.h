@@ -95,7 +95,8 @@ struct ue_access_config {
  *	  interface=IFNAME    instead of local: the interface's first address
  *	                      of the P-CSCF's family, found at start-up
  *	  pcscf=IP[:PORT]     the P-CSCF's unprotected port (5060)
- *	  transport=udp|tcp   (udp)
+ *	  transport=udp|tcp   (udp) of every flow of the access: the
+ *	                      unprotected REGISTER and the protected flows
  *	NAME is 1 to 15 letters, digits, '-' or '_'.
  * Returns 0, or -EINVAL with the reason in why.
  */

@@ -31,9 +31,10 @@ struct ue_net_access {
 	struct ue_access *a;
 	uint32_t tp; /* unprotected listener, 0 while the link is down */
 	/*
-	 * The keepalive in flight (RFC 5626 4.4.2): a STUN binding request
-	 * from port_uc to port_ps, retransmitted as RFC 5389 7.2.1 says
-	 * until it is answered, replaced, or its SA set goes.
+	 * The keepalive in flight from port_uc to port_ps: on UDP a STUN
+	 * binding request (RFC 5626 4.4.2), retransmitted as RFC 5389 7.2.1
+	 * says until it is answered, replaced, or its SA set goes; on TCP a
+	 * CRLFCRLF ping (4.4.1) on connection ka_conn, sent once.
 	 */
 	bool ka_pending;
 	uint64_t ka_conn;     /* TCP: the connection the CRLFCRLF ping went on */
