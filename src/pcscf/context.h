@@ -155,11 +155,13 @@ uint64_t pcscf_now_ms(void *ctx);
 void pcscf_flow_watch(struct pcscf *pc, struct pcscf_reg *r, uint32_t flow_timer_s);
 void pcscf_flow_unwatch(struct pcscf *pc, struct pcscf_reg *r);
 /*
- * A protected TCP connection of SA set sa_set closed (err: why, as the
- * transport's flow_error says): for the established set of a watched
- * (outbound) registration, the flow failed, as when its SAs go silent.
+ * A protected TCP connection closed (flow: the connection, its sa_set
+ * named; err: why, as the transport's flow_error says). The UE's
+ * connection to port_ps of the established set of a watched (outbound)
+ * registration is its RFC 5626 flow: the flow failed, as when its SAs go
+ * silent. Ours to port_us is not (idle, it just closes).
  */
-void pcscf_flow_conn_closed(struct pcscf *pc, uint32_t sa_set, int err);
+void pcscf_flow_conn_closed(struct pcscf *pc, const struct sip_flow *flow, int err);
 
 /* ipsec.c: the model's ops that touch lib/ipsec. */
 int pcscf_ipsec_install(struct pcscf *pc, struct pcscf_sa *sa);

@@ -111,12 +111,14 @@ void pcscf_flow_unwatch(struct pcscf *pc, struct pcscf_reg *r)
 		loop_timer_cancel(pc->loop, &r->watch);
 }
 
-void pcscf_flow_conn_closed(struct pcscf *pc, uint32_t sa_set, int err)
+void pcscf_flow_conn_closed(struct pcscf *pc, const struct sip_flow *flow, int err)
 {
+	uint32_t sa_set = flow->sa_set;
 	struct pcscf_sa *sa = pcscf_sa_by_set(&pc->regs, sa_set);
 	struct pcscf_reg *r = sa ? sa->reg : NULL;
 
-	if (!r || r->est != sa || !r->flow_timer_s || r->flow_failed || !pcscf_reg_usable(r))
+	if (!r || r->est != sa || !r->flow_timer_s || r->flow_failed || !pcscf_reg_usable(r) ||
+	    sip_sockaddr_port(&flow->local) != sa->set.p.server.port_s)
 		return;
 	flow_fail(pc, r);
 	log_notice("flow %" PRIu64 " (%s, contact %s) failed: its TCP connection over SA set %u "

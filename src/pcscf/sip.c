@@ -930,7 +930,7 @@ static void on_flow_failure(struct sip_stack *st, void *ctx, const struct sip_fl
 	struct pcscf *pc = ctx;
 
 	if (flow->sa_set && ipsec_sip_is_protected(pc->ports, flow->tp))
-		pcscf_flow_conn_closed(pc, flow->sa_set, err);
+		pcscf_flow_conn_closed(pc, flow, err);
 }
 
 const struct sip_tu_ops pcscf_tu_ops = {

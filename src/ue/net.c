@@ -357,8 +357,10 @@ static void on_request(struct sip_stack *st, void *ctx, sip_txn_id stx, struct s
 
 /*
  * A protected TCP connection broke (RFC 5626 4.4: the flow failed). Only
- * one of the established set counts: a connection of a set already
- * replaced (the P-CSCF closes those) is no news.
+ * the flow's own connection counts, ours from port_uc to port_ps of the
+ * established set, which the keepalives keep busy: one of a set already
+ * replaced (the P-CSCF closes those) is no news, nor the P-CSCF's
+ * connection to port_us going away (idle: its next request opens another).
  */
 static void on_flow_failure(struct sip_stack *st, void *ctx, const struct sip_flow *flow, int err)
 {
@@ -366,7 +368,8 @@ static void on_flow_failure(struct sip_stack *st, void *ctx, const struct sip_fl
 	struct ue_access *a = access_of_flow(net, flow);
 	struct ue_reg_input in = { .err = err };
 
-	if (!a || !flow->sa_set || !a->sec.est.live || flow->sa_set != a->sec.est.set.id)
+	if (!a || !flow->sa_set || !a->sec.est.live || flow->sa_set != a->sec.est.set.id ||
+	    sip_sockaddr_port(&flow->local) != a->sec.est.set.p.client.port_c)
 		return;
 	log_warn("%s: protected TCP connection of SA set %u closed (%s): flow failed",
 		 a->cfg.name, flow->sa_set, strerror(-err));
