@@ -97,7 +97,8 @@ struct sip_tp_stats {
 	uint64_t stun_responses;      /* binding responses given to the keepalive callback */
 	uint64_t pings, pongs;        /* CRLFCRLF received (answered), lone CRLFs received */
 	uint64_t conns_accepted, conns_opened;
-	uint64_t conns_refused;       /* accepted beyond tcp_max_conns and closed */
+	uint64_t conns_refused;       /* accepted beyond tcp_max_conns, or refused by the
+				       * listener's sock_hook, and closed */
 	uint64_t conns_idle;          /* closed for tcp_idle_ms without traffic */
 	uint64_t conns_overflow;      /* closed for a message or a queue over a limit */
 	uint64_t conns_failed;        /* connect() failed or timed out, peer reset */
