@@ -15,7 +15,9 @@
 #   the keepalives are CRLFCRLF pings answered by CRLF pongs (RFC 5626
 #     4.4.1), counted by the UE;
 #   dropping wlan: its TCP connection of the flow closes, the P-CSCF fails
-#     the flow (RFC 5626 5.3: 430 for it), umts alone gets the MESSAGE.
+#     the flow (RFC 5626 5.3: 430 for it), umts alone gets the MESSAGE;
+#   remove-impi at the P-CSCF: umts's set goes with its TCP connections,
+#     the UE sees its connection close, fails the flow and registers again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SIMREG=$(realpath "$SIMREG")
@@ -161,5 +163,19 @@ grep -q "failed: its TCP connection over SA set" "$work/pcscf.log" || fail "P-CS
 got=$(reached umts)
 [ "$got" = "umts" ] || fail "after the drop, the MESSAGE reached '$got'"
 ok "wlan dropped: the P-CSCF failed its flow when the TCP connection closed; umts alone gets the MESSAGE"
+
+# The P-CSCF ends the IMPI's flows (remove-impi): after the linger it
+# closes umts's TCP connections, their FIN still over the SAs, then removes
+# the set; the UE hears its connection close (a failed flow, not a
+# keepalive timeout) and registers again after the back-off.
+"$SIMREG" ctl pcscf --ctl "$work/pcscf.ctl" remove-impi "$IMPI" >/dev/null
+await_event '.event=="state" and .access=="umts" and .from=="registered" and .cause=="flow-failed"' 10
+grep -q "TCP connections* of SA set" "$work/pcscf.log" || fail "P-CSCF: no connection closed with the set"
+grep -q "umts: protected TCP connection of SA set .* closed" "$work/ue.log" ||
+	fail "UE: umts's flow did not fail by its connection closing"
+await_state umts registered 20
+got=$(reached umts)
+[ "$got" = "umts" ] || fail "after remove-impi, the MESSAGE reached '$got'"
+ok "remove-impi: the P-CSCF closed umts's connections with its set, the UE saw the flow fail and registered again"
 stop ue
 echo "$passed passed, 0 failed"
