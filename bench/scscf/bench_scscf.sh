@@ -86,6 +86,11 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() {
 	local p t=0
 	for p in "$@"; do
+		if [ ! -r "/proc/$p/stat" ]; then
+			echo "bench_scscf: process $p exited during the run; the logs end:" >&2
+			tail -n 5 "$work"/*.log >&2
+			exit 1
+		fi
 		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
 	done
 	echo "$t"
@@ -149,7 +154,12 @@ sed -e "s#@DIA_PORT@#$dia_port#g" -e "s#@DEAD_PORT@#$dead_port#g" \
 	"$root/tests/hss/kamailio/scscf.xml.in" >"$work/scscf.xml"
 sed -i "s#@WORK@/scscf.xml#$work/scscf.xml#" "$work/kamailio.cfg"
 
-kamailio -f "$work/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" -w "$work" -m 256 -M 16 \
+# Shared memory: Kamailio holds about 34 KB per registration (its location
+# table and the authentication vectors), every round's users stay
+# registered, and it aborts when the pool runs out; 64 KB each plus 128 MB.
+kam_shm_mb=$(( users * rounds * 64 / 1024 + 128 ))
+[ "$kam_shm_mb" -lt 256 ] && kam_shm_mb=256
+kamailio -f "$work/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" -w "$work" -m "$kam_shm_mb" -M 16 \
 	-DD -E >"$work/kamailio.log" 2>&1 &
 pids+=($!)
 kam_pid=$!
