@@ -132,7 +132,7 @@ struct pcscf {
 	 * set also gets a protected TCP listener on its port_ps.
 	 */
 	bool protected_tcp;
-	bool tcp_warned;                 /* the backend has no TCP: said once */
+	bool tcp_unavailable;            /* the backend has no TCP: said once, not tried again */
 
 	struct ipsec_table pending;      /* u64 proxy ref -> struct pcscf_txn * */
 	/* The slices an edit holds until the proxy prints it: reset per callback. */

@@ -26,15 +26,14 @@ static int take_tcp(struct pcscf *pc, struct pcscf_sa *sa)
 	int rc;
 
 	sa->tp_tcp = 0;
-	if (!pc->protected_tcp)
+	if (!pc->protected_tcp || pc->tcp_unavailable)
 		return 0;
 	rc = ipsec_sip_tcp_get(pc->ports, &sa->set.p.pcscf, sa->set.p.server.port_s, &sa->tp_tcp);
 	if (rc == -ENOTSUP) {
 		/* The userspace backend without its TUN: UDP still works. */
-		if (!pc->tcp_warned)
-			log_warn("no protected TCP (ipsec.tun): UEs registering over TCP will "
-				 "not reach their protected port");
-		pc->tcp_warned = true;
+		log_warn("no protected TCP (ipsec.tun): UEs registering over TCP will not reach "
+			 "their protected port; SA sets get UDP ports only from now on");
+		pc->tcp_unavailable = true;
 		return 0;
 	}
 	return rc;
