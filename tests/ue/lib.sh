@@ -113,7 +113,7 @@ log:
 loop:
   shutdown_grace: 2s
 ipsec:
-  backend: userspace
+  backend: ${UE_TEST_BACKEND:-userspace}
   keylog: $work/esp.keys
 hss:
   data: $work/hss

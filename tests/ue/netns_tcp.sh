@@ -76,6 +76,11 @@ done
 
 core_start "$work/tcp.yaml"
 ue_start "$work/tcp.yaml"
+# UE_TEST_BACKEND=xfrm: the same run with kernel ESP at both ends, inside
+# the kernel-ESP VM (tests/ipsec/vm/in_vm.sh).
+backend=$("$SIMREG" ctl pcscf --ctl "$work/pcscf.ctl" status | jq -r .backend)
+[ "$backend" = "${UE_TEST_BACKEND:-userspace}" ] ||
+	fail "the P-CSCF runs the $backend backend, not ${UE_TEST_BACKEND:-userspace}"
 ue_ctl register wlan >/dev/null
 await_state wlan registered
 ue_ctl register umts >/dev/null

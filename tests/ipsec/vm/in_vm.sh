@@ -86,3 +86,9 @@ lab_down
 echo "== the P-CSCF restarts with the xfrm backend =="
 SIMREG=$SIMREG SIMREG_BUILD_DIR=$SIMREG_BUILD_DIR SIMREG_SOURCE_DIR=$SIMREG_SOURCE_DIR \
 	bash "$SIMREG_SOURCE_DIR/tests/pcscf/vm_xfrm_restart.sh"
+
+# SIP over protected TCP with kernel ESP at both ends: the UE's netns test
+# (tests/ue/netns_tcp.sh, userspace ESP in the suite) with the xfrm backend.
+echo "== SIP over protected TCP, xfrm at the UE and the P-CSCF =="
+SIMREG=$SIMREG SIMREG_BUILD_DIR=$SIMREG_BUILD_DIR SIMREG_SOURCE_DIR=$SIMREG_SOURCE_DIR \
+	UE_TEST_BACKEND=xfrm bash "$SIMREG_SOURCE_DIR/tests/ue/netns_tcp.sh"
