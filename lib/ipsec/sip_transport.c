@@ -545,6 +545,7 @@ struct drop_arg {
 	struct ipsec_sip *is;
 	uint32_t set_id;
 	unsigned n;
+	bool vanish;
 };
 
 static int drop_one(void *arg, const void *key, void *value)
@@ -552,20 +553,20 @@ static int drop_one(void *arg, const void *key, void *value)
 	struct drop_arg *d = arg;
 	const struct tcp_port *t = value;
 
-	d->n += sip_tpset_drop_sa_set(d->is->set, t->tp, d->set_id);
+	d->n += sip_tpset_drop_sa_set(d->is->set, t->tp, d->set_id, d->vanish);
 	return 0;
 }
 
-unsigned ipsec_sip_tcp_drop_set(struct ipsec_sip *is, uint32_t set_id)
+unsigned ipsec_sip_tcp_drop_set(struct ipsec_sip *is, uint32_t set_id, bool vanish)
 {
-	struct drop_arg d = { is, set_id, 0 };
+	struct drop_arg d = { is, set_id, 0, vanish };
 	int fds[16];
 	size_t n;
 
 	if (set_id)
 		ipsec_table_each(&is->tcp, drop_one, &d);
-	if (!d.n)
-		return 0;
+	if (!d.n || vanish)
+		return d.n;
 	/*
 	 * close() put the FINs into the userspace backend's TUN at once;
 	 * send them through the SAs now, before the caller removes the set,

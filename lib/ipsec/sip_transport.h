@@ -163,9 +163,11 @@ unsigned ipsec_sip_tcp_refs(const struct ipsec_sip *is, const struct ipsec_addr 
  * Close every protected TCP connection tagged with SA set set_id (the set
  * is going away: call it before removing the SAs, so that the FIN still
  * leaves through them). The set's receiver hears nothing of these.
+ *   vanish  true: no FIN, no RST, the connections just go (a link that
+ *           went away; sip_tpset_drop_sa_set())
  * Returns how many were closed.
  */
-unsigned ipsec_sip_tcp_drop_set(struct ipsec_sip *is, uint32_t set_id);
+unsigned ipsec_sip_tcp_drop_set(struct ipsec_sip *is, uint32_t set_id, bool vanish);
 
 /* ---- addresses ----------------------------------------------------------- */
 

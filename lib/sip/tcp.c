@@ -695,7 +695,24 @@ static int tcp_drop_flow(struct sip_tp *tp, const struct sip_flow *flow)
 	return 0;
 }
 
-unsigned sip_tcp_drop_sa_set(struct sip_tp *tp, uint32_t sa_set)
+/*
+ * Make close() of c silent: in repair mode the kernel tears the connection
+ * down without a FIN or a RST (tcp_close() takes the disconnect path of a
+ * socket being checkpointed), which is what a peer sees of a link that
+ * went away.
+ */
+static void conn_vanish(struct tcp_conn *c)
+{
+	char p[SIP_SOCKADDR_STRLEN];
+	int one = 1;
+
+	if (c->fd < 0 || setsockopt(c->fd, IPPROTO_TCP, TCP_REPAIR, &one, sizeof(one)) == 0)
+		return;
+	log_info("tcp %s: connection to %s closes with a FIN: TCP_REPAIR: %s", c->l->tp.sent_by,
+		 peer(c, p, sizeof(p)), strerror(errno));
+}
+
+unsigned sip_tcp_drop_sa_set(struct sip_tp *tp, uint32_t sa_set, bool vanish)
 {
 	struct tcp_listener *l = (struct tcp_listener *)tp;
 	struct tcp_conn *c;
@@ -707,6 +724,8 @@ unsigned sip_tcp_drop_sa_set(struct sip_tp *tp, uint32_t sa_set)
 	while ((c = sip_slots_next(&l->conns, &pos))) {
 		if (c->state == CONN_DEAD || c->sa_set != sa_set)
 			continue;
+		if (vanish)
+			conn_vanish(c);
 		conn_close(c, 0);
 		n++;
 	}

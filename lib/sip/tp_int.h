@@ -14,7 +14,7 @@
 int sip_udp_open(struct sip_tpset *set, const struct sip_listen *l, struct sip_tp **out);
 int sip_tcp_open(struct sip_tpset *set, const struct sip_listen *l, struct sip_tp **out);
 /* sip_tpset_drop_sa_set() for one transport: 0 unless it is TCP. */
-unsigned sip_tcp_drop_sa_set(struct sip_tp *tp, uint32_t sa_set);
+unsigned sip_tcp_drop_sa_set(struct sip_tp *tp, uint32_t sa_set, bool vanish);
 
 /* The set's receive buffer (TP_RXBUF bytes), shared by its datagram transports. */
 char *sip_tpset_rxbuf(struct sip_tpset *set);

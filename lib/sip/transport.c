@@ -604,11 +604,11 @@ int sip_tpset_drop_flow(struct sip_tpset *set, const struct sip_flow *flow)
 	return tp->ops->drop_flow(tp, flow);
 }
 
-unsigned sip_tpset_drop_sa_set(struct sip_tpset *set, uint32_t tp, uint32_t sa_set)
+unsigned sip_tpset_drop_sa_set(struct sip_tpset *set, uint32_t tp, uint32_t sa_set, bool vanish)
 {
 	struct sip_tp *t = sip_tpset_get(set, tp);
 
-	return t ? sip_tcp_drop_sa_set(t, sa_set) : 0;
+	return t ? sip_tcp_drop_sa_set(t, sa_set, vanish) : 0;
 }
 
 void sip_tpset_describe(const struct sip_tpset *set, struct buf *out)

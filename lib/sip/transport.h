@@ -401,10 +401,15 @@ int sip_tpset_drop_flow(struct sip_tpset *set, const struct sip_flow *flow);
 /*
  * Close every connection of transport `tp` whose flows carry sa_set
  * (tagged by the listener's sock_hook): the SA set went away. As with
- * sip_tpset_drop_flow(), the receiver hears nothing of it. Returns how
- * many were closed (0 for a transport without connections).
+ * sip_tpset_drop_flow(), the receiver hears nothing of it.
+ *   vanish  false: an orderly close (the kernel sends a FIN);
+ *           true: the connections vanish as if the link had gone, with
+ *           no FIN and no RST: the socket is put in TCP repair mode
+ *           (TCP_REPAIR, which needs CAP_NET_ADMIN) before close(); where
+ *           that is refused the close is an orderly one, logged.
+ * Returns how many were closed (0 for a transport without connections).
  */
-unsigned sip_tpset_drop_sa_set(struct sip_tpset *set, uint32_t tp, uint32_t sa_set);
+unsigned sip_tpset_drop_sa_set(struct sip_tpset *set, uint32_t tp, uint32_t sa_set, bool vanish);
 
 /* One line per transport, for `describe` and the logs. */
 void sip_tpset_describe(const struct sip_tpset *set, struct buf *out);

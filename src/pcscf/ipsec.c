@@ -114,7 +114,7 @@ void pcscf_ipsec_remove(struct pcscf *pc, struct pcscf_sa *sa)
 
 	/* Its TCP connections first, while the SAs still carry their FIN. */
 	if (sa->set_id)
-		closed = ipsec_sip_tcp_drop_set(pc->ports, sa->set_id);
+		closed = ipsec_sip_tcp_drop_set(pc->ports, sa->set_id, false);
 	if (closed)
 		log_info("flow %" PRIu64 ": %u TCP connection%s of SA set %u closed", sa->reg->id,
 			 closed, closed == 1 ? "" : "s", sa->set_id);

@@ -158,8 +158,12 @@ static void net_sa_remove(void *ctx, struct ue_access *a, struct ue_sa *sa)
 	struct ue_net *net = ctx;
 	int rc;
 
-	/* Our connections of the set first, while the SAs still carry their FIN. */
-	ipsec_sip_tcp_drop_set(net->ports, sa->set.id);
+	/*
+	 * Our connections of the set first, while the SAs still carry their
+	 * FIN; after `drop` (the link is down) they vanish without a packet,
+	 * as they would with the link: the P-CSCF learns it from silence.
+	 */
+	ipsec_sip_tcp_drop_set(net->ports, sa->set.id, !a->link_up);
 	rc = ipsec_backend_remove(net->ipsec, sa->set.id);
 	if (rc)
 		log_warn("%s: SA set %u not removed: %s", a->cfg.name, sa->set.id, strerror(-rc));

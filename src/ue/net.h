@@ -6,13 +6,14 @@
  * address and SIP port, and, while SA sets live, the protected ports
  * port_uc and port_us as transports of lib/ipsec (sip_transport.h): with
  * the userspace backend simreg's own ESP, with xfrm sockets the kernel
- * protects. They carry UDP only, whatever the access's transport (which
- * is that of its unprotected REGISTER), and they name the SA set every
- * message came over.
+ * protects. They carry the access's transport: UDP, or TCP (a listener on
+ * port_us, our connection from port_uc to port_ps), and they name the SA
+ * set every message came over.
  *
  * `drop` closes the access's listeners and forgets its flows; its SAs are
- * deleted by the registration machine. Nothing is sent: the P-CSCF and the
- * S-CSCF keep their state until a request to the UE goes unanswered.
+ * deleted by the registration machine, its TCP connections vanish without
+ * a FIN. Nothing is sent: the P-CSCF and the S-CSCF keep their state until
+ * a request to the UE goes unanswered or the flow falls silent.
  */
 #ifndef SIMREG_UE_NET_H
 #define SIMREG_UE_NET_H

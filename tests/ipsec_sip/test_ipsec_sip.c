@@ -263,7 +263,7 @@ static void test_tcp_without_tun(void **state)
 	assert_int_equal(ipsec_sip_tcp_refs(f->p.is, local, 24202), 0);
 	assert_int_equal(ipsec_sip_tcp_tp(f->p.is, local, 24202), 0);
 	assert_int_equal(ipsec_sip_tcp_put(f->p.is, local, 24202), -ENOENT);
-	assert_int_equal(ipsec_sip_tcp_drop_set(f->p.is, f->p.sas.id), 0);
+	assert_int_equal(ipsec_sip_tcp_drop_set(f->p.is, f->p.sas.id, false), 0);
 	/* The UDP port of the same number is not affected. */
 	assert_int_not_equal(port(&f->p, 24202), 0);
 }

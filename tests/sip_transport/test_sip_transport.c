@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -837,9 +838,28 @@ static void test_tcp_sock_hook(void **state)
 	assert_int_equal(h.accepted, 2);
 	assert_int_equal(sip_tpset_stats(f->set)->conns_refused, 1);
 	/* The SA set 5 goes away: its connection closes, set 9's stays, no flow error. */
-	assert_int_equal(sip_tpset_drop_sa_set(f->set, id, 5), 1);
+	assert_int_equal(sip_tpset_drop_sa_set(f->set, id, 5, false), 1);
 	assert_int_equal(read_pumped(f, a, buf, sizeof(buf)), -1);
 	assert_int_equal(sip_tpset_stats(f->set)->conns_open, 1);
+	assert_int_equal(f->rec.n_err, 0);
+	/*
+	 * Set 9's link goes away: its connection vanishes, the peer sees
+	 * neither a FIN nor a RST (TCP_REPAIR needs CAP_NET_ADMIN; without
+	 * it the close is an orderly one).
+	 */
+	assert_int_equal(sip_tpset_drop_sa_set(f->set, id, 9, true), 1);
+	assert_int_equal(sip_tpset_stats(f->set)->conns_open, 0);
+	if (geteuid() == 0) {
+		struct pollfd pfd = { .fd = cfd, .events = POLLIN };
+
+		/* The OPTIONS it carried, read first: what is left must be nothing. */
+		while (recv(cfd, msg, sizeof(msg), MSG_DONTWAIT) > 0)
+			;
+		pump(f, 5);
+		assert_int_equal(poll(&pfd, 1, 200), 0);
+	} else {
+		assert_int_equal(read_pumped(f, cfd, buf, sizeof(buf)), -1);
+	}
 	assert_int_equal(f->rec.n_err, 0);
 	/* A hook refusing the listener itself: it does not open. */
 	h.listeners = 0;
