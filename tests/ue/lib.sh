@@ -227,6 +227,18 @@ await_count() {
 	fail "fewer than $2 events $1"
 }
 
+# reached [ACCESS] : send a MESSAGE to our own IMPU via ACCESS (default
+# umts) and wait for its final answer; prints the accesses it arrived on,
+# sorted, space separated ("umts wlan").
+reached() {
+	local id
+	id=$(ue_ctl send MESSAGE "$IMPU" via "${1:-umts}" "hello $RANDOM" | jq -r .call_id)
+	[ "$id" != null ] || fail "MESSAGE not sent"
+	await_event ".event==\"msg\" and .dir==\"rx\" and .status and .call_id==\"$id\"" 40
+	events ".event==\"msg\" and .dir==\"rx\" and .method==\"MESSAGE\" and .answer and .call_id==\"$id\"" |
+		jq -r .access | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
 # bindings : the S-CSCF's bindings of the IMPU, "contact impi" per line.
 bindings() {
 	scscf_ctl bindings "$IMPU" | jq -r '.bindings[] | "\(.contact) \(.impi)"'

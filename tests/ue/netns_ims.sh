@@ -47,15 +47,6 @@ lab_up
 mkdir -p "$work/hss" "$work/scscf" "$work/pcscf"
 provision
 
-# A MESSAGE from wlan to our own IMPU: which accesses did it reach?
-reached() {
-	local id
-	id=$(ue_ctl send MESSAGE "$IMPU" via "${1:-umts}" "hello $RANDOM" | jq -r .call_id)
-	[ "$id" != null ] || fail "MESSAGE not sent"
-	await_event ".event==\"msg\" and .dir==\"rx\" and .status and .call_id==\"$id\"" 40
-	events ".event==\"msg\" and .dir==\"rx\" and .method==\"MESSAGE\" and .answer and .call_id==\"$id\"" |
-		jq -r .access | sort | tr '\n' ' ' | sed 's/ $//'
-}
 
 # ---- every mechanism registers two accesses -------------------------------------
 mechanisms() {

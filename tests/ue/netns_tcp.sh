@@ -90,16 +90,8 @@ await_state umts registered
 bindings | grep -c 'transport=tcp' | grep -qx 2 || { bindings; fail "contacts without transport=tcp"; }
 ok "both accesses registered over TCP: $(bindings | awk '{print $1}' | tr '\n' ' ')"
 
-# A MESSAGE to the IMPU: the S-CSCF forks it to both bindings, the P-CSCF
-# connects to each port_us over the SAs.
-reached() {
-	local id
-	id=$(ue_ctl send MESSAGE "$IMPU" via "$1" "hello $RANDOM" | jq -r .call_id)
-	[ "$id" != null ] || fail "MESSAGE not sent"
-	await_event ".event==\"msg\" and .dir==\"rx\" and .status and .call_id==\"$id\"" 20
-	events ".event==\"msg\" and .dir==\"rx\" and .method==\"MESSAGE\" and .answer and .call_id==\"$id\"" |
-		jq -r .access | sort | tr '\n' ' ' | sed 's/ $//'
-}
+# A MESSAGE to the IMPU (reached, lib.sh): the S-CSCF forks it to both
+# bindings, the P-CSCF connects to each port_us over the SAs.
 got=$(reached umts)
 [ "$got" = "umts wlan" ] || fail "MESSAGE reached '$got', want 'umts wlan'"
 ok "a MESSAGE to the IMPU reached both accesses over TCP"
