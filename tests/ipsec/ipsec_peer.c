@@ -416,6 +416,24 @@ static void cmd_stats(struct peer *p)
 }
 
 /* One line of stdin (without its newline) into line; 0 at EOF. Feeds the backend meanwhile. */
+/*
+ * The first 64 KiB of a file, for sendfile and tsendfile; NULL (said on
+ * stdout) when it cannot be opened. The buffer is reused by the next call.
+ */
+static const uint8_t *slurp(const char *path, size_t *n)
+{
+	static uint8_t buf[65536];
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		printf("error %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	*n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return buf;
+}
+
 static int read_line(struct peer *p, char *line, size_t cap)
 {
 	static char buf[8192];
@@ -611,22 +629,16 @@ static int run_peer(int argc, char **argv)
 
 	while (read_line(&p, line, sizeof(line))) {
 		char word[2048], path[2048];
+		const uint8_t *data;
 		unsigned long a, b;
+		size_t n;
 		int t;
 
 		if (sscanf(line, "tsend %lu %lu %2047s", &a, &b, word) == 3) {
 			cmd_tsend(&p, a, b, (const uint8_t *)word, strlen(word));
 		} else if (sscanf(line, "tsendfile %lu %lu %2047s", &a, &b, path) == 3) {
-			static uint8_t buf[65536];
-			FILE *f = fopen(path, "rb");
-			size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
-
-			if (f)
-				fclose(f);
-			if (!f)
-				printf("error %s: %s\n", path, strerror(errno));
-			else
-				cmd_tsend(&p, a, b, buf, n);
+			if ((data = slurp(path, &n)))
+				cmd_tsend(&p, a, b, data, n);
 		} else if (sscanf(line, "tlisten %lu", &a) == 1 && a && a <= 65535) {
 			cmd_tlisten(&p, (uint16_t)a);
 		} else if ((t = 10000, sscanf(line, "tconnect %lu %lu %d", &a, &b, &t)) >= 2 && a &&
@@ -639,16 +651,8 @@ static int run_peer(int argc, char **argv)
 		} else if (sscanf(line, "send %lu %lu %2047s", &a, &b, word) == 3) {
 			cmd_send(&p, a, b, word, strlen(word));
 		} else if (sscanf(line, "sendfile %lu %lu %2047s", &a, &b, path) == 3) {
-			static uint8_t buf[65536];
-			FILE *f = fopen(path, "rb");
-			size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
-
-			if (f)
-				fclose(f);
-			if (!f)
-				printf("error %s: %s\n", path, strerror(errno));
-			else
-				cmd_send(&p, a, b, buf, n);
+			if ((data = slurp(path, &n)))
+				cmd_send(&p, a, b, data, n);
 		} else if (sscanf(line, "recv %lu %d", &a, &t) == 2) {
 			struct ipsec_endpoint *ep = endpoint(&p, a);
 
