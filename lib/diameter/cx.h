@@ -149,6 +149,13 @@ enum cx_command {
 	CX_CMD__COUNT
 };
 
+/* The command codes on the wire: CX_CMD_CODE_MA is 303. */
+enum cx_command_code {
+#define X(id, req, ans, code) CX_CMD_CODE_##id = code,
+	CX_COMMANDS(X)
+#undef X
+};
+
 /* Experimental-Result-Code values of Cx (29.229 section 6.2), vendor 10415. */
 #define CX_EXPERIMENTAL_RESULTS(X)                                               \
 	X(FIRST_REGISTRATION, "DIAMETER_FIRST_REGISTRATION", 2001)              \
