@@ -30,6 +30,7 @@ unsigned scscf_policy_flags(enum scscf_policy p)
 /* Indexed by enum scscf_reauth. */
 const char *const scscf_reauth_names[] = { "never", "always", "on-request", NULL };
 static const char *const notify_names[] = { "full", "partial", NULL };
+const char *const scscf_cx_client_names[] = { "loop", "freediameter", NULL };
 
 static const struct config_key scscf_keys[] = {
 	CONFIG_STRING("scscf.data", struct scscf_config, data, "simreg-data",
@@ -86,9 +87,16 @@ static const struct config_key scscf_keys[] = {
 		    "127.0.0.1:3868", "where the HSS listens (TCP); the S-CSCF connects"),
 	CONFIG_DURATION("scscf.diameter.timeout", struct scscf_config, cx_timeout_ms, 100,
 			60000, "4s", "a MAR or SAR without an answer after this fails"),
+	CONFIG_ENUM("scscf.diameter.client", struct scscf_config, cx_client, scscf_cx_client_names,
+		    "loop", "the Cx client: simreg's own on the S-CSCF's event loop (loop), or"
+		    " freeDiameter with its threads (freediameter); both speak to any RFC 6733 peer"
+		    " over TCP"),
+	CONFIG_DURATION("scscf.diameter.watchdog", struct scscf_config, cx_watchdog_ms, 1000,
+			600000, "30s", "loop client: Tw, the silence after which it sends a DWR and"
+			" the time that DWR has to be answered (RFC 3539 3.4.1)"),
 	CONFIG_INT("scscf.diameter.threads", struct scscf_config, threads, 1, 64, "1",
-		   "freeDiameter dispatch threads (answers only: one is plenty, and freeDiameter"
-		   " 1.2.1 can abort its shutdown with many)"),
+		   "freediameter client: dispatch threads (answers only: one is plenty, and"
+		   " freeDiameter 1.2.1 can abort its shutdown with many)"),
 };
 
 /* Rules across keys. */

@@ -38,9 +38,11 @@
 #include "core/log.h"
 #include "diameter/dmsg.h"
 #include "diameter/engine.h"
+#include "scscf/cx_loop.h"
 
 struct scscf_cx_client {
 	struct scscf *s;
+	struct scscf_cx_loop *loop_client; /* scscf.diameter.client: loop; the rest unused */
 	struct cx_dict dict;
 	struct str hss, hss_realm, server_name;
 	uint64_t timeout_ms;
@@ -294,7 +296,7 @@ static int cx_sar(void *ctx, const struct scscf_sar *req, uint64_t ref)
 	return err;
 }
 
-const struct scscf_cx_ops scscf_cx_diameter_ops = {
+static const struct scscf_cx_ops scscf_cx_diameter_ops = {
 	.mar = cx_mar,
 	.sar = cx_sar,
 };
@@ -323,6 +325,18 @@ int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *
 
 	if (!c)
 		return -ENOMEM;
+	c->s = s;
+	if (cfg->cx_client == SCSCF_CX_LOOP) {
+		err = scscf_cx_loop_start(s, &c->loop_client);
+		if (err) {
+			free(c);
+			return err;
+		}
+		s->cx = &scscf_cx_loop_ops;
+		s->cx_ctx = c->loop_client;
+		*out = c;
+		return 0;
+	}
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 
@@ -358,12 +372,16 @@ int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *
 	c->shutdown = (struct loop_shutdown_hook){ .name = "Cx requests", .begin = shutdown_begin,
 						   .ctx = c };
 	loop_on_shutdown(s->loop, &c->shutdown);
+	s->cx = &scscf_cx_diameter_ops;
+	s->cx_ctx = c;
 	*out = c;
 	return 0;
 }
 
 bool scscf_cx_connected(const struct scscf_cx_client *c)
 {
+	if (c->loop_client)
+		return scscf_cx_loop_connected(c->loop_client);
 	return dia_peer_is_open(c->s->cfg.hss_identity);
 }
 
@@ -371,6 +389,11 @@ void scscf_cx_stop(struct scscf_cx_client *c)
 {
 	if (!c)
 		return;
+	if (c->loop_client) {
+		scscf_cx_loop_stop(c->loop_client);
+		free(c);
+		return;
+	}
 	loop_shutdown_hook_remove(c->s->loop, &c->shutdown);
 	free(c);
 	dia_engine_stop_last("scscf");

@@ -1,5 +1,7 @@
 /*
- * cx.h - the S-CSCF's Cx client over freeDiameter (cx.c).
+ * cx.h - the S-CSCF's Cx client (cx.c): simreg's own on the event loop
+ * (cx_loop.c, scscf.diameter.client: loop) or freeDiameter's
+ * (scscf.diameter.client: freediameter).
  */
 #ifndef SIMREG_SCSCF_CX_H
 #define SIMREG_SCSCF_CX_H
@@ -11,15 +13,12 @@
 
 struct scscf_cx_client;
 
-/* The seam's functions; ctx is the struct scscf_cx_client. */
-extern const struct scscf_cx_ops scscf_cx_diameter_ops;
-
 /*
- * Start freeDiameter as the S-CSCF's Diameter identity with the HSS as
- * its one peer (we dial it), from s->cfg. Generated files go to run_dir
- * (which must exist); freeDiameter's log lines go to `log`. The client
- * registers a shutdown hook on s->loop: at shutdown it refuses new
- * requests and waits for the answers still on their way.
+ * Start the client s->cfg.cx_client names, with the HSS as its one peer
+ * (we dial it), and point s->cx and s->cx_ctx at it. For freeDiameter,
+ * generated files go to run_dir (which must exist) and its log lines to
+ * `log`. Either client registers a shutdown hook on s->loop: at shutdown
+ * it refuses new requests and waits for the answers still on their way.
  * Returns 0 or a negative errno.
  */
 int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *log_ctx,
@@ -29,9 +28,9 @@ int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *
 bool scscf_cx_connected(const struct scscf_cx_client *c);
 
 /*
- * Free the client and stop freeDiameter (dia_engine_stop_last: the
- * S-CSCF's state must be saved by then, an abort in freeDiameter's own
- * teardown ends the process with status 0). NULL is a no-op.
+ * Free the client; for freeDiameter, stop it too (dia_engine_stop_last:
+ * the S-CSCF's state must be saved by then, an abort in freeDiameter's
+ * own teardown ends the process with status 0). NULL is a no-op.
  */
 void scscf_cx_stop(struct scscf_cx_client *c);
 

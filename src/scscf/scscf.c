@@ -197,8 +197,6 @@ static int run(struct scscf_main *m, const struct config *cfg, const char *ctl_p
 		log_error("Diameter did not start: %s", strerror(-err));
 		return err;
 	}
-	m->s.cx = &scscf_cx_diameter_ops;
-	m->s.cx_ctx = m->cx;
 	/* The registrations of the last run, with their timers. */
 	err = scscf_store_load(m->s.store, &m->s, &m->restored);
 	scscf_store_batch(m->s.store, m->loop);

@@ -137,8 +137,14 @@ struct scscf_config {
 	const char *hss_realm;          /* Destination-Realm */
 	struct config_addr hss_address;
 	uint64_t cx_timeout_ms;
-	int threads;
+	int cx_client;                  /* enum scscf_cx_kind */
+	uint64_t cx_watchdog_ms;        /* loop client: Tw */
+	int threads;                    /* freediameter client */
 };
+
+/* scscf.diameter.client */
+enum scscf_cx_kind { SCSCF_CX_LOOP, SCSCF_CX_FREEDIAMETER };
+extern const char *const scscf_cx_client_names[];
 
 extern const struct config_section scscf_config_section;
 
