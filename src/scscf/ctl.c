@@ -61,6 +61,10 @@ static int cmd_status(void *ctx, const struct ctl_request *req, struct json_writ
 	json_kv_cstring(w, "hss", c->cx ? (scscf_cx_connected(c->cx) ? "connected" :
 								     "disconnected") :
 					  "none");
+	if (c->cx) {
+		json_key(w, "cx");
+		scscf_cx_status(c->cx, w);
+	}
 	json_kv_int(w, "bindings", (int64_t)c->s->bindings.n);
 	json_kv_int(w, "subscriptions", (int64_t)c->s->subs.n);
 	json_kv_int(w, "challenges", (int64_t)c->s->auths.n);

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "diameter/dmsg.h"
 #include "diameter/engine.h"
@@ -383,6 +384,28 @@ bool scscf_cx_connected(const struct scscf_cx_client *c)
 	if (c->loop_client)
 		return scscf_cx_loop_connected(c->loop_client);
 	return dia_peer_is_open(c->s->cfg.hss_identity);
+}
+
+void scscf_cx_status(const struct scscf_cx_client *c, struct json_writer *w)
+{
+	struct dpeer_stats st;
+
+	json_begin_object(w);
+	json_kv_cstring(w, "client", scscf_cx_client_names[c->s->cfg.cx_client]);
+	if (c->loop_client) {
+		scscf_cx_loop_stats(c->loop_client, &st);
+#define COUNTER(name) json_kv_int(w, #name, (int64_t)st.name)
+		COUNTER(connects);
+		COUNTER(requests);
+		COUNTER(answers);
+		COUNTER(timeouts);
+		COUNTER(in_flight);
+		COUNTER(watchdogs_sent);
+		COUNTER(watchdogs_answered);
+		COUNTER(writes);
+#undef COUNTER
+	}
+	json_end_object(w);
 }
 
 void scscf_cx_stop(struct scscf_cx_client *c)

@@ -27,6 +27,15 @@ int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *
 /* True once the connection to the HSS is open. */
 bool scscf_cx_connected(const struct scscf_cx_client *c);
 
+struct json_writer;
+
+/*
+ * The client as a JSON object for `simreg ctl scscf status`: its kind,
+ * and for the loop client its counters (connections, requests, answers,
+ * timeouts, in flight, watchdogs, write calls).
+ */
+void scscf_cx_status(const struct scscf_cx_client *c, struct json_writer *w);
+
 /*
  * Free the client; for freeDiameter, stop it too (dia_engine_stop_last:
  * the S-CSCF's state must be saved by then, an abort in freeDiameter's

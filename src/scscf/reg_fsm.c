@@ -122,14 +122,14 @@ static const struct reg_transition table[] = {
 	  "end the bindings, 200; SAR USER_DEREGISTRATION for the last" },
 	{ RS_VERIFIED, RE_FAIL, act_fail, RS_DONE, "500" },
 	{ RS_MAR_WAIT, RE_MAA, act_challenge, RS_DONE, "keep the vector, 401" },
-	{ RS_MAR_WAIT, RE_CX_FAIL, act_cx_fail, RS_DONE, "403 / 500 / 504" },
+	{ RS_MAR_WAIT, RE_CX_FAIL, act_cx_fail, RS_DONE, "403 / 500 / 503 / 504" },
 	{ RS_MAR_WAIT, RE_FAIL, act_fail, RS_DONE, "500" },
 	{ RS_MAR_WAIT, RE_GONE, act_gone, RS_DONE, "forget it" },
 	{ RS_PROBE_WAIT, RE_PROBES_DONE, act_send_sar, RS_SAR_WAIT, "SAR (RE_)REGISTRATION" },
 	{ RS_PROBE_WAIT, RE_FAIL, act_fail, RS_DONE, "500" },
 	{ RS_PROBE_WAIT, RE_GONE, act_gone, RS_DONE, "forget it" },
 	{ RS_SAR_WAIT, RE_SAA, act_register, RS_DONE, "apply the plan, 200, NOTIFY" },
-	{ RS_SAR_WAIT, RE_CX_FAIL, act_cx_fail, RS_DONE, "403 / 500 / 504" },
+	{ RS_SAR_WAIT, RE_CX_FAIL, act_cx_fail, RS_DONE, "403 / 500 / 503 / 504" },
 	{ RS_SAR_WAIT, RE_FAIL, act_fail, RS_DONE, "500" },
 	{ RS_SAR_WAIT, RE_GONE, act_gone, RS_DONE, "forget it" },
 };
@@ -757,6 +757,19 @@ static enum reg_event act_gone(struct scscf *s, struct regtx *t)
 	return RE_NONE;
 }
 
+/*
+ * A request the Cx client could not send. With no connection to the HSS
+ * (or the client stopping) it goes the way of an unanswered one, to
+ * cx_status() and a 503; anything else is our own failure (500).
+ */
+static enum reg_event cx_not_sent(struct regtx *t, int err)
+{
+	if (err != -ENOTCONN && err != -ESHUTDOWN)
+		return RE_FAIL;
+	t->cx = (struct scscf_cx_result){ .err = err };
+	return RE_CX_FAIL;
+}
+
 static enum reg_event mar(struct scscf *s, struct regtx *t)
 {
 	int err;
@@ -768,7 +781,7 @@ static enum reg_event mar(struct scscf *s, struct regtx *t)
 	err = s->cx->mar(s->cx_ctx, &t->mar, t->id);
 	if (err) {
 		log_warn("MAR for %.*s not sent: %s", STR_FMT(t->in.impi), strerror(-err));
-		return RE_FAIL;
+		return cx_not_sent(t, err);
 	}
 	return RE_NONE;
 }
@@ -822,6 +835,12 @@ static enum reg_event act_challenge(struct scscf *s, struct regtx *t)
 /* The SIP answer to a Cx outcome (24.229 5.4.1.2.1, 29.228 6.3). */
 static void cx_status(const struct scscf_cx_result *r, unsigned *code, const char **reason)
 {
+	if (r->err == -ENOTCONN || r->err == -ESHUTDOWN) {
+		/* RFC 3261 21.5.4: a temporary condition; the UE tries again later. */
+		*code = 503;
+		*reason = "HSS Not Connected";
+		return;
+	}
 	if (r->err) {
 		*code = 504;
 		*reason = "HSS Not Answering";
@@ -1068,7 +1087,7 @@ static enum reg_event act_send_sar(struct scscf *s, struct regtx *t)
 	err = s->cx->sar(s->cx_ctx, &req, t->id);
 	if (err) {
 		log_warn("SAR for %.*s not sent: %s", STR_FMT(t->in.impi), strerror(-err));
-		return RE_FAIL;
+		return cx_not_sent(t, err);
 	}
 	return RE_NONE;
 }

@@ -77,6 +77,7 @@ ${2:-}
     listen: [ "udp:127.0.0.1:$sip_port", "tcp:127.0.0.1:$sip_port" ]
   diameter:
     hss_address: 127.0.0.1:$hss_port
+    client: ${SCSCF_CX_CLIENT:-loop}
 YAML
 }
 
