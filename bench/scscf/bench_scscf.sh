@@ -7,10 +7,10 @@
 # the memory each S-CSCF takes per registration.
 #
 #   bench_scscf.sh [--users N] [--concurrency C] [--pause MS] [--rounds R]
-#                  [--perf FILE]
+#                  [--perf FILE] [--perf-hss FILE]
 #
 # --perf records simreg's S-CSCF with `perf record --call-graph dwarf` during its rounds
-# (for perf report -i FILE).
+# (for perf report -i FILE.ROUND); --perf-hss records the HSS during the same rounds.
 #
 # Each round registers N fresh users (one registration each) through each
 # S-CSCF, alternately, each S-CSCF its own users so that neither inherits
@@ -36,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${SIMREG:=$root/build/src/simreg}"
 : "${SIPP_RANDS:=$root/build/tests/scscf/sipp_rands}"
-users=3000 concurrency=200 pause=20 rounds=3 perf_out=
+users=3000 concurrency=200 pause=20 rounds=3 perf_out= perf_hss_out=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--users) users=$2; shift 2 ;;
@@ -44,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--pause) pause=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--perf) perf_out=$2; shift 2 ;;
+	--perf-hss) perf_hss_out=$2; shift 2 ;;
 	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
 	*) echo "bench_scscf: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -203,16 +204,22 @@ for r in $(seq 1 "$rounds"); do
 	fi
 	c0=$(cpu_ticks "$scscf_pid")
 	h0=$(cpu_ticks "$hss_pid")
+	perf_pids=()
 	if [ -n "$perf_out" ]; then
 		perf record --call-graph dwarf,16384 -o "$perf_out.$r" -p "$scscf_pid" >/dev/null 2>&1 &
-		perf_pid=$!
-		sleep 0.5
+		perf_pids+=($!)
 	fi
+	if [ -n "$perf_hss_out" ]; then
+		perf record --call-graph dwarf,16384 -o "$perf_hss_out.$r" -p "$hss_pid" \
+			>/dev/null 2>&1 &
+		perf_pids+=($!)
+	fi
+	[ ${#perf_pids[@]} = 0 ] || sleep 0.5
 	read -r ok_s t_s < <(run "simreg-$r" "$sip_port" "$work/inf-${r}s.csv")
-	if [ -n "$perf_out" ]; then
-		kill -INT "$perf_pid"
-		wait "$perf_pid" || true
-	fi
+	for p in "${perf_pids[@]}"; do
+		kill -INT "$p"
+		wait "$p" || true
+	done
 	c1=$(cpu_ticks "$scscf_pid")
 	h1=$(cpu_ticks "$hss_pid")
 	k0=$(cpu_ticks $(pgrep -P "$kam_pid") "$kam_pid")
