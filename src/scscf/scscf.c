@@ -60,8 +60,16 @@ static void usage(FILE *out)
 		"       127.0.0.1:3868. The `scscf:` section of the deployment file changes\n"
 		"       these (docs/configuration.md, docs/scscf.md). Bindings, subscriptions\n"
 		"       and pending challenges are kept in DIR/scscf.db, so a restarted S-CSCF\n"
-		"       goes on serving them. Generated freeDiameter files go to\n"
-		"       DIR/scscf-diameter/.\n"
+		"       goes on serving them.\n"
+		"\n"
+		"       The Cx client runs on the S-CSCF's own event loop by default\n"
+		"       (scscf.diameter.client: loop): one TCP connection to the HSS, with\n"
+		"       capabilities exchange, watchdogs (scscf.diameter.watchdog), DPR at\n"
+		"       shutdown, and reconnection after 1 s to 30 s. With\n"
+		"       scscf.diameter.client: freediameter, freeDiameter's threads carry Cx\n"
+		"       instead, and its generated files go to DIR/scscf-diameter/. A\n"
+		"       REGISTER that finds no connection to the HSS is answered 503, one\n"
+		"       the HSS does not answer in scscf.diameter.timeout 504.\n"
 		"\n"
 		"       Logs a line containing \"ready\" once it serves SIP and the HSS is\n"
 		"       connected (or 10 s later, saying the HSS is not). SIGTERM or SIGINT\n"
@@ -173,7 +181,8 @@ static int run(struct scscf_main *m, const struct config *cfg, const char *ctl_p
 	if (!ctl_path && snprintf(ctl, sizeof(ctl), "%s/scscf.ctl", conf.data) >= (int)sizeof(ctl))
 		return -ENAMETOOLONG;
 	err = cli_make_dir(conf.data);
-	err = err ?: cli_make_dir(run_dir);
+	if (!err && conf.cx_client == SCSCF_CX_FREEDIAMETER)
+		err = cli_make_dir(run_dir);
 	err = err ?: loop_create(&m->loop, NULL);
 	err = err ?: loop_signals_enable(m->loop);
 	if (err)
