@@ -100,16 +100,21 @@ static void read_maa(struct scscf_cx_client *c, struct msg *ans, int err, struct
 	read_result(c, ans, err, &a->result);
 	if (!scscf_cx_success(&a->result))
 		return;
-	if (dmsg_find(ans, d->avp[CX_AVP_SIP_AUTH_DATA_ITEM], NULL, &item) < 0 ||
-	    dmsg_get_str(item, d->avp[CX_AVP_SIP_AUTHENTICATE], &auth) < 0 ||
-	    dmsg_get_str(item, d->avp[CX_AVP_SIP_AUTHORIZATION], &xres) < 0 ||
-	    dmsg_get_str(item, d->avp[CX_AVP_CONFIDENTIALITY_KEY], &ck) < 0 ||
-	    dmsg_get_str(item, d->avp[CX_AVP_INTEGRITY_KEY], &ik) < 0 ||
-	    auth.len < AKA_RAND_LEN + AKA_AUTN_LEN || !xres.len || xres.len > sizeof(a->xres) ||
-	    ck.len != AKA_CK_LEN || ik.len != AKA_IK_LEN) {
-		/* No loop log from this thread: the loop says it (deliver). */
+	/* No loop log from this thread when it is not usable: the loop says it (deliver). */
+	if (dmsg_find(ans, d->avp[CX_AVP_SIP_AUTH_DATA_ITEM], NULL, &item) == 0 &&
+	    dmsg_get_str(item, d->avp[CX_AVP_SIP_AUTHENTICATE], &auth) == 0 &&
+	    dmsg_get_str(item, d->avp[CX_AVP_SIP_AUTHORIZATION], &xres) == 0 &&
+	    dmsg_get_str(item, d->avp[CX_AVP_CONFIDENTIALITY_KEY], &ck) == 0 &&
+	    dmsg_get_str(item, d->avp[CX_AVP_INTEGRITY_KEY], &ik) == 0)
+		scscf_cx_maa_vector(a, auth, xres, ck, ik);
+}
+
+void scscf_cx_maa_vector(struct scscf_maa *a, struct str auth, struct str xres, struct str ck,
+			 struct str ik)
+{
+	if (auth.len < AKA_RAND_LEN + AKA_AUTN_LEN || !xres.len || xres.len > sizeof(a->xres) ||
+	    ck.len != AKA_CK_LEN || ik.len != AKA_IK_LEN)
 		return;
-	}
 	/* SIP-Authenticate = RAND || AUTN, SIP-Authorization = XRES (29.229 6.3.10, 6.3.11). */
 	memcpy(a->rand, auth.s, AKA_RAND_LEN);
 	memcpy(a->autn, auth.s + AKA_RAND_LEN, AKA_AUTN_LEN);

@@ -27,6 +27,14 @@ int scscf_cx_start(struct scscf *s, const char *run_dir, dia_log_fn *log, void *
 /* True once the connection to the HSS is open. */
 bool scscf_cx_connected(const struct scscf_cx_client *c);
 
+/*
+ * The vector of an MAA's SIP-Auth-Data-Item, from its four AVPs' data:
+ * RAND || AUTN, XRES, CK, IK. Fills `a` and sets a->have_vector when
+ * every length is right; leaves it untouched otherwise. Both clients.
+ */
+void scscf_cx_maa_vector(struct scscf_maa *a, struct str auth, struct str xres, struct str ck,
+			 struct str ik);
+
 struct json_writer;
 
 /*

@@ -25,6 +25,7 @@
 #include "diameter/cx.h"
 #include "diameter/dpeer.h"
 #include "diameter/wire.h"
+#include "scscf/cx.h"
 
 struct scscf_cx_loop {
 	struct scscf *s;
@@ -120,21 +121,11 @@ static void read_maa(const struct dpeer_answer *ans, struct scscf_maa *a)
 	if (find_cx(&it, CX_AVP_SIP_AUTH_DATA_ITEM, &item) < 0)
 		return;
 	dw_iter_group(&item_it, &item);
-	if (find_cx(&item_it, CX_AVP_SIP_AUTHENTICATE, &auth) < 0 ||
-	    find_cx(&item_it, CX_AVP_SIP_AUTHORIZATION, &xres) < 0 ||
-	    find_cx(&item_it, CX_AVP_CONFIDENTIALITY_KEY, &ck) < 0 ||
-	    find_cx(&item_it, CX_AVP_INTEGRITY_KEY, &ik) < 0 ||
-	    auth.len < AKA_RAND_LEN + AKA_AUTN_LEN || !xres.len || xres.len > sizeof(a->xres) ||
-	    ck.len != AKA_CK_LEN || ik.len != AKA_IK_LEN)
-		return;
-	/* SIP-Authenticate = RAND || AUTN, SIP-Authorization = XRES (29.229 6.3.10, 6.3.11). */
-	memcpy(a->rand, auth.data, AKA_RAND_LEN);
-	memcpy(a->autn, auth.data + AKA_RAND_LEN, AKA_AUTN_LEN);
-	memcpy(a->xres, xres.data, xres.len);
-	a->xres_len = xres.len;
-	memcpy(a->ck, ck.data, AKA_CK_LEN);
-	memcpy(a->ik, ik.data, AKA_IK_LEN);
-	a->have_vector = true;
+	if (find_cx(&item_it, CX_AVP_SIP_AUTHENTICATE, &auth) == 0 &&
+	    find_cx(&item_it, CX_AVP_SIP_AUTHORIZATION, &xres) == 0 &&
+	    find_cx(&item_it, CX_AVP_CONFIDENTIALITY_KEY, &ck) == 0 &&
+	    find_cx(&item_it, CX_AVP_INTEGRITY_KEY, &ik) == 0)
+		scscf_cx_maa_vector(a, dw_str(&auth), dw_str(&xres), dw_str(&ck), dw_str(&ik));
 }
 
 static void on_maa(void *ctx, uint64_t ref, const struct dpeer_answer *ans)
