@@ -7,10 +7,11 @@
 # the memory each S-CSCF takes per registration.
 #
 #   bench_scscf.sh [--users N] [--concurrency C] [--pause MS] [--rounds R]
-#                  [--perf FILE] [--perf-hss FILE]
+#                  [--perf FILE] [--perf-hss FILE] [--cx-client loop|freediameter]
 #
 # --perf records simreg's S-CSCF with `perf record --call-graph dwarf` during its rounds
 # (for perf report -i FILE.ROUND); --perf-hss records the HSS during the same rounds.
+# --cx-client picks simreg's Cx client (scscf.diameter.client; loop by default).
 #
 # Each round registers N fresh users (one registration each) through each
 # S-CSCF, alternately, each S-CSCF its own users so that neither inherits
@@ -36,7 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${SIMREG:=$root/build/src/simreg}"
 : "${SIPP_RANDS:=$root/build/tests/scscf/sipp_rands}"
-users=3000 concurrency=200 pause=20 rounds=3 perf_out= perf_hss_out=
+users=3000 concurrency=200 pause=20 rounds=3 perf_out= perf_hss_out= cx_client=loop
 while [ $# -gt 0 ]; do
 	case $1 in
 	--users) users=$2; shift 2 ;;
@@ -45,7 +46,8 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift 2 ;;
 	--perf) perf_out=$2; shift 2 ;;
 	--perf-hss) perf_hss_out=$2; shift 2 ;;
-	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+	--cx-client) cx_client=$2; shift 2 ;;
+	-h|--help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
 	*) echo "bench_scscf: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -144,6 +146,7 @@ scscf:
     listen: [ "udp:127.0.0.1:$sip_port" ]
   diameter:
     hss_address: 127.0.0.1:$hss_port
+    client: $cx_client
 YAML
 
 # Kamailio: the HSS interop test's configuration, as a different Diameter
@@ -258,8 +261,8 @@ for r in $(seq 1 "$rounds"); do
 done
 bindings=$("$SIMREG" ctl --data "$work/data" scscf status |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["bindings"])')
-printf 'registrations/s (best of %d rounds, %d users, %d in flight, %d ms UE pause):\n' \
-	"$rounds" "$users" "$concurrency" "$pause"
+printf 'registrations/s (best of %d rounds, %d users, %d in flight, %d ms UE pause, Cx client %s):\n' \
+	"$rounds" "$users" "$concurrency" "$pause" "$cx_client"
 printf '  simreg scscf   %8.0f/s   %5.0f us CPU each   %6d bytes each (RSS), %d bindings held\n' \
 	"$best_s" "$cpu_s" "$mem_s" "$bindings"
 printf '  kamailio 5.6   %8.0f/s   %5.0f us CPU each   %6d bytes each (shared memory)\n' \
