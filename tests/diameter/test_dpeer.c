@@ -36,7 +36,7 @@ struct fixture {
 	struct dpeer *peer;
 	int lfd;                        /* listening */
 	int fd;                         /* the accepted connection, or -1 */
-	struct sockaddr_in addr;
+	struct sockaddr_storage addr;
 	uint8_t msg[65536];             /* the last message read by the server */
 	struct dw_header h;
 	/* answers handed to the callback */
@@ -235,7 +235,8 @@ static int client_send(struct fixture *f, uint64_t tag)
 	return rc;
 }
 
-static int setup(void **state)
+/* A listener on the loopback address of `family`, and a dpeer started towards it. */
+static int setup_family(void **state, int family)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	socklen_t len = sizeof(f->addr);
@@ -253,16 +254,38 @@ static int setup(void **state)
 	f->fd = -1;
 	loop_manual_clock_init(&f->clock, 1000000000);
 	assert_int_equal(loop_create(&f->loop, &f->clock.clock), 0);
-	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	f->addr.sin_family = AF_INET;
-	f->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(f->lfd, (struct sockaddr *)&f->addr, sizeof(f->addr)), 0);
+	f->lfd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(f->lfd >= 0);
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&f->addr;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&f->addr;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*a);
+	}
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&f->addr, len), 0);
 	assert_int_equal(listen(f->lfd, 4), 0);
 	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&f->addr, &len), 0);
-	memcpy(&cfg.address, &f->addr, sizeof(f->addr));
+	cfg.address = f->addr;
 	assert_int_equal(dpeer_start(f->loop, &cfg, &f->peer), 0);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_family(state, AF_INET);
+}
+
+static int setup6(void **state)
+{
+	return setup_family(state, AF_INET6);
 }
 
 static int teardown(void **state)
@@ -319,6 +342,32 @@ static void test_cer(void **state)
 	srv_answer(f, &f->h, DW_SUCCESS, "hss.test", true);
 	pump(f);
 	assert_true(dpeer_is_open(f->peer));
+}
+
+/* Over IPv6 the CER's Host-IP-Address is AddressType 2 with ::1, and Cx works. */
+static void test_ipv6(void **state)
+{
+	static const uint8_t host[18] = { 0, 2, [17] = 1 };
+	struct fixture *f = *state;
+	struct dw_iter it;
+	struct dw_avp a;
+
+	srv_accept(f);
+	srv_read(f);
+	assert_int_equal(f->h.code, DW_CMD_CAPABILITIES_EXCHANGE);
+	dw_iter_msg(&it, f->msg, f->h.len);
+	assert_int_equal(dw_find(&it, DW_AVP_HOST_IP_ADDRESS, 0, &a), 0);
+	assert_int_equal(a.len, sizeof(host));
+	assert_memory_equal(a.data, host, sizeof(host));
+	srv_answer(f, &f->h, DW_SUCCESS, "hss.test", true);
+	pump(f);
+	assert_true(dpeer_is_open(f->peer));
+	assert_int_equal(client_send(f, 6), 0);
+	srv_read(f);
+	srv_answer(f, &f->h, DW_SUCCESS, "hss.test", false);
+	assert_int_equal(f->calls, 1);
+	assert_int_equal(f->last_tag, 6);
+	assert_int_equal(f->last_result, DW_SUCCESS);
 }
 
 /* A CEA that refuses, names another host or lacks the application ends the attempt. */
@@ -539,6 +588,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6, setup6, teardown),
 		cmocka_unit_test_setup_teardown(test_cea_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
