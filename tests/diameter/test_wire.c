@@ -355,12 +355,22 @@ static void build_mar(struct buf *b, bool resync)
 	dw_msg_end(b, m);
 }
 
-static void check_head(struct msg *m)
+/* The header and the head AVPs of a request freeDiameter parsed. */
+static void check_head(struct msg *m, uint32_t code, size_t len)
 {
+	struct msg_hdr *mh = NULL;
 	struct avp *vsai;
 	uint32_t u;
 	int32_t i;
 
+	assert_int_equal(fd_msg_hdr(m, &mh), 0);
+	assert_int_equal(mh->msg_version, 1);
+	assert_int_equal(mh->msg_flags, CMD_FLAG_REQUEST | CMD_FLAG_PROXIABLE);
+	assert_int_equal(mh->msg_code, code);
+	assert_int_equal(mh->msg_appl, 16777216);
+	assert_int_equal(mh->msg_hbhid, head.hbh);
+	assert_int_equal(mh->msg_eteid, head.e2e);
+	assert_int_equal(mh->msg_length, len);
 	assert_str(m, d.base[CX_BASE_SESSION_ID], head.sid);
 	assert_str(m, d.base[CX_BASE_ORIGIN_HOST], head.origin_host);
 	assert_str(m, d.base[CX_BASE_ORIGIN_REALM], head.origin_realm);
@@ -379,7 +389,6 @@ static void check_mar(bool resync)
 {
 	struct buf b;
 	struct msg *m;
-	struct msg_hdr *mh = NULL;
 	struct avp *item;
 	struct str s;
 	uint32_t u;
@@ -390,16 +399,7 @@ static void check_mar(bool resync)
 	dump(resync ? "mar-resync" : "mar", b.p, b.len);
 	m = fd_parse(&b);
 
-	assert_int_equal(fd_msg_hdr(m, &mh), 0);
-	assert_int_equal(mh->msg_version, 1);
-	assert_int_equal(mh->msg_flags, CMD_FLAG_REQUEST | CMD_FLAG_PROXIABLE);
-	assert_int_equal(mh->msg_code, 303);
-	assert_int_equal(mh->msg_appl, 16777216);
-	assert_int_equal(mh->msg_hbhid, head.hbh);
-	assert_int_equal(mh->msg_eteid, head.e2e);
-	assert_int_equal(mh->msg_length, b.len);
-
-	check_head(m);
+	check_head(m, 303, b.len);
 	assert_str(m, d.base[CX_BASE_USER_NAME], impi);
 	assert_str(m, d.avp[CX_AVP_PUBLIC_IDENTITY], impu);
 	assert_str(m, d.avp[CX_AVP_SERVER_NAME], server_name);
@@ -469,7 +469,7 @@ static void check_sar(struct str path_v, const char *name)
 	dump(name, b.p, b.len);
 	m = fd_parse(&b);
 
-	check_head(m);
+	check_head(m, 301, b.len);
 	assert_str(m, d.base[CX_BASE_USER_NAME], impi);
 	assert_str(m, d.avp[CX_AVP_PUBLIC_IDENTITY], impu);
 	assert_str(m, d.avp[CX_AVP_SERVER_NAME], server_name);
