@@ -61,14 +61,19 @@ void dw_iter_msg(struct dw_iter *it, const void *msg, size_t len)
 {
 	const uint8_t *b = msg;
 
-	it->p = len >= DW_HEADER_LEN ? b + DW_HEADER_LEN : b + len;
+	if (!b || len < DW_HEADER_LEN) {
+		/* Nothing to walk (and no arithmetic on a null pointer). */
+		it->p = it->end = b;
+		return;
+	}
+	it->p = b + DW_HEADER_LEN;
 	it->end = b + len;
 }
 
 void dw_iter_group(struct dw_iter *it, const struct dw_avp *group)
 {
 	it->p = group->data;
-	it->end = group->data + group->len;
+	it->end = group->len ? group->data + group->len : group->data;
 }
 
 int dw_next(struct dw_iter *it, struct dw_avp *a)
@@ -157,7 +162,9 @@ size_t dw_msg_begin(struct buf *b, uint8_t flags, uint32_t code, uint32_t app, u
 	h[0] = DW_VERSION;
 	set24(h + 1, 0);
 	h[4] = flags;
-	set24(h + 5, code);
+	set24(h + 5, code & DW_MAX_LEN);
+	if (code > DW_MAX_LEN && !b->err)
+		b->err = -EINVAL; /* command codes are 24 bits */
 	set32(h + 8, app);
 	set32(h + 12, hbh);
 	set32(h + 16, e2e);

@@ -16,8 +16,9 @@
  *   if (rc < 0) ...malformed...
  *
  * The writer follows struct buf's rule: appends never fail one by one,
- * buf_error() tells at the end (-EMSGSIZE for a message or an AVP over the
- * 24-bit length).
+ * buf_error() tells at the end: -EMSGSIZE for a message or an AVP over the
+ * 24-bit length, -EINVAL for a command code over 24 bits, -EAFNOSUPPORT
+ * for an address that is neither IPv4 nor IPv6, or the buffer's own.
  */
 #ifndef SIMREG_DIAMETER_WIRE_H
 #define SIMREG_DIAMETER_WIRE_H
@@ -121,7 +122,10 @@ struct dw_iter {
  */
 int dw_header_read(const void *p, size_t len, struct dw_header *h);
 
-/* Iterate over the AVPs of the message msg[0..len) (len: the header's). */
+/*
+ * Iterate over the AVPs of the message msg[0..len) (len: the header's).
+ * Fewer than 20 octets, or msg NULL, give an iterator with nothing to walk.
+ */
 void dw_iter_msg(struct dw_iter *it, const void *msg, size_t len);
 
 /* Iterate over the AVPs inside a grouped AVP. */
@@ -136,8 +140,9 @@ int dw_next(struct dw_iter *it, struct dw_avp *a);
 
 /*
  * The first AVP (code, vendor) from the iterator's position on, the
- * iterator itself unchanged. 0 with *a, -ENOENT, or -EBADMSG when the
- * walk meets a malformed AVP first.
+ * iterator itself unchanged; vendor 0 means no vendor (an AVP with the V
+ * bit and a Vendor-Id of 0 matches it too). 0 with *a, -ENOENT, or
+ * -EBADMSG when the walk meets a malformed AVP first.
  */
 int dw_find(const struct dw_iter *it, uint32_t code, uint32_t vendor, struct dw_avp *a);
 
@@ -153,6 +158,8 @@ static inline struct str dw_str(const struct dw_avp *a)
 /*
  * The result of an answer: Result-Code, or Experimental-Result's
  * Experimental-Result-Code (*experimental set). 0, -ENOENT, -EBADMSG.
+ * The Experimental-Result's Vendor-Id is not looked at: a client speaks
+ * one application, whose vendor defines the codes it can get.
  */
 int dw_result(const struct dw_iter *msg, uint32_t *code, bool *experimental);
 
