@@ -237,11 +237,11 @@ static int queue(struct dpeer *p, const void *msg, size_t len)
 
 /* --- our own messages --------------------------------------------------------------- */
 
-static size_t ctl_begin(struct dpeer *p, uint8_t flags, uint32_t code, uint32_t hbh,
-			uint32_t e2e)
+static size_t ctl_begin(struct dpeer *p, uint8_t flags, uint32_t code, uint32_t app,
+			uint32_t hbh, uint32_t e2e)
 {
 	buf_reset(&p->ctl);
-	return dw_msg_begin(&p->ctl, flags, code, 0, hbh, e2e);
+	return dw_msg_begin(&p->ctl, flags, code, app, hbh, e2e);
 }
 
 static void put_origin(struct dpeer *p)
@@ -284,7 +284,7 @@ static int send_cer(struct dpeer *p)
 
 	if (getsockname(p->fd, (struct sockaddr *)&local, &len) < 0)
 		return -errno;
-	m = ctl_begin(p, DW_REQUEST, DW_CMD_CAPABILITIES_EXCHANGE, 0, next_e2e(p));
+	m = ctl_begin(p, DW_REQUEST, DW_CMD_CAPABILITIES_EXCHANGE, 0, 0, next_e2e(p));
 	put_origin(p);
 	dw_put_address(&p->ctl, DW_AVP_HOST_IP_ADDRESS, DW_AVP_MANDATORY,
 		       (const struct sockaddr *)&local);
@@ -297,7 +297,7 @@ static int send_cer(struct dpeer *p)
 
 static void send_dwr(struct dpeer *p)
 {
-	size_t m = ctl_begin(p, DW_REQUEST, DW_CMD_DEVICE_WATCHDOG, 0, next_e2e(p));
+	size_t m = ctl_begin(p, DW_REQUEST, DW_CMD_DEVICE_WATCHDOG, 0, 0, next_e2e(p));
 
 	put_origin(p);
 	dw_put_u32(&p->ctl, DW_AVP_ORIGIN_STATE_ID, DW_AVP_MANDATORY, 0, p->state_id);
@@ -309,7 +309,7 @@ static void send_dwr(struct dpeer *p)
 
 static void send_dpr(struct dpeer *p)
 {
-	size_t m = ctl_begin(p, DW_REQUEST, DW_CMD_DISCONNECT_PEER, 0, next_e2e(p));
+	size_t m = ctl_begin(p, DW_REQUEST, DW_CMD_DISCONNECT_PEER, 0, 0, next_e2e(p));
 
 	put_origin(p);
 	dw_put_u32(&p->ctl, DW_AVP_DISCONNECT_CAUSE, DW_AVP_MANDATORY, 0, 0 /* REBOOTING */);
@@ -324,18 +324,14 @@ static void send_dpr(struct dpeer *p)
 static void send_answer(struct dpeer *p, const struct dw_header *h, const uint8_t *req,
 			uint32_t result)
 {
+	/* Protocol errors (3xxx) carry the E bit (RFC 6733 7.1.3). */
+	bool error = result >= 3000 && result < 4000;
 	struct dw_iter it;
 	struct dw_avp sid;
 	size_t m;
 
-	m = ctl_begin(p, (uint8_t)((h->flags & DW_PROXIABLE) | (result >= 3000 && result < 4000 ?
-								 DW_ERROR : 0)),
-		      h->code, h->hbh, h->e2e);
-	/* ctl_begin wrote app 0; an answer carries the request's. */
-	p->ctl.p[8] = (char)(h->app >> 24);
-	p->ctl.p[9] = (char)(h->app >> 16);
-	p->ctl.p[10] = (char)(h->app >> 8);
-	p->ctl.p[11] = (char)h->app;
+	m = ctl_begin(p, (uint8_t)((h->flags & DW_PROXIABLE) | (error ? DW_ERROR : 0)), h->code,
+		      h->app, h->hbh, h->e2e);
 	dw_iter_msg(&it, req, h->len);
 	if (dw_find(&it, DW_AVP_SESSION_ID, 0, &sid) == 0)
 		dw_put(&p->ctl, DW_AVP_SESSION_ID, DW_AVP_MANDATORY, 0, sid.data, sid.len);
@@ -590,6 +586,8 @@ static void parse_input(struct dpeer *p)
 static void read_input(struct dpeer *p)
 {
 	for (;;) {
+		unsigned gen;
+		bool full;
 		ssize_t n;
 
 		if (in_reserve(p, 4096) < 0) {
@@ -610,9 +608,8 @@ static void read_input(struct dpeer *p)
 		}
 		p->in_len += (size_t)n;
 		p->last_rx_ns = loop_now_ns(p->loop);
-		unsigned gen = p->conn_gen;
-		bool full = p->in_len == p->in_cap;
-
+		gen = p->conn_gen;
+		full = p->in_len == p->in_cap;
 		parse_input(p);
 		if (p->conn_gen != gen || !full)
 			return;

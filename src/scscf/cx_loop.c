@@ -8,8 +8,8 @@
  *   dpeer reads the MAA --> read_maa() walks it in place --> scscf_cx_maa()
  *
  * The requests carry the same AVPs, in the same order, as the
- * freeDiameter client's (cx.c and cx_request_new()); the flags of every
- * Cx AVP come from the dictionary's table (CX_AVPS in diameter/cx.h), so
+ * freeDiameter client's (cx.c and cx_request_new()); the code and flags of
+ * every Cx AVP come from the dictionary's table (cx_avp_info), so
  * that the two clients cannot drift apart. tests/diameter/test_wire.c
  * parses these requests with freeDiameter's dictionary as the oracle.
  */
@@ -34,37 +34,30 @@ struct scscf_cx_loop {
 	struct buf msg;                 /* the request being built */
 };
 
-/* The M flag of each Cx AVP, from the dictionary's table. */
-static const uint8_t avp_flags[CX_AVP__COUNT] = {
-#define X(id, name, code, type, m) [CX_AVP_##id] = (m) ? DW_AVP_MANDATORY : 0,
-	CX_AVPS(X)
-#undef X
-};
-
-static const uint32_t avp_codes[CX_AVP__COUNT] = {
-#define X(id, name, code, type, m) [CX_AVP_##id] = (code),
-	CX_AVPS(X)
-#undef X
-};
+/* Code and M flag of a Cx AVP, from the dictionary's table (cx_avp_info). */
+static uint8_t avp_flags(enum cx_avp a)
+{
+	return cx_avp_info[a].mandatory ? DW_AVP_MANDATORY : 0;
+}
 
 static void put_cx(struct buf *b, enum cx_avp a, struct str v)
 {
-	dw_put_str(b, avp_codes[a], avp_flags[a], CX_VENDOR_3GPP, v);
+	dw_put_str(b, cx_avp_info[a].code, avp_flags(a), CX_VENDOR_3GPP, v);
 }
 
 static void put_cx_u32(struct buf *b, enum cx_avp a, uint32_t v)
 {
-	dw_put_u32(b, avp_codes[a], avp_flags[a], CX_VENDOR_3GPP, v);
+	dw_put_u32(b, cx_avp_info[a].code, avp_flags(a), CX_VENDOR_3GPP, v);
 }
 
 static size_t group_cx(struct buf *b, enum cx_avp a)
 {
-	return dw_group_begin(b, avp_codes[a], avp_flags[a], CX_VENDOR_3GPP);
+	return dw_group_begin(b, cx_avp_info[a].code, avp_flags(a), CX_VENDOR_3GPP);
 }
 
 static int find_cx(const struct dw_iter *it, enum cx_avp a, struct dw_avp *out)
 {
-	return dw_find(it, avp_codes[a], CX_VENDOR_3GPP, out);
+	return dw_find(it, cx_avp_info[a].code, CX_VENDOR_3GPP, out);
 }
 
 /*

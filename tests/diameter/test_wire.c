@@ -37,18 +37,9 @@
 
 static struct cx_dict d;
 
-/* The M flag and code of each Cx AVP, from the table (as cx_loop.c). */
-static const uint8_t cx_flags[CX_AVP__COUNT] = {
-#define X(id, name, code, type, m) [CX_AVP_##id] = (m) ? DW_AVP_MANDATORY : 0,
-	CX_AVPS(X)
-#undef X
-};
-
-static const uint32_t cx_codes[CX_AVP__COUNT] = {
-#define X(id, name, code, type, m) [CX_AVP_##id] = (code),
-	CX_AVPS(X)
-#undef X
-};
+/* The M flag and code of each Cx AVP, from the dictionary's table (as cx_loop.c). */
+#define cx_code(a) (cx_avp_info[a].code)
+#define cx_flag(a) ((uint8_t)(cx_avp_info[a].mandatory ? DW_AVP_MANDATORY : 0))
 
 /* --- helpers ---------------------------------------------------------------------- */
 
@@ -295,17 +286,17 @@ static const struct head head = {
 
 static void put_cx(struct buf *b, enum cx_avp a, struct str v)
 {
-	dw_put_str(b, cx_codes[a], cx_flags[a], CX_VENDOR_3GPP, v);
+	dw_put_str(b, cx_code(a), cx_flag(a), CX_VENDOR_3GPP, v);
 }
 
 static void put_cx_u32(struct buf *b, enum cx_avp a, uint32_t v)
 {
-	dw_put_u32(b, cx_codes[a], cx_flags[a], CX_VENDOR_3GPP, v);
+	dw_put_u32(b, cx_code(a), cx_flag(a), CX_VENDOR_3GPP, v);
 }
 
 static size_t group_cx(struct buf *b, enum cx_avp a)
 {
-	return dw_group_begin(b, cx_codes[a], cx_flags[a], CX_VENDOR_3GPP);
+	return dw_group_begin(b, cx_code(a), cx_flag(a), CX_VENDOR_3GPP);
 }
 
 static size_t request_begin(struct buf *b, uint32_t code)
@@ -600,8 +591,8 @@ static void assert_avp_bytes(const struct dw_iter *it, enum cx_avp id, const voi
 {
 	struct dw_avp a;
 
-	assert_int_equal(dw_find(it, cx_codes[id], CX_VENDOR_3GPP, &a), 0);
-	assert_int_equal(a.flags, DW_AVP_VENDOR | cx_flags[id]);
+	assert_int_equal(dw_find(it, cx_code(id), CX_VENDOR_3GPP, &a), 0);
+	assert_int_equal(a.flags, DW_AVP_VENDOR | cx_flag(id));
 	assert_int_equal(a.len, len);
 	assert_memory_equal(a.data, want, len);
 }
@@ -661,14 +652,14 @@ static void test_maa_from_freediameter(void **state)
 	assert_int_equal(dw_find(&it, DW_AVP_USER_NAME, 0, &a), 0);
 	assert_true(str_eq(dw_str(&a), impi));
 	assert_avp_bytes(&it, CX_AVP_PUBLIC_IDENTITY, impu.s, impu.len);
-	assert_int_equal(dw_find(&it, cx_codes[CX_AVP_SIP_NUMBER_AUTH_ITEMS], CX_VENDOR_3GPP, &a),
+	assert_int_equal(dw_find(&it, cx_code(CX_AVP_SIP_NUMBER_AUTH_ITEMS), CX_VENDOR_3GPP, &a),
 			 0);
 	assert_int_equal(dw_u32(&a, &u), 0);
 	assert_int_equal(u, 1);
 	/* A Cx AVP is not found under the base protocol's vendor 0. */
-	assert_int_equal(dw_find(&it, cx_codes[CX_AVP_SIP_AUTH_DATA_ITEM], 0, &a), -ENOENT);
+	assert_int_equal(dw_find(&it, cx_code(CX_AVP_SIP_AUTH_DATA_ITEM), 0, &a), -ENOENT);
 
-	assert_int_equal(dw_find(&it, cx_codes[CX_AVP_SIP_AUTH_DATA_ITEM], CX_VENDOR_3GPP, &a), 0);
+	assert_int_equal(dw_find(&it, cx_code(CX_AVP_SIP_AUTH_DATA_ITEM), CX_VENDOR_3GPP, &a), 0);
 	assert_int_equal(a.flags, DW_AVP_VENDOR | DW_AVP_MANDATORY);
 	dw_iter_group(&in, &a);
 	assert_avp_bytes(&in, CX_AVP_SIP_AUTHENTICATION_SCHEME, "Digest-AKAv1-MD5", 16);
