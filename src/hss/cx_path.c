@@ -180,22 +180,22 @@ fail:
 static void run_batch(struct loop *loop, struct loop_timer *t)
 {
 	struct hss *h = t->ctx;
-	struct hss_req *batch = h->pending, *r, *next;
+	struct hss_req *batch = h->pending, *last = NULL, *r, *next;
 	size_t n = 0;
 	int err;
 
-	/* Take at most batch_max; the rest waits for the next round. */
-	for (r = batch; r; r = r->next) {
-		if (++n == (size_t)h->cfg.batch_max) {
-			h->pending = r->next;
-			r->next = NULL;
-			break;
-		}
+	/* Take at most batch_max; the rest (from r on) waits for the next
+	 * round. The queue's tail moves back to its head when nothing is
+	 * left, or it would point into this batch, freed below. */
+	for (r = batch; r && n < (size_t)h->cfg.batch_max; r = r->next) {
+		last = r;
+		n++;
 	}
-	if (!r) {
-		h->pending = NULL;
+	if (last)
+		last->next = NULL;
+	h->pending = r;
+	if (!r)
 		h->pending_tail = &h->pending;
-	}
 	h->n_pending -= n;
 	if (h->pending)
 		loop_timer_arm(loop, &h->batch_timer, 0);

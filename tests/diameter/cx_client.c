@@ -13,6 +13,7 @@
  *     mar  impi=I impu=U [n=N] [scheme=S] [server=S] [auts=SQN_MS] [authorization=HEX] [omit=AVP]
  *     sar  [impi=I] [impu=U] type=NAME [server=S] [data=0|1] [contact=C] [mri=1] [omit=AVP]
  *     lir  impu=U [orig=1]
+ *     (any request) burst=N: N copies at once, answers counted by result
  *     echo TEXT
  *
  * auts=SQN_MS answers the last challenge the card saw with a sync failure
@@ -413,16 +414,17 @@ static int do_keys(const struct args *a)
 	return 0;
 }
 
-static int do_request(const char *cmdname, const struct args *a)
+/* The request a script line asks for, in *out; its answer's name in *answer_name. */
+static int build_request(const char *cmdname, const struct args *a, struct msg **out,
+			 const char **answer_name)
 {
 	const struct cx_dict *d = &c.d;
 	struct msg *m = NULL;
-	const char *answer_name;
 	int err = 0;
 
 	if (strcmp(cmdname, "uar") == 0) {
 		m = new_request(CX_CMD_UA);
-		answer_name = "UAA";
+		*answer_name = "UAA";
 		if (!m)
 			return -ENOMEM;
 		err = add_str(m, d->base[CX_BASE_USER_NAME], arg(a, "impi", NULL));
@@ -440,7 +442,7 @@ static int do_request(const char *cmdname, const struct args *a)
 		struct avp *item;
 
 		m = new_request(CX_CMD_MA);
-		answer_name = "MAA";
+		*answer_name = "MAA";
 		if (!m)
 			return -ENOMEM;
 		err = add_str(m, d->base[CX_BASE_USER_NAME], arg(a, "impi", NULL));
@@ -476,7 +478,7 @@ static int do_request(const char *cmdname, const struct args *a)
 		int32_t sat;
 
 		m = new_request(CX_CMD_SA);
-		answer_name = "SAA";
+		*answer_name = "SAA";
 		if (!m)
 			return -ENOMEM;
 		err = parse_sat(arg(a, "type", "REGISTRATION"), &sat);
@@ -504,7 +506,7 @@ static int do_request(const char *cmdname, const struct args *a)
 					   atoi(arg(a, "mri", "0")));
 	} else if (strcmp(cmdname, "lir") == 0) {
 		m = new_request(CX_CMD_LI);
-		answer_name = "LIA";
+		*answer_name = "LIA";
 		if (!m)
 			return -ENOMEM;
 		if (arg(a, "orig", NULL))
@@ -518,6 +520,97 @@ static int do_request(const char *cmdname, const struct args *a)
 		return err;
 	}
 	omit(m, arg(a, "omit", NULL));
+	*out = m;
+	return 0;
+}
+
+/*
+ * burst=N: N copies of the request leave at once, and one line counts
+ * their answers by result, in the order the results first came:
+ *     < MAA x40: 40 answers: 2001 x40
+ */
+static int do_burst(const char *cmdname, const struct args *a, unsigned n)
+{
+	struct waiter *w = calloc(n, sizeof(*w));
+	uint32_t codes[8];
+	unsigned counts[8], n_codes = 0, answered = 0, other = 0, sent = 0;
+	const char *answer_name = "";
+	struct timespec ts;
+	int err = 0;
+
+	if (!w)
+		return -ENOMEM;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += c.timeout_ms / 1000 + 1;
+	for (unsigned i = 0; i < n; i++) {
+		struct msg *m = NULL;
+
+		pthread_mutex_init(&w[i].mu, NULL);
+		pthread_cond_init(&w[i].cv, NULL);
+		err = build_request(cmdname, a, &m, &answer_name);
+		if (err)
+			break;
+		if (fd_msg_send_timeout(&m, on_answer, &w[i], on_expire, &ts)) {
+			fd_msg_free(m);
+			w[i].done = true;
+		}
+		sent++;
+	}
+	/* Every callback has run before w goes. */
+	for (unsigned i = 0; i < sent; i++) {
+		uint32_t code = 0;
+		bool exp;
+		unsigned k;
+
+		pthread_mutex_lock(&w[i].mu);
+		while (!w[i].done)
+			pthread_cond_wait(&w[i].cv, &w[i].mu);
+		pthread_mutex_unlock(&w[i].mu);
+		if (!w[i].ans)
+			continue;
+		answered++;
+		if (cx_get_result(&c.d, w[i].ans, &code, &exp))
+			code = 0;
+		fd_msg_free(w[i].ans);
+		for (k = 0; k < n_codes && codes[k] != code; k++)
+			;
+		if (k == n_codes && n_codes < sizeof(codes) / sizeof(codes[0])) {
+			codes[n_codes] = code;
+			counts[n_codes++] = 0;
+		}
+		if (k < n_codes)
+			counts[k]++;
+		else
+			other++;
+	}
+	free(w);
+	if (err)
+		return err;
+	printf("< %s x%u: %u answers:", answer_name, n, answered);
+	for (unsigned k = 0; k < n_codes; k++)
+		printf(" %" PRIu32 " x%u", codes[k], counts[k]);
+	if (other)
+		printf(" other x%u", other);
+	printf("\n");
+	if (c.stop_on_error && answered < n)
+		c.stopped = true;
+	return 0;
+}
+
+static int do_request(const char *cmdname, const struct args *a)
+{
+	const char *answer_name = "";
+	struct msg *m = NULL;
+	unsigned burst = (unsigned)atoi(arg(a, "burst", "0"));
+	int err;
+
+	if (burst > 100000)
+		return -EINVAL;
+	if (burst)
+		return do_burst(cmdname, a, burst);
+	err = build_request(cmdname, a, &m, &answer_name);
+	if (err)
+		return err;
 	if (c.dump_dir) {
 		/* The bytes on the wire, e.g. as fuzzing seeds. */
 		uint8_t *buf = NULL;
