@@ -545,6 +545,8 @@ int lab_evidence_captures(const struct lab *lab, long scscf_registers, long scsc
 		l->malformed = fr.links[i].malformed;
 		if (l->malformed)
 			e->all_decode = false;
+		memcpy(l->why, fr.links[i].why, sizeof(l->why));
+		memcpy(l->dump, fr.links[i].dump, sizeof(l->dump));
 	}
 	for (size_t i = 0; i < fr.n; i++) {
 		const struct lab_frame *x = &fr.v[i];
@@ -640,6 +642,27 @@ static void count_cell(long v, FILE *out)
 		fprintf(out, " %10ld", v);
 }
 
+/* What tshark says of a capture's first malformed frames, with their octets. */
+static void print_malformed(const struct lab_link_evidence *l, FILE *out)
+{
+	enum { LINES_MAX = 80 };
+
+	for (unsigned j = 0; j < LAB_MALFORMED_SHOWN && j < l->malformed; j++) {
+		char line[256];
+		unsigned n = 0;
+		FILE *f;
+
+		fprintf(out, "  %s: MALFORMED %s\n", l->link, l->why[j]);
+		f = l->dump[j][0] ? fopen(l->dump[j], "re") : NULL;
+		if (!f)
+			continue;
+		fprintf(out, "    (%s)\n", l->dump[j]);
+		while (n++ < LINES_MAX && fgets(line, sizeof(line), f))
+			fprintf(out, "    %s%s", line, strchr(line, '\n') ? "" : "\n");
+		fclose(f);
+	}
+}
+
 void lab_evidence_print(const struct lab_capture_evidence *e, const struct lab_key_evidence *k,
 			FILE *out)
 {
@@ -652,6 +675,8 @@ void lab_evidence_print(const struct lab_capture_evidence *e, const struct lab_k
 			fprintf(out, "  %-14s %7u %5u %8u %5u %13u %9u\n", l->link, l->frames,
 				l->sip, l->diameter, l->esp, l->esp_sip, l->malformed);
 		}
+		for (size_t i = 0; i < e->n_links; i++)
+			print_malformed(&e->links[i], out);
 		fprintf(out, "  tshark was given %u SAs from the key logs; %s\n", e->esa_lines,
 			e->all_decode
 				? "every frame decodes and every ESP packet decrypts (ICV good) "

@@ -34,6 +34,7 @@
 #include <stdio.h>
 
 #include "core/json.h"
+#include "lab/frames.h"
 
 struct lab;
 
@@ -75,6 +76,10 @@ struct lab_link_evidence {
 	unsigned frames;
 	unsigned sip, diameter; /* frames tshark decodes as such */
 	unsigned malformed;	/* frames with a malformed-packet error */
+	/* The first of them: tshark's words, and the file with the frame's
+	 * octets (lab_link_cap). */
+	char why[LAB_MALFORMED_SHOWN][256];
+	char dump[LAB_MALFORMED_SHOWN][300];
 	unsigned esp, esp_sip;	/* ESP frames; of them, decrypted to SIP */
 };
 

@@ -300,6 +300,58 @@ static int parse_frame(char *line, unsigned link, struct lab_frames *f)
 	return push(f, &x);
 }
 
+static const char *const malformed_fields[] = { "frame.number", "frame.protocols",
+						 "_ws.expert.message", NULL };
+
+/*
+ * One malformed frame ("number<TAB>protocols<TAB>messages"): what tshark
+ * says of it in lc->why[i], its octets (tshark -x) in the file
+ * lc->dump[i]. Best effort: a failure leaves the count alone.
+ */
+static void explain_malformed(const char *pcap, const char *const *esp_opts, char *line,
+			      struct lab_link_cap *lc, unsigned i)
+{
+	char *protocols = strchr(line, '\t'), *words = NULL, *hex, filter[40];
+	FILE *fp;
+	const char *argv[MAX_ARGS];
+	enum { HEX_MAX = 16384 };
+	size_t n = 0;
+
+	if (protocols) {
+		*protocols++ = 0;
+		words = strchr(protocols, '\t');
+		if (words)
+			*words++ = 0;
+	}
+	snprintf(lc->why[i], sizeof(lc->why[i]), "frame %s (%s): %s", line,
+		 protocols ? protocols : "?", words && *words ? words : "malformed");
+	/* The same decoding options; -x prints the frame's summary line,
+	 * then its octets (and those of a reassembled PDU). */
+	snprintf(filter, sizeof(filter), "frame.number == %s", line);
+	argv[n++] = "tshark";
+	argv[n++] = "-n";
+	argv[n++] = "-r";
+	argv[n++] = pcap;
+	argv[n++] = "-Y";
+	argv[n++] = filter;
+	for (size_t j = 0; esp_opts && esp_opts[j] && n < MAX_ARGS - 2; j++)
+		argv[n++] = esp_opts[j];
+	argv[n++] = "-x";
+	argv[n] = NULL;
+	hex = malloc(HEX_MAX);
+	if (hex && lab_cmd_run(argv, LAB_CMD_QUIET, hex, HEX_MAX) == 0 &&
+	    snprintf(lc->dump[i], sizeof(lc->dump[i]), "%s.frame-%s.txt", pcap, line) <
+		    (int)sizeof(lc->dump[i]) &&
+	    (fp = fopen(lc->dump[i], "we"))) {
+		fputs(hex, fp);
+		if (fclose(fp) != 0)
+			lc->dump[i][0] = 0;
+	} else {
+		lc->dump[i][0] = 0;
+	}
+	free(hex);
+}
+
 static int read_capture(const struct lab *lab, const struct lab_member *m,
 			const struct lab_topology *t, const char *const *esp_opts,
 			struct lab_frames *f)
@@ -326,14 +378,15 @@ static int read_capture(const struct lab *lab, const struct lab_member *m,
 		lc->frames++;
 	}
 	if (!rc) {
-		static const char *const num[] = { "frame.number", NULL };
-
 		arena_reset(&a);
-		rc = lab_tshark(m->pcap, "_ws.malformed", esp_opts, num, &a, &out);
-		for (const char *q = rc ? NULL : out; q && *q;) {
+		rc = lab_tshark(m->pcap, "_ws.malformed", esp_opts, malformed_fields, &a, &out);
+		for (line = rc ? NULL : out; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = 0;
+			if (lc->malformed < LAB_MALFORMED_SHOWN)
+				explain_malformed(m->pcap, esp_opts, line, lc, lc->malformed);
 			lc->malformed++;
-			q = strchr(q, '\n');
-			q = q ? q + 1 : NULL;
 		}
 	}
 	arena_destroy(&a);

@@ -7,7 +7,8 @@
  * checked out. ESP is decrypted by tshark itself with the SAs of the key
  * logs the P-CSCFs and the UE wrote (lab_esp_sa_args()), so the SIP inside
  * ESP is decoded like any other. A second run per capture counts the
- * frames tshark calls malformed.
+ * frames tshark calls malformed, and keeps what tshark says of the first
+ * ones and their octets, so that a failed run explains itself.
  *
  * Each capture's link is classified from the topology tables: a link with
  * the UE at one end is an access link, one between a P-CSCF and the core a
@@ -56,11 +57,18 @@ struct lab_frame {
 	bool authenticated; /* a REGISTER answering a challenge */
 };
 
+#define LAB_MALFORMED_SHOWN 2
+
 struct lab_link_cap {
 	char name[32];
 	char pcap[256];
 	enum lab_link_kind kind;
 	unsigned frames, malformed;
+	/* The first malformed frames: "frame N (protocols): tshark's words",
+	 * and a file beside the capture with the frame as tshark -x shows
+	 * it (PCAP.frame-N.txt; "" if it could not be written). */
+	char why[LAB_MALFORMED_SHOWN][256];
+	char dump[LAB_MALFORMED_SHOWN][300];
 };
 
 struct lab_frames {

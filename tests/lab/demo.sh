@@ -95,5 +95,28 @@ for act in 1-registration 2-legacy 3-modified-impi; do
 	if ip netns list | grep -q "simreg-$id-"; then fail "$act: namespaces left"; fi
 done
 
+# ---- a frame tshark cannot decode is named, with its octets --------------------------
+# A copy of act 3 whose first MAR carries a Session-Id AVP longer than the message.
+bad=$work/bad-capture
+cp -r "$work/demo/3-modified-impi" "$bad"
+sed -i "s#$work/demo/3-modified-impi#$bad#g" "$bad/lab.json"
+python3 - "$bad/core-lo.pcap" <<'PY'
+import sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+i = d.find(bytes([0, 0, 1, 7, 0x40]))  # Session-Id, M flag
+assert i > 0, "no Session-Id AVP in the capture"
+d[i + 5:i + 8] = bytes([0, 0x0F, 0xFF])
+open(p, "wb").write(d)
+PY
+if "$SIMREG" lab evidence --dir "$bad" >"$work/ev-bad" 2>&1; then
+	fail "a malformed Diameter frame passed the evidence"
+fi
+grep -Eq '^  core-lo: MALFORMED frame [0-9]+ \(eth:ethertype:ip:tcp:diameter\): Wrong AVP\(263\) length 4095$' \
+	"$work/ev-bad" || fail "the malformed frame is not named with tshark's words"
+grep -Eq '^    [0-9a-f]{4}  .*00 00 01 07 40 00 0f ff' "$work/ev-bad" ||
+	fail "the malformed frame's octets are not shown"
+grep -q "SOME FRAMES DO NOT DECODE" "$work/ev-bad" || fail "the verdict does not say so"
+
 echo "demo: $fails failure(s)"
 [ $fails = 0 ]
