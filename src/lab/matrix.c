@@ -208,6 +208,26 @@ static int row_steps(const struct lab *lab, struct lab_row_result *r)
 	return rc;
 }
 
+/*
+ * A row whose captures do not check out says why on stderr, in one write
+ * (rows run side by side): the evidence table with what tshark says of
+ * any malformed frame, and its octets.
+ */
+static void print_bad_captures(const char *name, const struct lab_capture_evidence *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	fprintf(f, "%s: the captures do not check out\n", name);
+	lab_evidence_print(e, NULL, f);
+	if (fclose(f) == 0)
+		fwrite(text, 1, len, stderr);
+	free(text);
+}
+
 int lab_row_run(const struct lab_row_spec *row, const char *dir, const struct lab_run_opts *o,
 		struct lab_row_result *r)
 {
@@ -265,6 +285,8 @@ int lab_row_run(const struct lab_row_spec *row, const char *dir, const struct la
 			r->captures_ok = e.all_decode && e.counts_agree;
 			for (size_t i = 0; i < e.n_links; i++)
 				r->esp_packets += e.links[i].esp;
+			if (!r->captures_ok)
+				print_bad_captures(r->name, &e);
 		}
 		if (rc) {
 			r->error = rc;
