@@ -141,7 +141,7 @@ tu_uac_vs_sipp() {
 	[ "$proto" = udp ] && [ "$method" != INVITE ] && lost=(-lost 10)
 	port=$(free_port "$proto" "$fam")
 	local sargs=(-m "$count" -t "$tflag" "${lost[@]}" -i "$addr" -p "$port"
-		     -nostdin -timeout 50s -max_retrans 10)
+		     -nostdin -timeout 90s -max_retrans 10)
 	if [ "$method" = INVITE ]; then
 		sargs+=(-sf "$scen/invite_uas.xml")
 	elif [ "$proto" = udp ]; then
