@@ -324,7 +324,7 @@ static void send_dpr(struct dpeer *p)
 static void send_answer(struct dpeer *p, const struct dw_header *h, const uint8_t *req,
 			uint32_t result)
 {
-	/* Protocol errors (3xxx) carry the E bit (RFC 6733 7.1.3). */
+	/* Protocol errors (3000-3999) carry the E bit (RFC 6733 7.1.3). */
 	bool error = result >= 3000 && result < 4000;
 	struct dw_iter it;
 	struct dw_avp sid;

@@ -31,15 +31,13 @@ size_t lab_split_tabs(char *line, char **fields, size_t max)
 	return n;
 }
 
-int lab_tshark(const char *pcap, const char *filter, const char *const *opts,
-	       const char *const *fields, struct arena *a, char **out)
+/* argv[0..n) = tshark reading @pcap through @filter with @opts; returns n
+ * (at most MAX_ARGS - 16, leaving room for the output options). */
+static int tshark_args(const char **argv, const char *pcap, const char *filter,
+		       const char *const *opts)
 {
-	const char **argv = arena_alloc(a, MAX_ARGS * sizeof(*argv));
-	char *buf = arena_alloc(a, TSHARK_OUT_MAX);
-	int n = 0, rc;
+	int n = 0;
 
-	if (!argv || !buf)
-		return -ENOMEM;
 	argv[n++] = "tshark";
 	argv[n++] = "-n"; /* no name resolution: addresses as they are */
 	argv[n++] = "-r";
@@ -50,6 +48,19 @@ int lab_tshark(const char *pcap, const char *filter, const char *const *opts,
 	}
 	for (size_t i = 0; opts && opts[i] && n < MAX_ARGS - 16; i++)
 		argv[n++] = opts[i];
+	return n;
+}
+
+int lab_tshark(const char *pcap, const char *filter, const char *const *opts,
+	       const char *const *fields, struct arena *a, char **out)
+{
+	const char **argv = arena_alloc(a, MAX_ARGS * sizeof(*argv));
+	char *buf = arena_alloc(a, TSHARK_OUT_MAX);
+	int n, rc;
+
+	if (!argv || !buf)
+		return -ENOMEM;
+	n = tshark_args(argv, pcap, filter, opts);
 	argv[n++] = "-T";
 	argv[n++] = "fields";
 	argv[n++] = "-E";
@@ -315,7 +326,7 @@ static void explain_malformed(const char *pcap, const char *const *esp_opts, cha
 	FILE *fp;
 	const char *argv[MAX_ARGS];
 	enum { HEX_MAX = 16384 };
-	size_t n = 0;
+	int n;
 
 	if (protocols) {
 		*protocols++ = 0;
@@ -328,14 +339,7 @@ static void explain_malformed(const char *pcap, const char *const *esp_opts, cha
 	/* The same decoding options; -x prints the frame's summary line,
 	 * then its octets (and those of a reassembled PDU). */
 	snprintf(filter, sizeof(filter), "frame.number == %s", line);
-	argv[n++] = "tshark";
-	argv[n++] = "-n";
-	argv[n++] = "-r";
-	argv[n++] = pcap;
-	argv[n++] = "-Y";
-	argv[n++] = filter;
-	for (size_t j = 0; esp_opts && esp_opts[j] && n < MAX_ARGS - 2; j++)
-		argv[n++] = esp_opts[j];
+	n = tshark_args(argv, pcap, filter, esp_opts);
 	argv[n++] = "-x";
 	argv[n] = NULL;
 	hex = malloc(HEX_MAX);

@@ -19,10 +19,11 @@
  * auts=SQN_MS answers the last challenge the card saw with a sync failure
  * claiming SQN_MS (an AUTS the HSS can verify); authorization= sends raw
  * octets instead. Lines starting with '#' are skipped. With --stop-on-error
- * the script ends at the first request without an answer or with a 3xxx
- * (the crash test kills the HSS under it). --slow-watchdog MS holds every
- * DWR the client receives for MS before freeDiameter answers it, which
- * keeps a reconnecting HSS peer in REOPEN that long (tests/hss/reconnect.sh).
+ * the script ends at the first request without an answer or with a
+ * protocol error, 3000-3999 (the crash test kills the HSS under it).
+ * --slow-watchdog MS holds every DWR the client receives for MS before
+ * freeDiameter answers it, which keeps a reconnecting HSS peer in REOPEN
+ * that long (tests/hss/reconnect.sh).
  * --show-rand adds each vector's RAND to its item line (tests/hss/test_rands.sh).
  */
 #include <errno.h>
@@ -65,7 +66,7 @@ static struct {
 	const char *hss;
 	const char *hss_realm;
 	unsigned timeout_ms;
-	bool stop_on_error;     /* --stop-on-error: no answer or a 3xxx ends the script */
+	bool stop_on_error;     /* --stop-on-error: no answer or a 3000-3999 ends the script */
 	const char *dump_dir;   /* --dump-dir: also write each request's bytes there */
 	unsigned dumped;
 	bool stopped;
@@ -133,28 +134,47 @@ static void on_expire(void *data, DiamId_t to, size_t tolen, struct msg **req)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* The deadline of a request sent now: --timeout from now. */
+static void deadline(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += c.timeout_ms / 1000;
+	ts->tv_nsec += (long)(c.timeout_ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* Send with its waiter; false (and the request freed) if it could not leave. */
+static bool send_request(struct msg *req, struct waiter *w, const struct timespec *ts)
+{
+	if (fd_msg_send_timeout(&req, on_answer, w, on_expire, ts) == 0)
+		return true;
+	fd_msg_free(req);
+	return false;
+}
+
+/* The answer, once its callback ran; NULL on timeout. */
+static struct msg *wait_answer(struct waiter *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	return w->ans;
+}
+
 /* Send and wait for the answer; NULL on timeout. */
 static struct msg *transact(struct msg *req)
 {
 	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, false };
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += c.timeout_ms / 1000;
-	ts.tv_nsec += (long)(c.timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	if (fd_msg_send_timeout(&req, on_answer, &w, on_expire, &ts)) {
-		fd_msg_free(req);
+	deadline(&ts);
+	if (!send_request(req, &w, &ts))
 		return NULL;
-	}
-	pthread_mutex_lock(&w.mu);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.mu);
-	pthread_mutex_unlock(&w.mu);
-	return w.ans;
+	return wait_answer(&w);
 }
 
 /* --- printing -------------------------------------------------------- */
@@ -540,8 +560,7 @@ static int do_burst(const char *cmdname, const struct args *a, unsigned n)
 
 	if (!w)
 		return -ENOMEM;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += c.timeout_ms / 1000 + 1;
+	deadline(&ts);
 	for (unsigned i = 0; i < n; i++) {
 		struct msg *m = NULL;
 
@@ -550,28 +569,23 @@ static int do_burst(const char *cmdname, const struct args *a, unsigned n)
 		err = build_request(cmdname, a, &m, &answer_name);
 		if (err)
 			break;
-		if (fd_msg_send_timeout(&m, on_answer, &w[i], on_expire, &ts)) {
-			fd_msg_free(m);
+		if (!send_request(m, &w[i], &ts))
 			w[i].done = true;
-		}
 		sent++;
 	}
 	/* Every callback has run before w goes. */
 	for (unsigned i = 0; i < sent; i++) {
+		struct msg *ans = wait_answer(&w[i]);
 		uint32_t code = 0;
 		bool exp;
 		unsigned k;
 
-		pthread_mutex_lock(&w[i].mu);
-		while (!w[i].done)
-			pthread_cond_wait(&w[i].cv, &w[i].mu);
-		pthread_mutex_unlock(&w[i].mu);
-		if (!w[i].ans)
+		if (!ans)
 			continue;
 		answered++;
-		if (cx_get_result(&c.d, w[i].ans, &code, &exp))
+		if (cx_get_result(&c.d, ans, &code, &exp))
 			code = 0;
-		fd_msg_free(w[i].ans);
+		fd_msg_free(ans);
 		for (k = 0; k < n_codes && codes[k] != code; k++)
 			;
 		if (k == n_codes && n_codes < sizeof(codes) / sizeof(codes[0])) {
